@@ -1,0 +1,42 @@
+import { ClientAuthError, ClientAuthErrorCodes, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+
+/**
+ * MSAL's network seam built on a `fetch`: the one way we route MSAL's discovery and token requests through a fetch
+ * the application chose (a pinned CA for the emulator, a proxy). It mirrors msal-node's own HttpClient so that MSAL
+ * behaves exactly as with its default client: JSON bodies, lower-case header names, timeouts as network errors and
+ * non-JSON bodies (a plain-text 429) as `token_parsing_error`.
+ */
+export function createMsalNetworkClient(fetchImplementation: typeof fetch): INetworkModule {
+  async function send<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, timeoutMs?: number): Promise<NetworkResponse<T>> {
+    const controller = new AbortController();
+    const timer = timeoutMs ? setTimeout(() => controller.abort(), timeoutMs) : undefined;
+    let response: Response;
+    try {
+      response = await fetchImplementation(url, {
+        method,
+        headers: options?.headers ?? {},
+        signal: controller.signal,
+        ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+      });
+    } catch (error) {
+      const reason = error instanceof Error && error.name === 'AbortError' ? 'Request timeout' : `Network request failed: ${error instanceof Error ? error.message : 'unknown'}`;
+      throw new ClientAuthError(ClientAuthErrorCodes.networkError, '', reason);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headers[name.toLowerCase()] = value;
+    });
+    try {
+      return { headers, body: (await response.json()) as T, status: response.status };
+    } catch (error) {
+      throw new ClientAuthError(ClientAuthErrorCodes.tokenParsingError, '', `Failed to parse response: ${error instanceof Error ? error.message : 'unknown'}`);
+    }
+  }
+
+  return {
+    sendGetRequestAsync: <T>(url: string, options?: NetworkRequestOptions, timeoutMs?: number) => send<T>(url, 'GET', options, timeoutMs),
+    sendPostRequestAsync: <T>(url: string, options?: NetworkRequestOptions) => send<T>(url, 'POST', options),
+  };
+}

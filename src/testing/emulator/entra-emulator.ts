@@ -1,0 +1,420 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { INetworkModule } from '@azure/msal-node';
+import { createMsalNetworkClient } from '../../exchange/msal-network-client.js';
+import { createPinnedFetch, type PinnedFetch } from '../pinned-fetch.js';
+import { AuthorizeEndpoint, type AuthorizeOutcome } from './authorize-endpoint.js';
+import { EmulatorClock } from './clock.js';
+import { seedDefaultDirectory, type DefaultDirectory } from './default-directory.js';
+import { EmulatorDirectory, type EmulatorApp, type EmulatorUser } from './directory.js';
+import { EntraProtocolError, entraErrorBody, entraErrors } from './entra-errors.js';
+import { FaultQueue, type EmulatorFault, type FaultableEndpoint } from './faults.js';
+import { GrantStore } from './grant-store.js';
+import { BodyTooLargeError, parseFormBody, readBody, redirect, sendHtml, sendJson, sendText } from './http.js';
+import { instanceDiscovery, jsonWebKeySet, openIdConfiguration } from './metadata.js';
+import { EmulatorPolicies } from './policies.js';
+import { RequestLog, type RecordedRequest, type RequestFilter } from './request-log.js';
+import type { EmulatorServices } from './services.js';
+import { signedOutPage } from './sign-in-pages.js';
+import { SigningKeyRing } from './signing-keys.js';
+import { handleTokenRequest, resolveTenantSegment } from './token-endpoint.js';
+import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
+import { createCertificateAuthority, issueServerCertificate } from './x509-certificates.js';
+import { completeSignIn, type SignInOptions } from './scripted-sign-in.js';
+
+export interface EntraEmulatorOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to listen on: `127.0.0.1` (default), `::1` or `localhost`. Only loopback makes sense. */
+  host?: string;
+  /**
+   * What the directory starts with: `'default'` (two tenants, four users, four apps, an MFA policy: see
+   * `DefaultDirectory`), `'empty'`, or a function that builds it.
+   */
+  seed?: 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>);
+  /** Lifetimes of issued tokens, codes and refresh tokens. msal-node treats tokens as expired 300 s early. */
+  tokenLifetimes?: Partial<EmulatorTokenLifetimes>;
+  /** Whether `login_hint` signs the user in without showing the account picker (default true). */
+  allowLoginHintSignIn?: boolean;
+}
+
+export interface IssueAccessTokenOptions {
+  /** The signed-in user; leave out for an app-only token (then give `roles`). */
+  user?: EmulatorUser | string;
+  /** The app the token was issued to (`azp`/`appid`). */
+  client: EmulatorApp | string;
+  /** The API the token is for (`aud`). */
+  resource: EmulatorApp | string;
+  /** Delegated scopes (`scp`); defaults to every scope the resource exposes. */
+  scopes?: string[];
+  /** App roles (`roles`) of an app-only token. */
+  roles?: string[];
+  /** Tenant of an app-only token; defaults to the client's home tenant. */
+  tenantId?: string;
+  /** Authentication methods; `['pwd', 'mfa']` for a user who passed a second factor. Default `['pwd']`. */
+  amr?: string[];
+  /** Token version; defaults to the resource's `accessTokenVersion`. */
+  version?: 1 | 2;
+  lifetimeSec?: number;
+  authenticatedBy?: ClientAuthenticationMethod;
+  clientCapabilities?: string[];
+  /** Claims to set (or, with `undefined`, remove) before signing: for negative tests. */
+  claims?: TokenOverrides['claims'];
+  /** Header parameters to set or remove before signing. */
+  header?: TokenOverrides['header'];
+}
+
+export interface IssueIdTokenOptions {
+  user: EmulatorUser | string;
+  client: EmulatorApp | string;
+  nonce?: string;
+  amr?: string[];
+  lifetimeSec?: number;
+  claims?: TokenOverrides['claims'];
+  header?: TokenOverrides['header'];
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * A local Microsoft Entra ID: real HTTPS, Entra's endpoints and wire format, a directory you control, Conditional
+ * Access and consent policies, fault injection and a movable clock. Start one with `startEntraEmulator()`.
+ */
+export class EntraEmulator {
+  readonly directory = new EmulatorDirectory();
+  readonly policies = new EmulatorPolicies(this.directory);
+  readonly clock = new EmulatorClock();
+  /** Failures to answer with, for the next matching requests. */
+  readonly faults = new FaultQueue();
+  /** `https://{host}:{port}`: the authority host to configure instead of `https://login.microsoftonline.com`. */
+  readonly authorityHost: string;
+  /** PEM of the CA that issued the emulator's TLS certificate. Trust it per client, never process-wide. */
+  readonly caCertificatePem: string;
+  /** A `fetch` that trusts the emulator's CA (and nothing else): for jose, openid-client, and the library's `fetch` option. */
+  readonly fetch: typeof fetch;
+  /** An MSAL `system.networkClient` over that `fetch`. */
+  readonly networkClient: INetworkModule;
+
+  private readonly services: EmulatorServices;
+  private readonly authorize: AuthorizeEndpoint;
+  private readonly log = new RequestLog();
+  private readonly sockets = new Set<Socket>();
+  private readonly pinnedFetch: PinnedFetch;
+  private seeded: DefaultDirectory | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly keys: SigningKeyRing,
+    authorityHost: string,
+    caCertificatePem: string,
+    lifetimes: EmulatorTokenLifetimes,
+    allowLoginHintSignIn: boolean,
+  ) {
+    this.authorityHost = authorityHost;
+    this.caCertificatePem = caCertificatePem;
+    this.pinnedFetch = createPinnedFetch(caCertificatePem);
+    this.fetch = this.pinnedFetch.fetch;
+    this.networkClient = createMsalNetworkClient(this.fetch);
+    this.services = {
+      authorityHost,
+      directory: this.directory,
+      policies: this.policies,
+      clock: this.clock,
+      issuer: new TokenIssuer(keys, this.clock, authorityHost, lifetimes),
+      grants: new GrantStore(this.clock),
+    };
+    this.authorize = new AuthorizeEndpoint(this.services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
+    server.on('secureConnection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** @internal use `startEntraEmulator()` */
+  static async start(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 0;
+    const problems: string[] = [];
+    if (!LOOPBACK.has(host)) problems.push(`host must be a loopback address (127.0.0.1, ::1 or localhost), got '${host}'`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer from 0 to 65535, got ${port}`);
+    const lifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.tokenLifetimes };
+    for (const [name, value] of Object.entries(lifetimes)) {
+      if (!Number.isInteger(value) || value <= 0) problems.push(`tokenLifetimes.${name} must be a positive integer of seconds, got ${value}`);
+    }
+    const seed = options.seed ?? 'default';
+    if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty' or a function`);
+    if (problems.length > 0) throw new TypeError(`startEntraEmulator: invalid options:\n- ${problems.join('\n- ')}`);
+
+    const authority = await createCertificateAuthority('Entra ID Emulator Local CA');
+    const tls = await issueServerCertificate(authority, { dns: ['localhost'], ip: ['127.0.0.1', '::1'] });
+    const keys = await SigningKeyRing.create();
+    const server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem, minVersion: 'TLSv1.2' });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
+    const hostInUrl = host === '::1' ? '[::1]' : host;
+    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true);
+    try {
+      if (seed === 'default') emulator.seeded = await seedDefaultDirectory(emulator.directory, emulator.policies);
+      else if (typeof seed === 'function') await seed(emulator);
+    } catch (error) {
+      await emulator.close();
+      throw error;
+    }
+    return emulator;
+  }
+
+  /** The default directory's tenants, users, apps and credentials. Throws when the emulator was not seeded with it. */
+  get defaults(): DefaultDirectory {
+    if (!this.seeded) throw new Error("This emulator was not started with the default directory (seed: 'default')");
+    return this.seeded;
+  }
+
+  /** `https://{host}:{port}/{tenant}`: an authority for MSAL; the first tenant of the directory by default. */
+  authority(tenant?: string): string {
+    const segment = tenant ?? this.directory.tenants[0]?.id;
+    if (!segment) throw new Error('authority(): the directory has no tenant; pass one or add one');
+    return `${this.authorityHost}/${segment}`;
+  }
+
+  /** The host MSAL must list in `knownAuthorities` (`127.0.0.1:port`). */
+  get knownAuthority(): string {
+    return new URL(this.authorityHost).host;
+  }
+
+  /** The v2 issuer of a tenant's tokens. */
+  issuer(tenantId: string, version: 1 | 2 = 2): string {
+    return version === 2 ? this.services.issuer.issuerV2(tenantId) : this.services.issuer.issuerV1(tenantId);
+  }
+
+  /** Mints an access token as if `user` had signed in to `client` for `resource` (or an app-only one, without user). */
+  async issueAccessToken(options: IssueAccessTokenOptions): Promise<string> {
+    const client = typeof options.client === 'string' ? this.directory.app(options.client) : options.client;
+    const baseResource = typeof options.resource === 'string' ? this.directory.app(options.resource) : options.resource;
+    const resource = options.version ? { ...baseResource, accessTokenVersion: options.version } : baseResource;
+    const overrides: TokenOverrides = { ...(options.claims ? { claims: options.claims } : {}), ...(options.header ? { header: options.header } : {}) };
+    const authenticatedBy = options.authenticatedBy ?? 'secret';
+    if (options.user === undefined) {
+      if (!options.roles) throw new TypeError('issueAccessToken: an app-only token (no user) needs roles');
+      const tenantId = options.tenantId ?? client.tenantId;
+      const issued = await this.services.issuer.appAccessToken(
+        { client, resource, tenantId, servicePrincipalId: this.directory.servicePrincipalId(client, tenantId), roles: options.roles, authenticatedBy, ...(options.lifetimeSec ? { lifetimeSec: options.lifetimeSec } : {}) },
+        overrides,
+      );
+      return issued.token;
+    }
+    const user = typeof options.user === 'string' ? this.directory.user(options.user) : options.user;
+    const issued = await this.services.issuer.userAccessToken(
+      {
+        user,
+        client,
+        resource,
+        scopes: options.scopes ?? resource.scopes,
+        amr: options.amr ?? ['pwd'],
+        authenticatedBy,
+        ...(options.clientCapabilities ? { clientCapabilities: options.clientCapabilities } : {}),
+        ...(options.lifetimeSec ? { lifetimeSec: options.lifetimeSec } : {}),
+      },
+      overrides,
+    );
+    return issued.token;
+  }
+
+  /** Mints an ID token for `user` signed in to `client` (never valid as an access token). */
+  async issueIdToken(options: IssueIdTokenOptions): Promise<string> {
+    const client = typeof options.client === 'string' ? this.directory.app(options.client) : options.client;
+    const user = typeof options.user === 'string' ? this.directory.user(options.user) : options.user;
+    const overrides: TokenOverrides = { ...(options.claims ? { claims: options.claims } : {}), ...(options.header ? { header: options.header } : {}) };
+    const issued = await this.services.issuer.idToken(
+      { user, client, amr: options.amr ?? ['pwd'], ...(options.nonce !== undefined ? { nonce: options.nonce } : {}), ...(options.lifetimeSec ? { lifetimeSec: options.lifetimeSec } : {}) },
+      overrides,
+    );
+    return issued.token;
+  }
+
+  /** Key ids of the published signing keys; the last one signs. */
+  get signingKeyIds(): string[] {
+    return this.keys.published.map((key) => key.kid);
+  }
+
+  /**
+   * Starts signing with a new key. The previous key stays published (tokens it signed still verify) until
+   * `retireSigningKey(kid)`, or at once with `{ retirePrevious: true }`.
+   */
+  async rotateSigningKeys(options: { retirePrevious?: boolean } = {}): Promise<{ kid: string; previousKid: string }> {
+    const previousKid = this.keys.active.kid;
+    const key = await this.keys.rotate();
+    if (options.retirePrevious) this.keys.retire(previousKid);
+    return { kid: key.kid, previousKid };
+  }
+
+  /** Stops publishing a signing key: tokens it signed no longer verify. */
+  retireSigningKey(kid: string): void {
+    this.keys.retire(kid);
+  }
+
+  /** Revokes a user's refresh tokens (as "revoke sessions" does in Entra). */
+  revokeUserSessions(user: EmulatorUser | string): void {
+    this.services.grants.revokeUser(typeof user === 'string' ? this.directory.user(user).id : user.id);
+  }
+
+  /** Every request received so far, oldest first (secrets and tokens in them are not recorded). */
+  get requests(): readonly RecordedRequest[] {
+    return this.log.entries();
+  }
+
+  /** Requests to the token endpoint, optionally filtered (e.g. `{ grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }`). */
+  tokenRequests(filter: Omit<RequestFilter, 'endpoint'> = {}): RecordedRequest[] {
+    return this.log.entries({ ...filter, endpoint: 'token' });
+  }
+
+  clearRequests(): void {
+    this.log.clear();
+  }
+
+  /**
+   * Drives the sign-in page over HTTP, as a browser would: opens `authorizeUrl`, picks `username` (unless `login_hint`
+   * already signed in), enters the second factor when asked, and returns the redirect carrying the code.
+   */
+  async signIn(authorizeUrl: string, options: SignInOptions): Promise<URL> {
+    return completeSignIn(this.fetch, authorizeUrl, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pinnedFetch.close();
+    const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closing;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.authorityHost);
+    const segments = url.pathname.split('/').filter(Boolean);
+    const entry = this.log.record(request.method ?? 'GET', url, this.clock.nowMs());
+    response.on('finish', () => (entry.status = response.statusCode));
+    const correlationId = request.headers['client-request-id']?.toString() ?? url.searchParams.get('client-request-id') ?? undefined;
+    try {
+      await this.route(request, response, url, segments, entry, correlationId);
+    } catch (error) {
+      const failure =
+        error instanceof EntraProtocolError
+          ? error
+          : error instanceof BodyTooLargeError
+            ? entraErrors.malformedRequest(`AADSTS90014: ${error.message}.`)
+            : new EntraProtocolError('server_error', 50000, 'There was an error issuing a token.', { status: 500 });
+      if (!response.headersSent) this.sendError(response, failure, correlationId);
+      else response.destroy();
+    }
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse, url: URL, segments: string[], entry: RecordedRequest, correlationId: string | undefined): Promise<void> {
+    const [tenantSegment = '', ...rest] = segments;
+    const path = rest.join('/');
+    entry.tenant = tenantSegment;
+    const method = request.method ?? 'GET';
+
+    if (method === 'GET' && path === 'discovery/instance') {
+      entry.endpoint = 'instance-discovery';
+      return sendJson(response, 200, instanceDiscovery(this.services, url.searchParams.get('authorization_endpoint')));
+    }
+    if (method === 'GET' && (path === 'v2.0/.well-known/openid-configuration' || path === '.well-known/openid-configuration')) {
+      entry.endpoint = 'discovery';
+      if (await this.applyFault(response, entry, { endpoint: 'discovery' })) return;
+      const tenantId = resolveTenantSegment(tenantSegment, this.services);
+      return sendJson(response, 200, openIdConfiguration(this.services, tenantSegment, tenantId, path.startsWith('v2.0') ? 2 : 1));
+    }
+    if (method === 'GET' && (path === 'discovery/v2.0/keys' || path === 'discovery/keys')) {
+      entry.endpoint = 'jwks';
+      if (await this.applyFault(response, entry, { endpoint: 'jwks' })) return;
+      const tenantId = resolveTenantSegment(tenantSegment, this.services);
+      return sendJson(response, 200, jsonWebKeySet(this.services, this.keys, tenantId, path === 'discovery/v2.0/keys' ? 2 : 1));
+    }
+    if (path === 'oauth2/v2.0/authorize' && (method === 'GET' || method === 'POST')) {
+      entry.endpoint = 'authorize';
+      const outcome = method === 'GET' ? this.authorize.begin(tenantSegment, url.searchParams) : this.authorize.continue(parseFormBody(request, await readBody(request)));
+      return this.sendAuthorizeOutcome(response, outcome);
+    }
+    if (path === 'oauth2/v2.0/token' && method === 'POST') {
+      entry.endpoint = 'token';
+      const params = parseFormBody(request, await readBody(request));
+      entry.grantType = params.get('grant_type') ?? undefined;
+      entry.clientId = params.get('client_id') ?? undefined;
+      entry.scope = params.get('scope') ?? undefined;
+      entry.correlationId = correlationId;
+      if (await this.applyFault(response, entry, { endpoint: 'token', grantType: entry.grantType, clientId: entry.clientId })) return;
+      const body = await handleTokenRequest(request, params, tenantSegment, this.services);
+      return sendJson(response, 200, body, correlationId ? { 'client-request-id': correlationId } : {});
+    }
+    if (path === 'oauth2/v2.0/logout' && method === 'GET') {
+      entry.endpoint = 'logout';
+      const target = url.searchParams.get('post_logout_redirect_uri');
+      if (target && /^https?:\/\//.test(target)) return redirect(response, target);
+      return sendHtml(response, 200, signedOutPage());
+    }
+    entry.endpoint = 'unknown';
+    sendJson(response, 404, { error: 'not_found', error_description: `The emulator has no ${method} ${url.pathname}` });
+  }
+
+  /** Answers with the next queued fault for this request, if any; true when the response has been taken over. */
+  private async applyFault(response: ServerResponse, entry: RecordedRequest, candidate: { endpoint: FaultableEndpoint; grantType?: string | undefined; clientId?: string | undefined }): Promise<boolean> {
+    const fault = this.faults.take(candidate);
+    if (!fault) return false;
+    entry.fault = fault.type;
+    return this.answerWithFault(response, fault, entry.correlationId);
+  }
+
+  private async answerWithFault(response: ServerResponse, fault: EmulatorFault, correlationId: string | undefined): Promise<boolean> {
+    switch (fault.type) {
+      case 'delay':
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        return response.destroyed;
+      case 'reset':
+        response.socket?.destroy();
+        return true;
+      case 'malformed-json':
+        sendText(response, 200, '{"token_type":"Bearer","access_token":"eyJ0eXAiOiJKV1Qi', { 'content-type': 'application/json; charset=utf-8' });
+        return true;
+      case 'throttle': {
+        const retryAfter = String(fault.retryAfterSec ?? 30);
+        if (fault.body === 'text') {
+          sendText(response, 429, 'Too Many Requests', { 'retry-after': retryAfter });
+        } else {
+          const failure = new EntraProtocolError('temporarily_unavailable', 90055, 'There are too many incoming requests. Please try again later.', { status: 429 });
+          this.sendError(response, failure, correlationId, { 'retry-after': retryAfter });
+        }
+        return true;
+      }
+      case 'server-error': {
+        const status = fault.status ?? 503;
+        this.sendError(response, entraErrors.temporarilyUnavailable(status), correlationId, fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {});
+        return true;
+      }
+    }
+  }
+
+  private sendError(response: ServerResponse, failure: EntraProtocolError, correlationId: string | undefined, headers: Record<string, string> = {}): void {
+    const body = entraErrorBody(failure, { correlationId, nowMs: this.clock.nowMs(), errorUriBase: this.authorityHost });
+    sendJson(response, failure.status, body, { ...headers, ...(correlationId ? { 'client-request-id': correlationId } : {}) });
+  }
+
+  private sendAuthorizeOutcome(response: ServerResponse, outcome: AuthorizeOutcome): void {
+    if (outcome.kind === 'redirect') redirect(response, outcome.location);
+    else sendHtml(response, outcome.status, outcome.html);
+  }
+}
+
+/** Starts a local Entra ID emulator over HTTPS. Close it with `emulator.close()`. */
+export function startEntraEmulator(options?: EntraEmulatorOptions): Promise<EntraEmulator> {
+  return EntraEmulator.start(options);
+}

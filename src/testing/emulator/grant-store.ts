@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import type { EmulatorClock } from './clock.js';
+
+/** A user's sign-in to a client: what codes and refresh tokens stand for. */
+export interface UserGrant {
+  clientId: string;
+  /** Object id of the account in `tenantId` (a guest object for a guest). */
+  userId: string;
+  tenantId: string;
+  amr: string[];
+  clientCapabilities: string[];
+}
+
+export interface AuthorizationCodeRecord extends UserGrant {
+  redirectUri: string;
+  scope: string;
+  codeChallenge: string;
+  nonce: string | undefined;
+  expiresAtMs: number;
+  redeemed: boolean;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+interface RefreshTokenRecord extends UserGrant {
+  expiresAtMs: number;
+}
+
+/** Authorization codes and refresh tokens the emulator handed out: opaque strings that stand for a user's grant. */
+export class GrantStore {
+  private readonly codes = new Map<string, AuthorizationCodeRecord>();
+  private readonly refreshTokens = new Map<string, RefreshTokenRecord>();
+  private readonly lastSweepMs = new Map<Map<string, { expiresAtMs: number }>, number>();
+
+  constructor(private readonly clock: EmulatorClock) {}
+
+  issueCode(record: Omit<AuthorizationCodeRecord, 'redeemed'>): string {
+    this.dropExpired(this.codes);
+    const code = `1.${randomBytes(48).toString('base64url')}`;
+    this.codes.set(code, { ...record, redeemed: false });
+    return code;
+  }
+
+  /** The code's record (marked redeemed from now on), or why it cannot be redeemed. */
+  redeemCode(code: string): AuthorizationCodeRecord | 'unknown' | 'redeemed' {
+    const record = this.codes.get(code);
+    if (!record || record.expiresAtMs <= this.clock.nowMs()) return 'unknown';
+    if (record.redeemed) return 'redeemed';
+    record.redeemed = true;
+    return { ...record };
+  }
+
+  issueRefreshToken(grant: UserGrant, lifetimeSec: number): string {
+    this.dropExpired(this.refreshTokens);
+    const token = `1.${randomBytes(96).toString('base64url')}`;
+    this.refreshTokens.set(token, { ...grant, expiresAtMs: this.clock.nowMs() + lifetimeSec * 1000 });
+    return token;
+  }
+
+  /** The grant behind a refresh token, which is used up: the response carries its replacement. */
+  redeemRefreshToken(token: string): UserGrant | undefined {
+    const record = this.refreshTokens.get(token);
+    if (!record || record.expiresAtMs <= this.clock.nowMs()) return undefined;
+    this.refreshTokens.delete(token);
+    const { expiresAtMs: _expiresAtMs, ...grant } = record;
+    return grant;
+  }
+
+  /** Revokes every refresh token of one user (as a password reset or "revoke sessions" does). */
+  revokeUser(userId: string): void {
+    for (const [token, record] of this.refreshTokens) if (record.userId === userId) this.refreshTokens.delete(token);
+  }
+
+  // A full sweep is O(n); doing it at most once a minute keeps issuing O(1) under load (benchmarks issue 100,000s).
+  private dropExpired(map: Map<string, { expiresAtMs: number }>): void {
+    const now = this.clock.nowMs();
+    const lastSweep = this.lastSweepMs.get(map) ?? 0;
+    if (now - lastSweep < SWEEP_INTERVAL_MS) return;
+    this.lastSweepMs.set(map, now);
+    for (const [key, record] of map) if (record.expiresAtMs <= now) map.delete(key);
+  }
+}

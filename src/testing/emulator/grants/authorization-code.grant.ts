@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { entraErrors } from '../entra-errors.js';
+import { resolveRequestedScopes } from '../scopes.js';
+import type { GrantHandler } from '../services.js';
+import { issueUserTokens } from '../user-tokens.js';
+
+/** Redeems an authorization code: one use only, same client and redirect URI, and the PKCE verifier (S256). */
+export const authorizationCodeGrant: GrantHandler = async (request, services) => {
+  const { params, client } = request;
+  const code = params.get('code');
+  if (!code) throw entraErrors.missingParameter('code');
+  const redirectUri = params.get('redirect_uri');
+  if (!redirectUri) throw entraErrors.missingParameter('redirect_uri');
+  const verifier = params.get('code_verifier');
+  if (!verifier) throw entraErrors.missingParameter('code_verifier');
+
+  const record = services.grants.redeemCode(code);
+  if (record === 'unknown') throw entraErrors.codeInvalid();
+  if (record === 'redeemed') throw entraErrors.codeRedeemed();
+  if (record.clientId !== client.clientId) throw entraErrors.codeForAnotherClient();
+  if (record.redirectUri !== redirectUri) throw entraErrors.redirectUriMismatch(client.clientId);
+  if (createHash('sha256').update(verifier).digest('base64url') !== record.codeChallenge) throw entraErrors.pkceMismatch();
+
+  const user = services.directory.findUser(record.userId);
+  if (!user) throw entraErrors.userNotFound(record.userId);
+  const requested = resolveRequestedScopes(params.get('scope') ?? record.scope, services.directory, record.tenantId);
+  return issueUserTokens(services, {
+    grant: record,
+    user,
+    client,
+    requested,
+    authenticatedBy: request.authenticatedBy,
+    consent: 'interactive',
+    includeClientInfo: params.get('client_info') === '1',
+    nonce: record.nonce,
+  });
+};

@@ -1,0 +1,89 @@
+import type { KeyObject } from 'node:crypto';
+import { createSelfSignedCertificate } from './x509-certificates.js';
+
+export interface SigningKey {
+  /** Entra uses the certificate's base64url SHA-1 thumbprint as both `kid` and `x5t`. */
+  readonly kid: string;
+  readonly x5t: string;
+  readonly certificateDerBase64: string;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
+export interface JsonWebKeySetEntry {
+  kty: 'RSA';
+  use: 'sig';
+  kid: string;
+  x5t: string;
+  n: string;
+  e: string;
+  x5c: string[];
+  issuer?: string;
+}
+
+/**
+ * The emulator's token-signing keys. One key signs; every published key verifies. Rotation adds a new signing key and
+ * keeps the old one published (as Entra does while it rolls keys) until it is retired.
+ */
+export class SigningKeyRing {
+  private keys: SigningKey[] = [];
+
+  static async create(): Promise<SigningKeyRing> {
+    const ring = new SigningKeyRing();
+    await ring.rotate();
+    return ring;
+  }
+
+  get active(): SigningKey {
+    const key = this.keys[this.keys.length - 1];
+    if (!key) throw new Error('The signing key ring is empty');
+    return key;
+  }
+
+  get published(): readonly SigningKey[] {
+    return [...this.keys];
+  }
+
+  find(kid: string): SigningKey | undefined {
+    return this.keys.find((key) => key.kid === kid);
+  }
+
+  /** Generates a new signing key and makes it the active one; the previous keys stay published. */
+  async rotate(): Promise<SigningKey> {
+    const certificate = await createSelfSignedCertificate('accounts.emulator.local');
+    const key: SigningKey = {
+      kid: certificate.x5t,
+      x5t: certificate.x5t,
+      certificateDerBase64: certificate.certificateDerBase64,
+      privateKey: certificate.privateKey,
+      publicKey: certificate.publicKey,
+    };
+    this.keys.push(key);
+    return key;
+  }
+
+  /** Stops publishing a key: tokens it signed no longer verify anywhere. The active key cannot be retired. */
+  retire(kid: string): void {
+    if (kid === this.active.kid) throw new Error('retireSigningKey: the active signing key cannot be retired; rotate first');
+    if (!this.find(kid)) throw new Error(`retireSigningKey: no published key with kid ${kid}`);
+    this.keys = this.keys.filter((key) => key.kid !== kid);
+  }
+
+  jwks(issuer?: string): { keys: JsonWebKeySetEntry[] } {
+    return {
+      keys: this.keys.map((key) => {
+        const jwk = key.publicKey.export({ format: 'jwk' });
+        return {
+          kty: 'RSA',
+          use: 'sig',
+          kid: key.kid,
+          x5t: key.x5t,
+          n: jwk.n!,
+          e: jwk.e!,
+          x5c: [key.certificateDerBase64],
+          ...(issuer ? { issuer } : {}),
+        };
+      }),
+    };
+  }
+}

@@ -1,0 +1,106 @@
+import type { EmulatorApp, EmulatorUser } from './directory.js';
+import { entraErrors } from './entra-errors.js';
+import type { UserGrant } from './grant-store.js';
+import { claimsChallengeFor } from './policies.js';
+import type { RequestedScopes } from './scopes.js';
+import type { EmulatorServices, TokenResponseBody } from './services.js';
+import type { ClientAuthenticationMethod } from './tokens.js';
+
+/**
+ * How consent is judged. A user signing in interactively consents on the spot, so only an explicit denial stops it;
+ * On-Behalf-Of cannot show a prompt, so every scope needs a grant (API permission, or pre-authorisation).
+ */
+export type ConsentMode = 'interactive' | 'non-interactive';
+
+/** When only OIDC scopes are asked for, Entra issues an access token for Microsoft Graph; the emulator does too. */
+const MICROSOFT_GRAPH: EmulatorApp = {
+  clientId: '00000003-0000-0000-c000-000000000000',
+  tenantId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a',
+  displayName: 'Microsoft Graph',
+  signInAudience: 'AzureADMultipleOrgs',
+  identifierUris: ['https://graph.microsoft.com'],
+  scopes: ['User.Read'],
+  appRoles: [],
+  redirectUris: [],
+  accessTokenVersion: 1,
+  preAuthorizedClients: [],
+  apiPermissions: {},
+  appPermissions: {},
+  secrets: [],
+  certificates: [],
+};
+
+export interface UserTokenIssue {
+  grant: UserGrant;
+  user: EmulatorUser;
+  client: EmulatorApp;
+  requested: RequestedScopes;
+  authenticatedBy: ClientAuthenticationMethod;
+  consent: ConsentMode;
+  /** Whether the client asked for `client_info` (msal always does). */
+  includeClientInfo: boolean;
+  nonce?: string | undefined;
+}
+
+/** Checks Conditional Access for this user and resource, in Entra's order: a block wins over a second factor. */
+export function enforceConditionalAccess(services: EmulatorServices, user: EmulatorUser, resource: EmulatorApp, amr: readonly string[]): void {
+  const policies = services.policies.applicable(user, resource, user.tenantId);
+  if (policies.some((policy) => policy.grant === 'block')) throw entraErrors.blockedByConditionalAccess();
+  if (amr.includes('mfa')) return;
+  const registration = policies.filter((policy) => policy.grant === 'mfa-registration');
+  if (registration.length > 0) throw entraErrors.mfaRegistrationRequired(claimsChallengeFor(registration.map((policy) => policy.id)));
+  const mfa = policies.filter((policy) => policy.grant === 'mfa');
+  if (mfa.length > 0) throw entraErrors.mfaRequired(resource.identifierUris[0] ?? resource.clientId, claimsChallengeFor(mfa.map((policy) => policy.id)));
+}
+
+function grantedScopes(services: EmulatorServices, issue: UserTokenIssue, resource: EmulatorApp): string[] {
+  const { client, requested } = issue;
+  const permitted = client.apiPermissions[resource.clientId] ?? [];
+  const preAuthorized = resource.preAuthorizedClients.includes(client.clientId);
+  const isDefault = requested.scopes.includes('.default');
+  const scopes = isDefault ? (permitted.length > 0 || issue.consent === 'non-interactive' ? permitted : resource.scopes) : requested.scopes;
+  const consented =
+    scopes.length > 0 &&
+    !services.policies.isConsentDenied(client, resource, scopes) &&
+    (issue.consent === 'interactive' || preAuthorized || scopes.every((scope) => permitted.includes(scope)));
+  if (!consented) throw entraErrors.consentRequired(client.clientId, resource.identifierUris[0] ?? resource.clientId);
+  return scopes;
+}
+
+function clientInfo(user: EmulatorUser): string {
+  return Buffer.from(JSON.stringify({ uid: user.id, utid: user.tenantId })).toString('base64url');
+}
+
+/** The token response for a user: access token (resource or Graph), ID token for `openid`, refresh token for `offline_access`. */
+export async function issueUserTokens(services: EmulatorServices, issue: UserTokenIssue): Promise<TokenResponseBody> {
+  const { requested, user, client } = issue;
+  const resource = requested.resource ?? MICROSOFT_GRAPH;
+  enforceConditionalAccess(services, user, resource, issue.grant.amr);
+  const scopes = requested.resource ? grantedScopes(services, issue, resource) : ['User.Read', ...requested.oidc].filter((scope) => scope !== 'offline_access');
+  const prefix = requested.resourcePrefix ?? resource.identifierUris[0] ?? resource.clientId;
+  const accessToken = await services.issuer.userAccessToken({
+    user,
+    client,
+    resource,
+    scopes,
+    amr: issue.grant.amr,
+    authenticatedBy: issue.authenticatedBy,
+    ...(requested.resourcePrefix ? { requestedAudience: requested.resourcePrefix } : {}),
+    clientCapabilities: issue.grant.clientCapabilities,
+  });
+  const body: TokenResponseBody = {
+    token_type: 'Bearer',
+    scope: scopes.map((scope) => (requested.resource ? `${prefix}/${scope}` : scope)).join(' '),
+    expires_in: accessToken.expiresInSec,
+    ext_expires_in: accessToken.expiresInSec,
+    access_token: accessToken.token,
+  };
+  if (requested.oidc.has('offline_access')) {
+    body.refresh_token = services.grants.issueRefreshToken(issue.grant, services.issuer.lifetimes.refreshTokenSec);
+  }
+  if (requested.oidc.has('openid')) {
+    body.id_token = (await services.issuer.idToken({ user, client, amr: issue.grant.amr, nonce: issue.nonce })).token;
+  }
+  if (issue.includeClientInfo) body.client_info = clientInfo(user);
+  return body;
+}

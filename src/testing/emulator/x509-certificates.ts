@@ -1,0 +1,138 @@
+// The one file that imports @peculiar/x509: node:crypto makes keys but cannot issue X.509 certificates, which the
+// emulator needs for its TLS server, for the `x5c` of its signing keys and for app credentials.
+import 'reflect-metadata';
+import { createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const RSA_SIGNING: RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+};
+const CERTIFICATE_VALIDITY_MS = 2 * 365 * 24 * 3600 * 1000;
+
+/** A certificate with its RSA key pair, in every form the emulator and its clients need. */
+export interface GeneratedCertificate {
+  certificatePem: string;
+  /** DER bytes of the certificate, base64 (standard alphabet), as JWKS `x5c` carries it. */
+  certificateDerBase64: string;
+  privateKeyPem: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** SHA-1 of the DER certificate, upper-case hex, as the Azure portal shows it (and msal-node's `thumbprint`). */
+  thumbprintSha1Hex: string;
+  /** SHA-256 of the DER certificate, upper-case hex (msal-node's `thumbprintSha256`). */
+  thumbprintSha256Hex: string;
+  /** base64url SHA-1 thumbprint: the JOSE `x5t` header, and Entra's `kid` for its signing keys. */
+  x5t: string;
+  /** base64url SHA-256 thumbprint: the JOSE `x5t#S256` header. */
+  x5tS256: string;
+}
+
+/** An issuing authority whose certificate a client pins; it signs the emulator's TLS certificate. */
+export interface CertificateAuthority {
+  certificatePem: string;
+  keys: CryptoKeyPair;
+  name: string;
+}
+
+function notValidBefore(): Date {
+  // Back-dated so that a client whose clock is a little behind still accepts the certificate.
+  return new Date(Date.now() - 24 * 3600 * 1000);
+}
+
+async function describe(certificate: x509.X509Certificate, keys: CryptoKeyPair): Promise<GeneratedCertificate> {
+  const der = Buffer.from(certificate.rawData);
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  const sha1 = createHash('sha1').update(der).digest();
+  const sha256 = createHash('sha256').update(der).digest();
+  return {
+    certificatePem: certificate.toString('pem'),
+    certificateDerBase64: der.toString('base64'),
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    privateKey,
+    publicKey: createPublicKey(privateKey),
+    thumbprintSha1Hex: sha1.toString('hex').toUpperCase(),
+    thumbprintSha256Hex: sha256.toString('hex').toUpperCase(),
+    x5t: sha1.toString('base64url'),
+    x5tS256: sha256.toString('base64url'),
+  };
+}
+
+/** A self-signed RSA certificate, as a developer makes for an app credential or as Entra publishes in `x5c`. */
+export async function createSelfSignedCertificate(commonName: string): Promise<GeneratedCertificate> {
+  const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const notBefore = notValidBefore();
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name: `CN=${commonName}`,
+    keys,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + CERTIFICATE_VALIDITY_MS),
+    signingAlgorithm: RSA_SIGNING,
+    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+  });
+  return describe(certificate, keys);
+}
+
+/** Reads the thumbprints of a certificate a user brings (PEM). */
+export function thumbprintsOf(certificatePem: string): { x5t: string; x5tS256: string; publicKey: KeyObject } {
+  const certificate = new x509.X509Certificate(certificatePem);
+  const der = Buffer.from(certificate.rawData);
+  return {
+    x5t: createHash('sha1').update(der).digest('base64url'),
+    x5tS256: createHash('sha256').update(der).digest('base64url'),
+    publicKey: createPublicKey(certificatePem),
+  };
+}
+
+export async function createCertificateAuthority(commonName: string): Promise<CertificateAuthority> {
+  const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const notBefore = notValidBefore();
+  const name = `CN=${commonName}`;
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name,
+    keys,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + CERTIFICATE_VALIDITY_MS),
+    signingAlgorithm: RSA_SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certificatePem: certificate.toString('pem'), keys, name };
+}
+
+/** A TLS server certificate for the given DNS names and IP addresses, signed by `authority`. */
+export async function issueServerCertificate(
+  authority: CertificateAuthority,
+  names: { dns: string[]; ip: string[] },
+): Promise<GeneratedCertificate> {
+  const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const notBefore = notValidBefore();
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject: `CN=${names.dns[0] ?? names.ip[0] ?? 'localhost'}`,
+    issuer: authority.name,
+    publicKey: keys.publicKey,
+    signingKey: authority.keys.privateKey,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + CERTIFICATE_VALIDITY_MS),
+    signingAlgorithm: RSA_SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        ...names.dns.map((value) => ({ type: 'dns' as const, value })),
+        ...names.ip.map((value) => ({ type: 'ip' as const, value })),
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(authority.keys.publicKey),
+    ],
+  });
+  return describe(certificate, keys);
+}

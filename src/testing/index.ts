@@ -1,0 +1,45 @@
+/**
+ * `nestjs-entra-obo/testing`: a local Microsoft Entra ID for tests and development.
+ *
+ * ```ts
+ * const entra = await startEntraEmulator();
+ * const msal = new ConfidentialClientApplication({
+ *   auth: { clientId, clientSecret, authority: entra.authority(), knownAuthorities: [entra.knownAuthority] },
+ *   system: { networkClient: entra.networkClient },
+ * });
+ * ```
+ */
+
+/** Starts an emulator; see `EntraEmulatorOptions`. */
+export { startEntraEmulator, EntraEmulator } from './emulator/entra-emulator.js';
+export type { EntraEmulatorOptions, IssueAccessTokenOptions, IssueIdTokenOptions } from './emulator/entra-emulator.js';
+/** The seeded directory's fixed ids and shape. */
+export { DEFAULT_DIRECTORY_IDS } from './emulator/default-directory.js';
+export type { DefaultDirectory } from './emulator/default-directory.js';
+/** The directory model and its mutators. */
+export { EmulatorDirectory } from './emulator/directory.js';
+export type {
+  EmulatorTenant,
+  EmulatorUser,
+  EmulatorApp,
+  SignInAudience,
+  AddTenantInput,
+  AddUserInput,
+  AddAppInput,
+  AppCertificateCredential,
+  RegisteredCertificate,
+} from './emulator/directory.js';
+/** Conditional Access and consent policies. */
+export { EmulatorPolicies } from './emulator/policies.js';
+export type { ConditionalAccessPolicy, ConditionalAccessGrant, ConsentDenial, PolicyTarget } from './emulator/policies.js';
+/** The movable clock every token and expiry check reads. */
+export { EmulatorClock } from './emulator/clock.js';
+/** Fault injection. */
+export { FaultQueue } from './emulator/faults.js';
+export type { EmulatorFault, FaultMatch, FaultableEndpoint } from './emulator/faults.js';
+export type { RecordedRequest, RequestFilter, EmulatorEndpoint } from './emulator/request-log.js';
+export type { EmulatorTokenLifetimes, ClientAuthenticationMethod } from './emulator/tokens.js';
+export type { SignInOptions } from './emulator/scripted-sign-in.js';
+/** A `fetch` that trusts only the given CA, for HTTPS. */
+export { createPinnedFetch } from './pinned-fetch.js';
+export type { PinnedFetch } from './pinned-fetch.js';
