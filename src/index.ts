@@ -1,6 +1,55 @@
 /**
- * `nestjs-entra-obo`: the NestJS module (OboModule, OboAuthGuard, @DownstreamToken, @AppToken). Its public surface
- * is listed here explicitly, export by export, as each part lands; the Entra ID emulator is at
- * `nestjs-entra-obo/testing`.
+ * `nestjs-entra-obo`: Microsoft Entra ID On-Behalf-Of, client credentials and access-token validation for NestJS.
+ * The Entra ID emulator and test kit are at `nestjs-entra-obo/testing`.
  */
-export {};
+
+/** The module: `OboModule.forRoot(options)` / `forRootAsync({ useFactory, inject, imports })`. */
+export { OboModule } from './obo.module.js';
+export type { OboModuleOptions, OboModuleExtras, OboCredential, OboClock, PemOrPath } from './config/obo-module-options.js';
+
+/** Validates the caller's bearer access token; attaches `request.user`. */
+export { OboAuthGuard } from './auth/obo-auth.guard.js';
+export type { GuardedRequest } from './auth/obo-auth.guard.js';
+/** The validated caller. */
+export type { EntraPrincipal } from './auth/entra-principal.js';
+/** The token validator behind the guard, for use outside HTTP (WebSockets, queues). */
+export { AccessTokenVerifier } from './auth/access-token-verifier.js';
+
+/** Route metadata and parameter decorators. */
+export { Public } from './decorators/public.decorator.js';
+export { RequireScopes } from './decorators/require-scopes.decorator.js';
+export { RequireRoles } from './decorators/require-roles.decorator.js';
+export { CurrentUser } from './decorators/current-user.decorator.js';
+export { DownstreamToken } from './decorators/downstream-token.decorator.js';
+export { AppToken } from './decorators/app-token.decorator.js';
+export type { DownstreamTokenOptions } from './exchange/downstream-token.pipe.js';
+export type { AppTokenOptions } from './exchange/app-token.pipe.js';
+
+/** Programmatic token acquisition. */
+export { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
+export type { AcquiredToken, AcquireOnBehalfOfOptions, AcquireAppTokenOptions } from './exchange/token-acquisition.service.js';
+
+/** The cache port and the default bounded in-memory cache. */
+export { OboTokenCache } from './cache/obo-token-cache.js';
+export type { CachedToken, CacheLock } from './cache/obo-token-cache.js';
+export { InMemoryTokenCache, DEFAULT_MAX_CACHE_ENTRIES } from './cache/in-memory-token-cache.js';
+export type { InMemoryTokenCacheOptions } from './cache/in-memory-token-cache.js';
+
+/** Errors, each with a literal `code`, and their HTTP mapping. */
+export {
+  OboError,
+  MissingTokenError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  AppOnlyTokenError,
+  InsufficientClaimsError,
+  ConsentRequiredError,
+  ConditionalAccessBlockedError,
+  InvalidGrantError,
+  ClientConfigurationError,
+  IdentityProviderUnavailableError,
+  OboConfigurationError,
+} from './errors/obo-errors.js';
+export type { OboErrorCode, EntraErrorDetails, KnownOboError } from './errors/obo-errors.js';
+export { OboExceptionFilter, toErrorResponse } from './errors/obo-exception.filter.js';
+export type { OboErrorResponse } from './errors/obo-exception.filter.js';

@@ -6,8 +6,16 @@ import { ClientAuthError, ClientAuthErrorCodes, type INetworkModule, type Networ
  * behaves exactly as with its default client: JSON bodies, lower-case header names, timeouts as network errors and
  * non-JSON bodies (a plain-text 429) as `token_parsing_error`.
  */
-export function createMsalNetworkClient(fetchImplementation: typeof fetch): INetworkModule {
-  async function send<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, timeoutMs?: number): Promise<NetworkResponse<T>> {
+export interface MsalNetworkClientOptions {
+  /** Applies to every request (MSAL itself passes a timeout only for GETs). */
+  timeoutMs?: number;
+  /** Sees each response's status and headers: MSAL's errors carry no HTTP status, and `Retry-After` matters. */
+  onResponse?: (status: number, headers: Headers) => void;
+}
+
+export function createMsalNetworkClient(fetchImplementation: typeof fetch, settings: MsalNetworkClientOptions = {}): INetworkModule {
+  async function send<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, requestTimeoutMs?: number): Promise<NetworkResponse<T>> {
+    const timeoutMs = requestTimeoutMs ?? settings.timeoutMs;
     const controller = new AbortController();
     const timer = timeoutMs ? setTimeout(() => controller.abort(), timeoutMs) : undefined;
     let response: Response;
@@ -24,6 +32,7 @@ export function createMsalNetworkClient(fetchImplementation: typeof fetch): INet
     } finally {
       if (timer) clearTimeout(timer);
     }
+    settings.onResponse?.(response.status, response.headers);
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       headers[name.toLowerCase()] = value;

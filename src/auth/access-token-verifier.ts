@@ -1,0 +1,208 @@
+// The one file that uses jose to validate tokens.
+import { Inject, Injectable } from '@nestjs/common';
+import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose';
+import { tokenHash } from '../cache/cache-key.js';
+import type { ResolvedOboOptions } from '../config/resolve-options.js';
+import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
+import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
+import { InvalidTokenError } from '../errors/obo-errors.js';
+import { attachAccessToken, type EntraPrincipal } from './entra-principal.js';
+import { SigningKeyStore } from './signing-key-store.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Header parameters that carry or point to a key. A token never gets to choose the key that verifies it. */
+const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+const TENANT_TEMPLATE = '{tenantid}';
+
+const KEY_REFRESH_INTERVAL_MS = 12 * 3600 * 1000;
+const UNKNOWN_KID_COOLDOWN_MS = 5 * 60 * 1000;
+
+interface VerifiedToken {
+  principal: EntraPrincipal;
+  expiresAtMs: number;
+  notBeforeMs: number;
+  kid: string;
+}
+
+/** Issuer forms accepted for a tenant, from the authority's own v2 and v1 discovery documents. */
+interface IssuerTemplates {
+  v2: string;
+  v1: string;
+  /** The configured tenant's GUID (from discovery), or undefined for a multi-tenant API. */
+  tenantId: string | undefined;
+}
+
+function invalid(reason: string, message: string, cause?: unknown): InvalidTokenError {
+  return new InvalidTokenError(reason, message, cause === undefined ? undefined : { cause });
+}
+
+function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
+  const value = claims[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/**
+ * Validates Entra access tokens: RS256 only, a key from the authority's JWKS (never from the token), issuer in v2 or v1
+ * form with `{tenantid}` bound to the token's own `tid`, allowed tenant, audience, `exp`/`nbf` with bounded skew, and
+ * `scp` or `roles` present (so ID tokens fail). Verified tokens are remembered, keyed by hash, until they expire.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  private readonly keyStore: SigningKeyStore;
+  private readonly importedKeys = new Map<string, CryptoKey>();
+  private importedKeysVersion = -1;
+  private readonly verified = new Map<string, VerifiedToken>();
+  private issuerTemplates: Promise<IssuerTemplates> | undefined;
+  private readonly audiences: ReadonlySet<string>;
+  private readonly metadataTenant: string;
+
+  constructor(
+    @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
+    private readonly metadata: AuthorityMetadataClient,
+  ) {
+    this.audiences = new Set(options.audiences);
+    this.metadataTenant = options.isMultiTenant ? 'organizations' : options.tenantId;
+    this.keyStore = new SigningKeyStore({
+      jwksUri: async () => (await this.metadata.get(this.metadataTenant, 2)).jwks_uri,
+      fetch: options.fetch,
+      nowMs: () => options.clock.nowMs(),
+      timeoutMs: options.timeoutMs,
+      refreshIntervalMs: KEY_REFRESH_INTERVAL_MS,
+      unknownKidCooldownMs: UNKNOWN_KID_COOLDOWN_MS,
+    });
+  }
+
+  /** Validates `token` and returns its principal, or throws `InvalidTokenError` naming the failed check. */
+  async verify(token: string): Promise<EntraPrincipal> {
+    const hash = tokenHash(token);
+    const nowMs = this.options.clock.nowMs();
+    const remembered = this.verified.get(hash);
+    if (remembered) {
+      // A remembered token is re-checked for what can change: time, and whether its key is still published.
+      if (this.isCurrent(remembered, nowMs) && this.keyStore.has(remembered.kid) && !this.keyStore.isStale) return remembered.principal;
+      this.verified.delete(hash);
+    }
+    const result = await this.verifyFully(token, hash, nowMs);
+    this.remember(hash, result);
+    return result.principal;
+  }
+
+  private isCurrent(entry: { expiresAtMs: number; notBeforeMs: number }, nowMs: number): boolean {
+    const toleranceMs = this.options.clockToleranceSec * 1000;
+    return nowMs < entry.expiresAtMs + toleranceMs && nowMs >= entry.notBeforeMs - toleranceMs;
+  }
+
+  private remember(hash: string, entry: VerifiedToken): void {
+    if (this.options.verifiedTokenCacheSize === 0) return;
+    this.verified.set(hash, entry);
+    if (this.verified.size > this.options.verifiedTokenCacheSize) this.verified.delete(this.verified.keys().next().value!);
+  }
+
+  private async verifyFully(token: string, hash: string, nowMs: number): Promise<VerifiedToken> {
+    let header: Record<string, unknown>;
+    try {
+      header = decodeProtectedHeader(token) as Record<string, unknown>;
+    } catch (error) {
+      throw invalid('malformed', 'The access token is not a well-formed JWT.', error);
+    }
+    if (token.split('.').length !== 3) throw invalid('malformed', 'The access token is not a signed JWT (JWS compact form).');
+    if (header.alg !== 'RS256') throw invalid('algorithm', 'The access token must be signed with RS256.');
+    if (KEY_BEARING_HEADERS.some((name) => name in header)) throw invalid('header_key', 'The access token carries its own key in its header; such tokens are refused.');
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    if (!kid) throw invalid('signature', 'The access token names no signing key (kid).');
+
+    const jwk = await this.keyStore.get(kid);
+    if (!jwk) throw invalid('signature', 'The access token was not signed by a key of the identity provider.');
+    let claims: Record<string, unknown>;
+    try {
+      const { payload } = await compactVerify(token, await this.importKey(jwk.kid, jwk), { algorithms: ['RS256'] });
+      claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    } catch (error) {
+      throw invalid('signature', 'The access token signature is not valid.', error);
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalid('malformed', 'The access token payload is not a JSON object.');
+
+    if (typeof claims.exp !== 'number') throw invalid('expired', 'The access token has no expiry (exp).');
+    const expiresAtMs = claims.exp * 1000;
+    const notBeforeMs = typeof claims.nbf === 'number' ? claims.nbf * 1000 : Number.NEGATIVE_INFINITY;
+    const toleranceMs = this.options.clockToleranceSec * 1000;
+    if (nowMs >= expiresAtMs + toleranceMs) throw invalid('expired', 'The access token has expired.');
+    if (nowMs < notBeforeMs - toleranceMs) throw invalid('not_yet_valid', 'The access token is not valid yet (nbf).');
+
+    const tid = stringClaim(claims, 'tid');
+    if (!tid || !GUID.test(tid)) throw invalid('issuer', 'The access token has no tenant id (tid).');
+    const templates = await this.loadIssuerTemplates();
+    const issuer = stringClaim(claims, 'iss');
+    const tenantIssuers = [templates.v2.replace(TENANT_TEMPLATE, tid), templates.v1.replace(TENANT_TEMPLATE, tid)];
+    if (!issuer || !tenantIssuers.includes(issuer)) throw invalid('issuer', 'The access token was not issued by the expected authority.');
+    if (jwk.issuer && issuer === tenantIssuers[0] && jwk.issuer.replace(TENANT_TEMPLATE, tid) !== issuer) {
+      throw invalid('issuer', 'The signing key is not published for the token issuer.');
+    }
+    const tenantAllowed =
+      templates.tenantId !== undefined ? tid.toLowerCase() === templates.tenantId : this.options.allowedTenants === 'any' || this.options.allowedTenants.has(tid.toLowerCase());
+    if (!tenantAllowed) throw invalid('tenant', 'Tokens from this tenant are not accepted.');
+
+    const audience = claims.aud;
+    const audiences = Array.isArray(audience) ? audience : [audience];
+    if (!audiences.some((value) => typeof value === 'string' && this.audiences.has(value))) throw invalid('audience', 'The access token is not for this API (aud).');
+
+    const scopeClaim = stringClaim(claims, 'scp');
+    const scopes = scopeClaim ? scopeClaim.split(' ').filter(Boolean) : [];
+    const roles = Array.isArray(claims.roles) ? claims.roles.filter((role): role is string => typeof role === 'string') : [];
+    if (scopes.length === 0 && roles.length === 0) {
+      throw invalid('no_permissions', 'The token grants no scope (scp) and no role (roles): it is not an access token for this API (an ID token?).');
+    }
+    const isAppOnly = claims.idtyp === 'app' || (scopes.length === 0 && roles.length > 0);
+    const idp = stringClaim(claims, 'idp');
+    const isGuest = claims.acct === 1 || (!isAppOnly && idp !== undefined && idp !== issuer && idp !== templates.v1.replace(TENANT_TEMPLATE, tid));
+    if (isGuest && !this.options.allowGuests) throw invalid('guest', 'Guest users are not accepted by this API.');
+
+    const oid = stringClaim(claims, 'oid');
+    const sub = stringClaim(claims, 'sub');
+    if (!oid || !sub) throw invalid('malformed', 'The access token has no object id (oid) or subject (sub).');
+    const principal: EntraPrincipal = {
+      oid,
+      tid,
+      sub,
+      name: stringClaim(claims, 'name'),
+      username: stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'upn') ?? stringClaim(claims, 'unique_name'),
+      scopes: Object.freeze(scopes),
+      roles: Object.freeze(roles),
+      clientId: stringClaim(claims, 'azp') ?? stringClaim(claims, 'appid'),
+      isAppOnly,
+      isGuest,
+      claims: Object.freeze({ ...claims }),
+    };
+    attachAccessToken(principal, { token, hash, expiresAtMs });
+    Object.freeze(principal);
+    return { principal, expiresAtMs, notBeforeMs, kid };
+  }
+
+  private async importKey(kid: string, jwk: Parameters<typeof importJWK>[0]): Promise<CryptoKey> {
+    if (this.importedKeysVersion !== this.keyStore.version) {
+      this.importedKeys.clear();
+      this.importedKeysVersion = this.keyStore.version;
+    }
+    let key = this.importedKeys.get(kid);
+    if (!key) {
+      key = (await importJWK({ ...jwk, alg: 'RS256' }, 'RS256')) as CryptoKey;
+      this.importedKeys.set(kid, key);
+    }
+    return key;
+  }
+
+  /** The issuer templates, from discovery once; a failure is not remembered, so the next request tries again. */
+  private loadIssuerTemplates(): Promise<IssuerTemplates> {
+    this.issuerTemplates ??= (async () => {
+      const [v2, v1] = await Promise.all([this.metadata.get(this.metadataTenant, 2), this.metadata.get(this.metadataTenant, 1)]);
+      const tenantId = this.options.isMultiTenant ? undefined : /\/([0-9a-f-]{36})\/v2\.0$/i.exec(v2.issuer)?.[1]?.toLowerCase();
+      if (!this.options.isMultiTenant && !tenantId) throw new Error(`The discovery document of tenant ${this.options.tenantId} names no tenant id in its issuer`);
+      const asTemplate = (issuer: string) => (tenantId ? issuer.replace(tenantId, TENANT_TEMPLATE) : issuer).replace(/\{tenantid\}/i, TENANT_TEMPLATE);
+      return { v2: asTemplate(v2.issuer), v1: asTemplate(v1.issuer), tenantId };
+    })().catch((error: unknown) => {
+      this.issuerTemplates = undefined;
+      throw error;
+    });
+    return this.issuerTemplates;
+  }
+}

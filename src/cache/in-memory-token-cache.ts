@@ -1,0 +1,94 @@
+import { OboTokenCache, type CachedToken } from './obo-token-cache.js';
+
+export interface InMemoryTokenCacheOptions {
+  /** Most entries kept; the least recently used goes first. Default 10,000. */
+  maxEntries?: number;
+}
+
+interface Entry {
+  value: CachedToken;
+  expiresAtMs: number;
+  userTag: string | undefined;
+}
+
+export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
+
+function userTag(tenantId: string, userObjectId: string): string {
+  return `${tenantId}|${userObjectId}`;
+}
+
+/**
+ * The default cache: a bounded LRU in process memory. Every operation is O(1): a `Map` keeps recency order (a hit
+ * moves its entry to the end), and a per-user index makes `removeUser` proportional to that user's entries only.
+ */
+export class InMemoryTokenCache extends OboTokenCache {
+  readonly maxEntries: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly keysByUser = new Map<string, Set<string>>();
+
+  constructor(options: InMemoryTokenCacheOptions = {}, private readonly nowMs: () => number = Date.now) {
+    super();
+    const maxEntries = options.maxEntries ?? DEFAULT_MAX_CACHE_ENTRIES;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`InMemoryTokenCache: maxEntries must be a positive integer, got ${maxEntries}`);
+    this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): CachedToken | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAtMs <= this.nowMs()) {
+      this.remove(key, entry);
+      return undefined;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: CachedToken, expiresAtMs: number): void {
+    const existing = this.entries.get(key);
+    if (existing) this.remove(key, existing);
+    if (expiresAtMs <= this.nowMs()) return;
+    const tag = value.userObjectId ? userTag(value.tenantId, value.userObjectId) : undefined;
+    this.entries.set(key, { value, expiresAtMs, userTag: tag });
+    if (tag) {
+      let keys = this.keysByUser.get(tag);
+      if (!keys) this.keysByUser.set(tag, (keys = new Set()));
+      keys.add(key);
+    }
+    while (this.entries.size > this.maxEntries) {
+      const oldestKey = this.entries.keys().next().value!;
+      this.remove(oldestKey, this.entries.get(oldestKey)!);
+    }
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) this.remove(key, entry);
+  }
+
+  override removeUser(tenantId: string, userObjectId: string): void {
+    const tag = userTag(tenantId, userObjectId);
+    const keys = this.keysByUser.get(tag);
+    if (!keys) return;
+    for (const key of keys) this.entries.delete(key);
+    this.keysByUser.delete(tag);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.keysByUser.clear();
+  }
+
+  private remove(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    if (!entry.userTag) return;
+    const keys = this.keysByUser.get(entry.userTag);
+    keys?.delete(key);
+    if (keys?.size === 0) this.keysByUser.delete(entry.userTag);
+  }
+}

@@ -1,0 +1,234 @@
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { OboTokenCache } from '../cache/obo-token-cache.js';
+import { OboConfigurationError } from '../errors/obo-errors.js';
+import type { OboClock, OboCredential, OboModuleOptions } from './obo-module-options.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+const MULTI_TENANT = new Set(['organizations', 'common']);
+const KNOWN_OPTIONS = new Set<string>([
+  'tenantId', 'clientId', 'audiences', 'credential', 'authorityHost', 'allowedTenants', 'allowAnyTenant', 'clockToleranceSec',
+  'cache', 'timeoutMs', 'retries', 'allowGuests', 'fetch', 'refreshMarginSec', 'verifiedTokenCacheSize', 'clock',
+]);
+const CREDENTIAL_KINDS = ['clientSecret', 'clientCertificate', 'clientAssertion', 'federatedTokenFile'] as const;
+
+/** The credential in the form the exchanger uses: keys loaded, thumbprints computed. */
+export type ResolvedCredential =
+  | { kind: 'secret'; clientSecret: string }
+  | { kind: 'certificate'; privateKeyPem: string; thumbprintSha256: string; certificatePem?: string }
+  | { kind: 'assertion'; getAssertion: () => Promise<string> }
+  | { kind: 'federated'; tokenFile: string };
+
+export interface ResolvedOboOptions {
+  tenantId: string;
+  isMultiTenant: boolean;
+  clientId: string;
+  audiences: string[];
+  credential: ResolvedCredential;
+  authorityHost: string;
+  allowedTenants: ReadonlySet<string> | 'any';
+  clockToleranceSec: number;
+  cache: OboTokenCache | undefined;
+  timeoutMs: number;
+  retries: number;
+  allowGuests: boolean;
+  fetch: typeof fetch;
+  refreshMarginSec: number;
+  verifiedTokenCacheSize: number;
+  clock: OboClock;
+}
+
+const SYSTEM_CLOCK: OboClock = { nowMs: () => Date.now() };
+
+function isPem(value: string): boolean {
+  return value.includes('-----BEGIN ');
+}
+
+/** Reads a PEM given inline or as a file path; reports a problem (never the value) when it cannot. */
+function loadPem(value: unknown, name: string, problems: string[]): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') {
+    problems.push(`${name} must be a PEM string or the path of a PEM file`);
+    return undefined;
+  }
+  if (isPem(value)) return value;
+  if (!existsSync(value)) {
+    problems.push(`${name}: no file at the given path, and the value is not PEM text`);
+    return undefined;
+  }
+  const text = readFileSync(value, 'utf8');
+  if (!isPem(text)) {
+    problems.push(`${name}: the file does not hold PEM text`);
+    return undefined;
+  }
+  return text;
+}
+
+function resolveCredential(credential: unknown, problems: string[]): ResolvedCredential | undefined {
+  if (typeof credential !== 'object' || credential === null) {
+    problems.push(`credential is required: one of { clientSecret }, { clientCertificate }, { clientAssertion }, { federatedTokenFile }`);
+    return undefined;
+  }
+  const given = CREDENTIAL_KINDS.filter((kind) => kind in credential);
+  if (given.length !== 1) {
+    problems.push(`credential must have exactly one of ${CREDENTIAL_KINDS.join(', ')}; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+    return undefined;
+  }
+  const value = credential as Partial<Record<(typeof CREDENTIAL_KINDS)[number], unknown>> & OboCredential;
+  if ('clientSecret' in value) {
+    if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0) {
+      problems.push('credential.clientSecret must be a non-empty string');
+      return undefined;
+    }
+    return { kind: 'secret', clientSecret: value.clientSecret };
+  }
+  if ('clientCertificate' in value) {
+    const certificate = value.clientCertificate as Record<string, unknown> | undefined;
+    if (typeof certificate !== 'object' || certificate === null) {
+      problems.push('credential.clientCertificate must be an object with privateKey and certificate (or thumbprintSha256)');
+      return undefined;
+    }
+    const privateKeyPem = loadPem(certificate.privateKey, 'credential.clientCertificate.privateKey', problems);
+    if (privateKeyPem) {
+      try {
+        createPrivateKey(privateKeyPem);
+      } catch {
+        problems.push('credential.clientCertificate.privateKey is not a readable private key');
+      }
+    }
+    let thumbprintSha256: string | undefined;
+    let certificatePem: string | undefined;
+    if (certificate.certificate !== undefined) {
+      certificatePem = loadPem(certificate.certificate, 'credential.clientCertificate.certificate', problems);
+      if (certificatePem) {
+        try {
+          thumbprintSha256 = createHash('sha256').update(new X509Certificate(certificatePem).raw).digest('hex').toUpperCase();
+        } catch {
+          problems.push('credential.clientCertificate.certificate is not a readable X.509 certificate');
+        }
+      }
+    } else if (typeof certificate.thumbprintSha256 === 'string' && /^[0-9a-f]{64}$/i.test(certificate.thumbprintSha256)) {
+      thumbprintSha256 = certificate.thumbprintSha256.toUpperCase();
+    } else {
+      problems.push('credential.clientCertificate needs certificate (PEM or path) or thumbprintSha256 (64 hex characters)');
+    }
+    if (!privateKeyPem || !thumbprintSha256) return undefined;
+    return { kind: 'certificate', privateKeyPem, thumbprintSha256, ...(certificatePem ? { certificatePem } : {}) };
+  }
+  if ('clientAssertion' in value) {
+    const assertion = value.clientAssertion;
+    if (typeof assertion === 'string' && assertion.length > 0) return { kind: 'assertion', getAssertion: async () => assertion };
+    if (typeof assertion === 'function') return { kind: 'assertion', getAssertion: assertion as () => Promise<string> };
+    problems.push('credential.clientAssertion must be a non-empty string or a function returning one');
+    return undefined;
+  }
+  const tokenFile = value.federatedTokenFile;
+  if (typeof tokenFile !== 'string' || !existsSync(tokenFile)) {
+    problems.push('credential.federatedTokenFile must be the path of an existing file');
+    return undefined;
+  }
+  return { kind: 'federated', tokenFile };
+}
+
+function integerIn(value: unknown, name: string, min: number, max: number, fallback: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, got ${typeof value === 'number' ? value : typeof value}`);
+    return fallback;
+  }
+  return value;
+}
+
+/**
+ * Validates the module's options once, at bootstrap, and reports every problem together in one
+ * `OboConfigurationError`. Messages name options, never their secret values.
+ */
+export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
+  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null) throw new OboConfigurationError(['options must be an object']);
+  for (const name of Object.keys(input)) if (!KNOWN_OPTIONS.has(name)) problems.push(`unknown option '${name}'`);
+
+  const tenantId = typeof input.tenantId === 'string' ? input.tenantId.trim().toLowerCase() : '';
+  const isMultiTenant = MULTI_TENANT.has(tenantId);
+  if (!GUID.test(tenantId) && !DOMAIN.test(tenantId) && !isMultiTenant) {
+    problems.push(`tenantId must be a tenant id (GUID), a tenant domain, 'organizations' or 'common'${tenantId === 'consumers' ? " ('consumers' has no organisational tokens to exchange)" : ''}`);
+  }
+  const clientId = typeof input.clientId === 'string' ? input.clientId.trim().toLowerCase() : '';
+  if (!GUID.test(clientId)) problems.push('clientId must be the application (client) id, a GUID');
+
+  let audiences = [clientId, `api://${clientId}`];
+  if (input.audiences !== undefined) {
+    if (!Array.isArray(input.audiences) || input.audiences.length === 0 || !input.audiences.every((audience) => typeof audience === 'string' && audience.length > 0)) {
+      problems.push('audiences must be a non-empty array of strings');
+    } else {
+      audiences = [...input.audiences];
+    }
+  }
+
+  const credential = resolveCredential(input.credential, problems);
+
+  let authorityHost = 'https://login.microsoftonline.com';
+  if (input.authorityHost !== undefined) {
+    try {
+      const url = new URL(input.authorityHost);
+      if (url.protocol !== 'https:') problems.push('authorityHost must be an https: URL (Entra and MSAL refuse http:)');
+      else if (url.pathname !== '/' || url.search || url.hash) problems.push('authorityHost must be a bare origin like https://login.microsoftonline.com, without a path');
+      else authorityHost = url.origin;
+    } catch {
+      problems.push('authorityHost must be a URL like https://login.microsoftonline.com');
+    }
+  }
+
+  let allowedTenants: ReadonlySet<string> | 'any' = new Set(GUID.test(tenantId) ? [tenantId] : []);
+  if (input.allowedTenants !== undefined && input.allowAnyTenant === true) {
+    problems.push('allowedTenants and allowAnyTenant contradict each other: give one');
+  } else if (isMultiTenant) {
+    if (input.allowAnyTenant === true) {
+      allowedTenants = 'any';
+    } else if (Array.isArray(input.allowedTenants) && input.allowedTenants.length > 0 && input.allowedTenants.every((tenant) => typeof tenant === 'string' && GUID.test(tenant))) {
+      allowedTenants = new Set(input.allowedTenants.map((tenant) => tenant.toLowerCase()));
+    } else if (input.allowedTenants !== undefined) {
+      problems.push('allowedTenants must be a non-empty array of tenant ids (GUIDs)');
+    } else {
+      problems.push(`a multi-tenant tenantId ('${tenantId}') needs allowedTenants (tenant ids) or allowAnyTenant: true`);
+    }
+  } else if (input.allowedTenants !== undefined || input.allowAnyTenant !== undefined) {
+    problems.push(`allowedTenants and allowAnyTenant apply only to a multi-tenant tenantId ('organizations' or 'common')`);
+  }
+
+  const clockToleranceSec = integerIn(input.clockToleranceSec, 'clockToleranceSec', 0, 300, 60, problems);
+  const timeoutMs = integerIn(input.timeoutMs, 'timeoutMs', 1, 120_000, 10_000, problems);
+  const retries = integerIn(input.retries, 'retries', 0, 5, 2, problems);
+  const refreshMarginSec = integerIn(input.refreshMarginSec, 'refreshMarginSec', 0, 3600, 300, problems);
+  const verifiedTokenCacheSize = integerIn(input.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 0, 10_000_000, 10_000, problems);
+
+  if (input.cache !== undefined && !(input.cache instanceof OboTokenCache)) {
+    const candidate = input.cache as unknown as Record<string, unknown>;
+    if (typeof candidate?.get !== 'function' || typeof candidate.set !== 'function' || typeof candidate.delete !== 'function') {
+      problems.push('cache must implement OboTokenCache (get, set, delete)');
+    }
+  }
+  if (input.fetch !== undefined && typeof input.fetch !== 'function') problems.push('fetch must be a fetch function');
+  if (input.allowGuests !== undefined && typeof input.allowGuests !== 'boolean') problems.push('allowGuests must be a boolean');
+  if (input.clock !== undefined && typeof input.clock?.nowMs !== 'function') problems.push('clock must have a nowMs() method');
+
+  if (problems.length > 0 || !credential) throw new OboConfigurationError(problems);
+  return {
+    tenantId,
+    isMultiTenant,
+    clientId,
+    audiences,
+    credential,
+    authorityHost,
+    allowedTenants,
+    clockToleranceSec,
+    cache: input.cache,
+    timeoutMs,
+    retries,
+    allowGuests: input.allowGuests ?? true,
+    fetch: input.fetch ?? globalThis.fetch,
+    refreshMarginSec,
+    verifiedTokenCacheSize,
+    clock: input.clock ?? SYSTEM_CLOCK,
+  };
+}

@@ -1,0 +1,21 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from '../exchange/downstream-token.pipe.js';
+import type { RequestWithUser } from '../exchange/request-principal.js';
+
+const downstreamTokenParameter = createParamDecorator(
+  (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: context.switchToHttp().getRequest<RequestWithUser>(), options }),
+);
+
+/**
+ * Injects an access token for a downstream API, obtained On-Behalf-Of the caller and cached per user:
+ * `@DownstreamToken('api://profile/Profile.Read') token: string`, or `@DownstreamToken({ scopes, result: true })`
+ * for the `AcquiredToken`.
+ */
+export const DownstreamToken = (scopesOrOptions: string | string[] | DownstreamTokenOptions): ParameterDecorator => {
+  const options = typeof scopesOrOptions === 'string' || Array.isArray(scopesOrOptions) ? { scopes: scopesOrOptions } : scopesOrOptions;
+  const scopes = typeof options?.scopes === 'string' ? [options.scopes] : options?.scopes;
+  if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((scope) => typeof scope !== 'string' || scope.trim() === '')) {
+    throw new TypeError('@DownstreamToken needs at least one scope of the downstream API');
+  }
+  return downstreamTokenParameter(options, DownstreamTokenPipe);
+};

@@ -1,0 +1,180 @@
+/**
+ * Every failure the library reports is an `OboError` with a literal `code`, so callers can `switch` on it. The one
+ * exception filter maps them to HTTP (RFC 6750). Messages never contain a token, a secret or a claim value; the
+ * original error is kept as `cause`, and raw Entra responses are attached non-enumerably so they never reach a log.
+ */
+export type OboErrorCode =
+  | 'missing_token'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'app_only_token'
+  | 'insufficient_claims'
+  | 'consent_required'
+  | 'conditional_access_blocked'
+  | 'invalid_grant'
+  | 'client_configuration'
+  | 'identity_provider_unavailable'
+  | 'configuration';
+
+export abstract class OboError extends Error {
+  abstract readonly code: OboErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Details of an Entra error response that are safe to log: codes and ids, never tokens or claim values. */
+export interface EntraErrorDetails {
+  /** OAuth error (`invalid_grant`, ...). */
+  error?: string;
+  /** AADSTS numbers. */
+  errorCodes?: number[];
+  suberror?: string;
+  correlationId?: string;
+  traceId?: string;
+}
+
+function attachHidden(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, enumerable: false, writable: false, configurable: false });
+}
+
+/** No bearer token on the request (or another scheme): 401 with a bare `Bearer` challenge. */
+export class MissingTokenError extends OboError {
+  readonly code = 'missing_token' as const;
+  constructor(message = 'The request has no bearer access token.') {
+    super(message);
+  }
+}
+
+/** The bearer token failed validation: signature, issuer, audience, lifetime, type. */
+export class InvalidTokenError extends OboError {
+  readonly code = 'invalid_token' as const;
+  /** Which check failed, for logs (`expired`, `audience`, `issuer`, `signature`, `id_token`, ...). */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/** The token lacks every scope or role the route accepts. */
+export class InsufficientScopeError extends OboError {
+  readonly code = 'insufficient_scope' as const;
+  constructor(
+    /** Scopes (and roles) any one of which would have been enough. */
+    readonly requiredScopes: readonly string[],
+    message = 'The access token does not grant a scope or role this operation requires.',
+  ) {
+    super(message);
+  }
+}
+
+/** An app-only token (client credentials) reached an operation that acts for a user (On-Behalf-Of). */
+export class AppOnlyTokenError extends OboError {
+  readonly code = 'app_only_token' as const;
+  constructor(message = 'This operation acts on behalf of a user; an app-only token cannot be used for it.') {
+    super(message);
+  }
+}
+
+/**
+ * Entra wants more from the user (MFA, a fresh sign-in): the client must sign the user in again with `claims`
+ * (AADSTS50076, 50079, or any error carrying a claims challenge).
+ */
+export class InsufficientClaimsError extends OboError {
+  readonly code = 'insufficient_claims' as const;
+  declare readonly entra: EntraErrorDetails;
+  constructor(
+    /** The claims challenge as Entra sent it (JSON). It names policies, not user data. */
+    readonly claims: string,
+    entra: EntraErrorDetails,
+    options?: { cause?: unknown },
+  ) {
+    super(`Entra ID requires the user to satisfy a claims challenge (AADSTS${entra.errorCodes?.[0] ?? '?'}); sign in again with the claims.`, options);
+    attachHidden(this, 'entra', entra);
+  }
+}
+
+/** The API has no consent for the downstream scopes (AADSTS65001). */
+export class ConsentRequiredError extends OboError {
+  readonly code = 'consent_required' as const;
+  declare readonly entra: EntraErrorDetails;
+  constructor(
+    readonly scopes: readonly string[],
+    entra: EntraErrorDetails,
+    options?: { cause?: unknown },
+  ) {
+    super(`Consent is missing for ${scopes.join(' ')}: an administrator must grant it, or the user must consent through the client application.`, options);
+    attachHidden(this, 'entra', entra);
+  }
+}
+
+/** Conditional Access blocks the token outright (AADSTS53003); no claims challenge can satisfy it. */
+export class ConditionalAccessBlockedError extends OboError {
+  readonly code = 'conditional_access_blocked' as const;
+  declare readonly entra: EntraErrorDetails;
+  constructor(entra: EntraErrorDetails, options?: { cause?: unknown }) {
+    super('Access is blocked by a Conditional Access policy (AADSTS53003).', options);
+    attachHidden(this, 'entra', entra);
+  }
+}
+
+/** Entra refused the user's assertion (expired, for another app, bad signature): the caller needs a new token. */
+export class InvalidGrantError extends OboError {
+  readonly code = 'invalid_grant' as const;
+  declare readonly entra: EntraErrorDetails;
+  constructor(message: string, entra: EntraErrorDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    attachHidden(this, 'entra', entra);
+  }
+}
+
+/** Entra refused this API's own credential or registration: a deployment problem, not the caller's. */
+export class ClientConfigurationError extends OboError {
+  readonly code = 'client_configuration' as const;
+  declare readonly entra: EntraErrorDetails;
+  constructor(message: string, entra: EntraErrorDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    attachHidden(this, 'entra', entra);
+  }
+}
+
+/** Entra is throttling, failing or unreachable: try again later. */
+export class IdentityProviderUnavailableError extends OboError {
+  readonly code = 'identity_provider_unavailable' as const;
+  declare readonly entra: EntraErrorDetails;
+  constructor(
+    message: string,
+    /** Seconds the client should wait, from Entra's `Retry-After` or our backoff. */
+    readonly retryAfterSec: number,
+    entra: EntraErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    attachHidden(this, 'entra', entra);
+  }
+}
+
+/** The module's options are invalid. Lists every problem at once; never contains a secret. */
+export class OboConfigurationError extends OboError {
+  readonly code = 'configuration' as const;
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid OboModule options:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/** Every concrete error, as a union discriminated by `code`. */
+export type KnownOboError =
+  | MissingTokenError
+  | InvalidTokenError
+  | InsufficientScopeError
+  | AppOnlyTokenError
+  | InsufficientClaimsError
+  | ConsentRequiredError
+  | ConditionalAccessBlockedError
+  | InvalidGrantError
+  | ClientConfigurationError
+  | IdentityProviderUnavailableError
+  | OboConfigurationError;

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { AccessTokenVerifier } from './auth/access-token-verifier.js';
+import { OboAuthGuard } from './auth/obo-auth.guard.js';
+import { InMemoryTokenCache } from './cache/in-memory-token-cache.js';
+import { OboTokenCache } from './cache/obo-token-cache.js';
+import type { OboModuleOptions } from './config/obo-module-options.js';
+import { resolveOboOptions, type ResolvedOboOptions } from './config/resolve-options.js';
+import { OBO_RESOLVED_OPTIONS } from './config/tokens.js';
+import { AuthorityMetadataClient } from './discovery/authority-metadata.js';
+import { AppTokenPipe } from './exchange/app-token.pipe.js';
+import { DownstreamTokenPipe } from './exchange/downstream-token.pipe.js';
+import { MsalTokenExchanger } from './exchange/msal-token-exchanger.js';
+import { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
+import { ConfigurableOboModule, OBO_MODULE_OPTIONS } from './obo.module-definition.js';
+
+/**
+ * Registers the confidential client: `OboModule.forRoot({ tenantId, clientId, credential })` or
+ * `OboModule.forRootAsync({ useFactory, inject, imports })`. Global by default. Options are validated once, at
+ * bootstrap; every problem is reported together in one `OboConfigurationError`.
+ */
+@Module({
+  providers: [
+    { provide: OBO_RESOLVED_OPTIONS, useFactory: (options: OboModuleOptions) => resolveOboOptions(options), inject: [OBO_MODULE_OPTIONS] },
+    {
+      provide: OboTokenCache,
+      useFactory: (options: ResolvedOboOptions) => options.cache ?? new InMemoryTokenCache({}, () => options.clock.nowMs()),
+      inject: [OBO_RESOLVED_OPTIONS],
+    },
+    AuthorityMetadataClient,
+    AccessTokenVerifier,
+    MsalTokenExchanger,
+    TokenAcquisitionService,
+    OboAuthGuard,
+    DownstreamTokenPipe,
+    AppTokenPipe,
+  ],
+  exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe],
+})
+export class OboModule extends ConfigurableOboModule {}
