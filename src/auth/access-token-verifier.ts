@@ -2,7 +2,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose';
 import { tokenHash } from '../cache/cache-key.js';
-import type { ResolvedOboOptions } from '../config/resolve-options.js';
+import type { VerifierSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InvalidTokenError } from '../errors/obo-errors.js';
@@ -57,7 +57,7 @@ export class AccessTokenVerifier {
   private readonly metadataTenant: string;
 
   constructor(
-    @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
+    @Inject(OBO_RESOLVED_OPTIONS) private readonly options: VerifierSettings,
     private readonly metadata: AuthorityMetadataClient,
   ) {
     this.audiences = new Set(options.audiences);

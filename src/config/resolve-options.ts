@@ -39,7 +39,14 @@ export interface ResolvedOboOptions {
   clock: OboClock;
 }
 
-const SYSTEM_CLOCK: OboClock = { nowMs: () => Date.now() };
+/** What discovery needs: where, through which fetch, how long to wait, and the clock. */
+export type MetadataSettings = Pick<ResolvedOboOptions, 'authorityHost' | 'fetch' | 'timeoutMs' | 'clock'>;
+
+/** What token validation needs (no credential): the guard's verifier and the passport strategy share it. */
+export type VerifierSettings = MetadataSettings &
+  Pick<ResolvedOboOptions, 'tenantId' | 'isMultiTenant' | 'audiences' | 'allowedTenants' | 'clockToleranceSec' | 'allowGuests' | 'verifiedTokenCacheSize'>;
+
+export const SYSTEM_CLOCK: OboClock = { nowMs: () => Date.now() };
 
 function isPem(value: string): boolean {
   return value.includes('-----BEGIN ');

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ResolvedOboOptions } from '../config/resolve-options.js';
+import type { MetadataSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 
@@ -32,7 +32,7 @@ export class AuthorityMetadataClient {
   private readonly cache = new Map<string, CachedMetadata>();
   private readonly inFlight = new Map<string, Promise<CachedMetadata>>();
 
-  constructor(@Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions) {}
+  constructor(@Inject(OBO_RESOLVED_OPTIONS) private readonly options: MetadataSettings) {}
 
   /** `https://{host}/{tenant}`: the authority URL for a tenant. */
   authorityUrl(tenant: string): string {

@@ -12,8 +12,13 @@ const packageRoot = resolve(__dirname, '../..');
 const consumer = `
 import * as root from 'nestjs-entra-obo';
 import { startEntraEmulator } from 'nestjs-entra-obo/testing';
+import { BearerStrategy, EntraBearerStrategy } from 'nestjs-entra-obo/passport';
 
-const results = { rootLoaded: typeof root === 'object', hidden: {} };
+const results = {
+  rootLoaded: typeof root.OboModule === 'function' && typeof root.OboAuthGuard === 'function' && typeof root.DownstreamToken === 'function',
+  passportLoaded: typeof BearerStrategy === 'function' && typeof EntraBearerStrategy === 'function',
+  hidden: {},
+};
 for (const specifier of ['nestjs-entra-obo/dist/index.js', 'nestjs-entra-obo/src/index.ts', 'nestjs-entra-obo/dist/testing/emulator/entra-emulator.js', 'nestjs-entra-obo/passport-internal']) {
   try {
     await import(specifier);
@@ -44,10 +49,11 @@ describe('the built package, loaded by its name', () => {
     if (workspace) await rm(workspace, { recursive: true, force: true });
   });
 
-  it('exposes `.` and `./testing`, works at run time, and hides everything else', async () => {
+  it('exposes `.`, `./testing` and `./passport`, works at run time, and hides everything else', async () => {
     const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: workspace, timeout: 30_000 });
-    const results = JSON.parse(stdout.trim().split('\n').pop()!) as { rootLoaded: boolean; discovery: boolean; hidden: Record<string, string> };
+    const results = JSON.parse(stdout.trim().split('\n').pop()!) as { rootLoaded: boolean; passportLoaded: boolean; discovery: boolean; hidden: Record<string, string> };
     expect(results.rootLoaded).toBe(true);
+    expect(results.passportLoaded).toBe(true);
     expect(results.discovery).toBe(true);
     for (const outcome of Object.values(results.hidden)) expect(outcome).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
@@ -55,5 +61,6 @@ describe('the built package, loaded by its name', () => {
   it('ships type declarations for every exported entry point', () => {
     expect(existsSync(join(packageRoot, 'dist/index.d.ts'))).toBe(true);
     expect(existsSync(join(packageRoot, 'dist/testing/index.d.ts'))).toBe(true);
+    expect(existsSync(join(packageRoot, 'dist/passport/index.d.ts'))).toBe(true);
   });
 });
