@@ -1,46 +1,57 @@
 import { ClientAuthError, ClientAuthErrorCodes, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 
+export interface MsalNetworkClientOptions {
+  /** Applies to every request, body included (MSAL itself passes a timeout only for GETs). */
+  timeoutMs?: number;
+  /** Sees each response's status and headers: MSAL's errors carry no HTTP status, and `Retry-After` matters. */
+  onResponse?: (status: number, headers: Headers) => void;
+}
+
 /**
  * MSAL's network seam built on a `fetch`: the one way we route MSAL's discovery and token requests through a fetch
  * the application chose (a pinned CA for the emulator, a proxy). It mirrors msal-node's own HttpClient so that MSAL
  * behaves exactly as with its default client: JSON bodies, lower-case header names, timeouts as network errors and
  * non-JSON bodies (a plain-text 429) as `token_parsing_error`.
  */
-export interface MsalNetworkClientOptions {
-  /** Applies to every request (MSAL itself passes a timeout only for GETs). */
-  timeoutMs?: number;
-  /** Sees each response's status and headers: MSAL's errors carry no HTTP status, and `Retry-After` matters. */
-  onResponse?: (status: number, headers: Headers) => void;
-}
-
 export function createMsalNetworkClient(fetchImplementation: typeof fetch, settings: MsalNetworkClientOptions = {}): INetworkModule {
   async function send<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, requestTimeoutMs?: number): Promise<NetworkResponse<T>> {
     const timeoutMs = requestTimeoutMs ?? settings.timeoutMs;
     const controller = new AbortController();
     const timer = timeoutMs ? setTimeout(() => controller.abort(), timeoutMs) : undefined;
-    let response: Response;
+    // Errors are read by shape, not `instanceof`: fetch rejects with objects from another realm under test runners.
+    const messageOf = (error: unknown) => (typeof (error as { message?: unknown })?.message === 'string' ? (error as { message: string }).message : 'unknown');
     try {
-      response = await fetchImplementation(url, {
-        method,
-        headers: options?.headers ?? {},
-        signal: controller.signal,
-        ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+      let response: Response;
+      try {
+        response = await fetchImplementation(url, {
+          method,
+          headers: options?.headers ?? {},
+          signal: controller.signal,
+          ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+        });
+      } catch (error) {
+        const reason = controller.signal.aborted ? 'Request timeout' : `Network request failed: ${messageOf(error)}`;
+        throw new ClientAuthError(ClientAuthErrorCodes.networkError, '', reason);
+      }
+      settings.onResponse?.(response.status, response.headers);
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name.toLowerCase()] = value;
       });
-    } catch (error) {
-      const reason = error instanceof Error && error.name === 'AbortError' ? 'Request timeout' : `Network request failed: ${error instanceof Error ? error.message : 'unknown'}`;
-      throw new ClientAuthError(ClientAuthErrorCodes.networkError, '', reason);
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        const reason = controller.signal.aborted ? 'Request timeout' : `Network request failed: ${messageOf(error)}`;
+        throw new ClientAuthError(ClientAuthErrorCodes.networkError, '', reason);
+      }
+      try {
+        return { headers, body: JSON.parse(text) as T, status: response.status };
+      } catch (error) {
+        throw new ClientAuthError(ClientAuthErrorCodes.tokenParsingError, '', `Failed to parse response: ${messageOf(error)}`);
+      }
     } finally {
       if (timer) clearTimeout(timer);
-    }
-    settings.onResponse?.(response.status, response.headers);
-    const headers: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-      headers[name.toLowerCase()] = value;
-    });
-    try {
-      return { headers, body: (await response.json()) as T, status: response.status };
-    } catch (error) {
-      throw new ClientAuthError(ClientAuthErrorCodes.tokenParsingError, '', `Failed to parse response: ${error instanceof Error ? error.message : 'unknown'}`);
     }
   }
 

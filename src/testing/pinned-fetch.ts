@@ -26,7 +26,8 @@ export function createPinnedFetch(caCertificatePem: string | string[]): PinnedFe
     if (body) headers['content-length'] = String(body.length);
 
     return new Promise<Response>((resolve, reject) => {
-      const signal = init.signal ?? undefined;
+      // The Request follows both the input's own signal and init.signal.
+      const signal = request.signal;
       if (signal?.aborted) {
         reject(signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
         return;

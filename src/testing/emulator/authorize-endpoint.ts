@@ -44,6 +44,7 @@ export function isRegisteredRedirectUri(app: EmulatorApp, redirectUri: string): 
   }
   return app.redirectUris.some((registered) => {
     if (registered === redirectUri) return true;
+    if (!URL.canParse(registered)) return false;
     const candidate = new URL(registered);
     return (
       candidate.protocol === 'http:' &&

@@ -26,13 +26,16 @@ export class EmulatorClock {
 
   /** Stops the clock at its current reading (or at `at`) until `resume()`. */
   freeze(at?: Date): void {
-    this.frozenAtMs = (at ?? new Date(this.nowMs())).getTime();
+    const atMs = (at ?? new Date(this.nowMs())).getTime();
+    if (!Number.isFinite(atMs)) throw new RangeError('clock.freeze expects a valid Date');
+    this.frozenAtMs = atMs;
     this.offsetMs = 0;
   }
 
+  /** Runs again from the frozen reading (including any advance made while frozen). */
   resume(): void {
     if (this.frozenAtMs === undefined) return;
-    this.offsetMs = this.frozenAtMs - Date.now();
+    this.offsetMs = this.frozenAtMs + this.offsetMs - Date.now();
     this.frozenAtMs = undefined;
   }
 

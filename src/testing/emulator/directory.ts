@@ -107,7 +107,7 @@ export function deterministicGuid(...parts: string[]): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** A random client secret shaped like Entra's (40 characters, with a `~` in the fourth place). */
+/** A random client secret shaped like Entra's (40 characters, `xxx8Q~...`). */
 export function generateClientSecret(): string {
   const body = randomBytes(30).toString('base64url').replace(/[-_]/g, '.').slice(0, 37);
   return `${body.slice(0, 3)}8Q~${body.slice(3)}`;
@@ -138,7 +138,9 @@ export class EmulatorDirectory {
     const id = (input.id ?? randomUUID()).toLowerCase();
     if (!isGuid(id)) throw new TypeError(`addTenant: id must be a GUID, got '${id}'`);
     if (this.tenantsById.has(id)) throw new Error(`addTenant: a tenant with id ${id} already exists`);
-    const domain = (input.domain ?? `${input.displayName.toLowerCase().replace(/[^a-z0-9]/g, '')}.onmicrosoft.com`).toLowerCase();
+    const label = input.displayName.toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (!input.domain && !label) throw new TypeError('addTenant: give a domain, or a display name with letters or digits');
+    const domain = (input.domain ?? `${label}.onmicrosoft.com`).toLowerCase();
     if (this.findTenant(domain)) throw new Error(`addTenant: the domain ${domain} is taken`);
     const tenant: EmulatorTenant = { id, displayName: input.displayName, domain };
     this.tenantsById.set(id, tenant);
@@ -181,6 +183,7 @@ export class EmulatorDirectory {
     if (member.homeTenantId) throw new Error('addGuest: invite the member account, not another guest object');
     const tenant = this.tenant(input.tenantId);
     if (tenant.id === member.tenantId) throw new Error(`addGuest: ${member.username} is already a member of ${tenant.domain}`);
+    if (this.accountIn(member, tenant.id)) throw new Error(`addGuest: ${member.username} is already a guest in ${tenant.domain}`);
     const guestName = `${member.username.replace('@', '_')}#EXT#@${tenant.domain}`;
     const guest: EmulatorUser = {
       id: (input.id ?? randomUUID()).toLowerCase(),
@@ -190,6 +193,7 @@ export class EmulatorDirectory {
       homeTenantId: member.tenantId,
       homeObjectId: member.id,
     };
+    if (this.usersById.has(guest.id)) throw new Error(`addGuest: a user with id ${guest.id} already exists`);
     this.usersById.set(guest.id, guest);
     return guest;
   }
@@ -197,7 +201,7 @@ export class EmulatorDirectory {
   /** A user by object id or sign-in name, or undefined. */
   findUser(idOrUsername: string): EmulatorUser | undefined {
     const key = idOrUsername.toLowerCase();
-    return this.usersById.get(key) ?? this.users.find((user) => user.username === key);
+    return this.usersById.get(key) ?? this.users.find((user) => user.username.toLowerCase() === key);
   }
 
   user(idOrUsername: string): EmulatorUser {
@@ -217,6 +221,7 @@ export class EmulatorDirectory {
    */
   accountIn(user: EmulatorUser, tenantId: string): EmulatorUser | undefined {
     if (user.tenantId === tenantId) return user;
+    if (user.homeTenantId === tenantId && user.homeObjectId) return this.usersById.get(user.homeObjectId);
     const memberId = user.homeObjectId ?? user.id;
     return this.users.find((candidate) => candidate.tenantId === tenantId && candidate.homeObjectId === memberId);
   }
@@ -247,6 +252,9 @@ export class EmulatorDirectory {
       secrets: [...(input.secrets ?? [])],
       certificates: [],
     };
+    for (const uri of app.redirectUris) {
+      if (!URL.canParse(uri)) throw new TypeError(`addApp: redirect URI '${uri}' is not a URL`);
+    }
     for (const uri of app.identifierUris) {
       if (this.findApp(uri)) throw new Error(`addApp: the identifier URI ${uri} is already used by another app`);
     }

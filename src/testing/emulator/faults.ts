@@ -45,7 +45,9 @@ export class FaultQueue {
   inject(fault: EmulatorFault, options: FaultMatch & { times?: number } = {}): void {
     const { times = 1, ...match } = options;
     if (!Number.isInteger(times) || times < 1) throw new RangeError(`faults.inject: times must be a positive integer, got ${times}`);
-    if (fault.type === 'delay' && !(fault.ms >= 0)) throw new RangeError('faults.inject: a delay needs ms >= 0');
+    if (fault.type === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0 && fault.ms <= 2_147_483_647)) {
+      throw new RangeError('faults.inject: a delay needs 0 <= ms <= 2147483647');
+    }
     this.queue.push({ fault, remaining: times, match });
   }
 

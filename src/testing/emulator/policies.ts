@@ -35,6 +35,7 @@ export interface PolicyTarget {
 export interface PolicyDirectoryLookup {
   app(clientIdOrUri: string): EmulatorApp;
   user(idOrUsername: string): EmulatorUser;
+  tenant(idOrDomain: string): { id: string };
 }
 
 /** The claims challenge Entra returns for a Conditional Access policy: `{"access_token":{"capolids":...}}`. */
@@ -119,7 +120,7 @@ export class EmulatorPolicies {
       grant,
       resource: this.directory.app(target.resource).clientId,
       ...(target.users ? { users: target.users.map((user) => this.directory.user(user).id) } : {}),
-      ...(target.tenantId ? { tenantId: target.tenantId } : {}),
+      ...(target.tenantId ? { tenantId: this.directory.tenant(target.tenantId).id } : {}),
     };
     this.conditionalAccess.push(policy);
     return policy;

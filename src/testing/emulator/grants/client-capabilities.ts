@@ -13,7 +13,7 @@ export function clientCapabilitiesFrom(claimsParameter: string | null | undefine
   }
 }
 
-/** Whether the `claims` parameter carries a Conditional Access challenge (`capolids` or `acrs`) to satisfy. */
+/** Whether the `claims` parameter carries a challenge to satisfy: Conditional Access `capolids`, `acrs`, or `amr`. */
 export function isClaimsChallenge(claimsParameter: string | null | undefined): boolean {
   if (!claimsParameter) return false;
   try {

@@ -1,0 +1,148 @@
+import { EmulatorDirectory, type EmulatorApp, type EmulatorUser } from './directory.js';
+import { EmulatorPolicies, claimsChallengeFor } from './policies.js';
+
+const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
+const FABRIKAM_ID = '22222222-2222-4222-8222-222222222222';
+
+describe('EmulatorPolicies', () => {
+  let directory: EmulatorDirectory;
+  let policies: EmulatorPolicies;
+  let api: EmulatorApp;
+  let otherApi: EmulatorApp;
+  let client: EmulatorApp;
+  let alice: EmulatorUser;
+  let bob: EmulatorUser;
+  let aliceAsGuest: EmulatorUser;
+
+  beforeEach(() => {
+    directory = new EmulatorDirectory();
+    directory.addTenant({ id: CONTOSO_ID, displayName: 'Contoso' });
+    directory.addTenant({ id: FABRIKAM_ID, displayName: 'Fabrikam' });
+    api = directory.addApp({ displayName: 'API', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs', scopes: ['read', 'write'] });
+    otherApi = directory.addApp({ displayName: 'Other API', tenantId: CONTOSO_ID, scopes: ['read'] });
+    client = directory.addApp({ displayName: 'Web', tenantId: CONTOSO_ID });
+    alice = directory.addUser({ tenantId: CONTOSO_ID, username: 'alice' });
+    bob = directory.addUser({ tenantId: CONTOSO_ID, username: 'bob' });
+    aliceAsGuest = directory.addGuest({ member: alice, tenantId: FABRIKAM_ID });
+    policies = new EmulatorPolicies(directory);
+  });
+
+  describe('Conditional Access', () => {
+    it('resolves the resource and users to ids, and records the grant', () => {
+      const mfa = policies.requireMfa({ resource: `api://${api.clientId}`, users: ['ALICE@contoso.onmicrosoft.com', bob.id] });
+      const registration = policies.requireMfaRegistration({ resource: api.clientId, tenantId: CONTOSO_ID });
+      const block = policies.blockAccess({ resource: api.clientId });
+
+      expect(mfa).toEqual({ id: expect.any(String), grant: 'mfa', resource: api.clientId, users: [alice.id, bob.id] });
+      expect(registration).toEqual({ id: expect.any(String), grant: 'mfa-registration', resource: api.clientId, tenantId: CONTOSO_ID });
+      expect(block).toEqual({ id: expect.any(String), grant: 'block', resource: api.clientId });
+      expect(new Set([mfa.id, registration.id, block.id]).size).toBe(3);
+      expect(policies.all.conditionalAccess).toEqual([mfa, registration, block]);
+    });
+
+    it('refuses an unknown resource or user', () => {
+      expect(() => policies.requireMfa({ resource: 'api://unknown' })).toThrow(/No app/);
+      expect(() => policies.blockAccess({ resource: api.clientId, users: ['nobody@contoso.onmicrosoft.com'] })).toThrow(/No user/);
+      expect(policies.all.conditionalAccess).toEqual([]);
+    });
+
+    it('applies only to requests for its resource', () => {
+      const policy = policies.requireMfa({ resource: api.clientId });
+      expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([policy]);
+      expect(policies.applicable(alice, otherApi, CONTOSO_ID)).toEqual([]);
+    });
+
+    it('applies everywhere without a tenant, and only in its tenant with one', () => {
+      const everywhere = policies.requireMfa({ resource: api.clientId });
+      const contosoOnly = policies.blockAccess({ resource: api.clientId, tenantId: CONTOSO_ID });
+      expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([everywhere, contosoOnly]);
+      expect(policies.applicable(aliceAsGuest, api, FABRIKAM_ID)).toEqual([everywhere]);
+    });
+
+    it('applies to everyone without users, and only to the listed users with them', () => {
+      const everyone = policies.requireMfaRegistration({ resource: api.clientId });
+      const bobOnly = policies.requireMfa({ resource: api.clientId, users: [bob.username] });
+      expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([everyone]);
+      expect(policies.applicable(bob, api, CONTOSO_ID)).toEqual([everyone, bobOnly]);
+    });
+
+    // A policy written for the member account follows the person into the tenants they are a guest of.
+    it('matches a guest object through the home account it stands for', () => {
+      const forAlice = policies.requireMfa({ resource: api.clientId, users: [alice.id] });
+      expect(policies.applicable(aliceAsGuest, api, FABRIKAM_ID)).toEqual([forAlice]);
+      const bobAsGuest = directory.addGuest({ member: bob, tenantId: FABRIKAM_ID });
+      expect(policies.applicable(bobAsGuest, api, FABRIKAM_ID)).toEqual([]);
+    });
+
+    it('matches a policy that names the guest object itself', () => {
+      const forGuest = policies.blockAccess({ resource: api.clientId, users: [aliceAsGuest.id] });
+      expect(policies.applicable(aliceAsGuest, api, FABRIKAM_ID)).toEqual([forGuest]);
+      expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([]);
+    });
+  });
+
+  describe('consent', () => {
+    it('without scopes, denies every scope of the resource to that client only', () => {
+      const denial = policies.denyConsent({ client: client.clientId, resource: `api://${api.clientId}` });
+      expect(denial).toEqual({ id: expect.any(String), client: client.clientId, resource: api.clientId });
+      expect('scopes' in denial).toBe(false);
+      expect(policies.isConsentDenied(client, api, ['read'])).toBe(true);
+      expect(policies.isConsentDenied(client, api, ['.default'])).toBe(true);
+      expect(policies.isConsentDenied(client, otherApi, ['read'])).toBe(false);
+      expect(policies.isConsentDenied(api, api, ['read'])).toBe(false);
+    });
+
+    it('with scopes, denies only requests that ask for one of them', () => {
+      const scopes = ['write'];
+      const denial = policies.denyConsent({ client: client.clientId, resource: api.clientId, scopes });
+      scopes.push('read');
+      expect(denial.scopes).toEqual(['write']);
+      expect(policies.isConsentDenied(client, api, ['read'])).toBe(false);
+      expect(policies.isConsentDenied(client, api, ['read', 'write'])).toBe(true);
+    });
+
+    it('refuses an unknown client or resource', () => {
+      expect(() => policies.denyConsent({ client: 'api://unknown', resource: api.clientId })).toThrow(/No app/);
+      expect(() => policies.denyConsent({ client: client.clientId, resource: 'api://unknown' })).toThrow(/No app/);
+    });
+  });
+
+  describe('remove and clear', () => {
+    it('remove() drops one policy or denial by id', () => {
+      const mfa = policies.requireMfa({ resource: api.clientId });
+      const block = policies.blockAccess({ resource: api.clientId });
+      const denial = policies.denyConsent({ client: client.clientId, resource: api.clientId });
+      const otherDenial = policies.denyConsent({ client: client.clientId, resource: otherApi.clientId });
+
+      policies.remove(mfa.id);
+      policies.remove(denial.id);
+      policies.remove('not-an-id');
+      expect(policies.all).toEqual({ conditionalAccess: [block], consentDenials: [otherDenial] });
+      expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([block]);
+      expect(policies.isConsentDenied(client, api, ['read'])).toBe(false);
+    });
+
+    it('clear() drops everything', () => {
+      policies.requireMfa({ resource: api.clientId });
+      policies.denyConsent({ client: client.clientId, resource: api.clientId });
+      policies.clear();
+      expect(policies.all).toEqual({ conditionalAccess: [], consentDenials: [] });
+      expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([]);
+    });
+
+    it('all returns copies that do not change the policies', () => {
+      policies.requireMfa({ resource: api.clientId });
+      const snapshot = policies.all;
+      (snapshot.conditionalAccess as unknown[]).length = 0;
+      expect(policies.all.conditionalAccess).toHaveLength(1);
+    });
+  });
+});
+
+describe('claimsChallengeFor', () => {
+  it('is the JSON Entra sends for Conditional Access: essential capolids with the policy ids', () => {
+    const challenge = claimsChallengeFor(['policy-1', 'policy-2']);
+    expect(JSON.parse(challenge)).toEqual({ access_token: { capolids: { essential: true, values: ['policy-1', 'policy-2'] } } });
+    expect(challenge).not.toMatch(/\s/);
+  });
+});
