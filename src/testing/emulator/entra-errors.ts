@@ -89,8 +89,8 @@ export const entraErrors = {
     new EntraProtocolError('invalid_grant', 500131, 'Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was not the app presenting it.'),
   idTokenAssertion: () =>
     new EntraProtocolError('invalid_request', 240002, "Input id_token cannot be used as 'urn:ietf:params:oauth:grant-type:jwt-bearer' grant."),
-  appOnlyAssertion: () =>
-    new EntraProtocolError('invalid_grant', 5002727, 'The assertion is an app-only token; the On-Behalf-Of flow needs a token issued to a signed-in user.'),
+  appOnlyAssertion: (clientId: string) =>
+    new EntraProtocolError('unauthorized_client', 7000114, `Application '${clientId}' is not allowed to make application on-behalf-of calls.`),
   mfaRequired: (resourceId: string, claims: string) =>
     new EntraProtocolError('invalid_grant', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resourceId}'.`, { suberror: 'basic_action', claims }),
   mfaRegistrationRequired: (claims: string) =>
@@ -116,7 +116,11 @@ export const entraErrors = {
   codeForAnotherClient: () =>
     new EntraProtocolError('invalid_grant', 70008, 'The provided authorization code was issued to a different client.'),
   refreshTokenInvalid: () =>
-    new EntraProtocolError('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid. The refresh token is invalid or was already replaced.'),
+    new EntraProtocolError('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid. The refresh token is not valid for this client.'),
+  refreshTokenRevoked: () =>
+    new EntraProtocolError('invalid_grant', 50173, 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.'),
+  refreshTokenExpired: () =>
+    new EntraProtocolError('invalid_grant', 700082, 'The refresh token has expired due to inactivity.'),
   pkceRequired: () =>
     new EntraProtocolError('invalid_request', 900971, "Proof Key for Code Exchange is required: the request must contain 'code_challenge' with 'code_challenge_method=S256'."),
   userNotFound: (username: string) =>

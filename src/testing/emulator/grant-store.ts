@@ -24,7 +24,11 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 interface RefreshTokenRecord extends UserGrant {
   expiresAtMs: number;
+  revoked: boolean;
 }
+
+/** Why a refresh token cannot be redeemed. */
+export type RefreshTokenRejection = 'unknown' | 'expired' | 'revoked';
 
 /** Authorization codes and refresh tokens the emulator handed out: opaque strings that stand for a user's grant. */
 export class GrantStore {
@@ -53,22 +57,26 @@ export class GrantStore {
   issueRefreshToken(grant: UserGrant, lifetimeSec: number): string {
     this.dropExpired(this.refreshTokens);
     const token = `1.${randomBytes(96).toString('base64url')}`;
-    this.refreshTokens.set(token, { ...grant, expiresAtMs: this.clock.nowMs() + lifetimeSec * 1000 });
+    this.refreshTokens.set(token, { ...grant, expiresAtMs: this.clock.nowMs() + lifetimeSec * 1000, revoked: false });
     return token;
   }
 
-  /** The grant behind a refresh token, which is used up: the response carries its replacement. */
-  redeemRefreshToken(token: string): UserGrant | undefined {
+  /**
+   * The grant behind a refresh token, or why it is refused. As in Entra, using a refresh token does not revoke it:
+   * the response carries a fresh one, and the old one stays valid until it expires or the user's sessions are revoked.
+   */
+  redeemRefreshToken(token: string): UserGrant | RefreshTokenRejection {
     const record = this.refreshTokens.get(token);
-    if (!record || record.expiresAtMs <= this.clock.nowMs()) return undefined;
-    this.refreshTokens.delete(token);
-    const { expiresAtMs: _expiresAtMs, ...grant } = record;
+    if (!record) return 'unknown';
+    if (record.revoked) return 'revoked';
+    if (record.expiresAtMs <= this.clock.nowMs()) return 'expired';
+    const { expiresAtMs: _expiresAtMs, revoked: _revoked, ...grant } = record;
     return grant;
   }
 
   /** Revokes every refresh token of one user (as a password reset or "revoke sessions" does). */
   revokeUser(userId: string): void {
-    for (const [token, record] of this.refreshTokens) if (record.userId === userId) this.refreshTokens.delete(token);
+    for (const record of this.refreshTokens.values()) if (record.userId === userId) record.revoked = true;
   }
 
   // A full sweep is O(n); doing it at most once a minute keeps issuing O(1) under load (benchmarks issue 100,000s).

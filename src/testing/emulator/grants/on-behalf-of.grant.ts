@@ -32,7 +32,7 @@ export const onBehalfOfGrant: GrantHandler = async (request, services) => {
 
   const hasScopes = typeof claims.scp === 'string' && claims.scp.length > 0;
   const hasRoles = Array.isArray(claims.roles) && claims.roles.length > 0;
-  if (claims.idtyp === 'app' || (hasRoles && !hasScopes)) throw entraErrors.appOnlyAssertion();
+  if (claims.idtyp === 'app' || (hasRoles && !hasScopes)) throw entraErrors.appOnlyAssertion(client.clientId);
   if (!hasScopes) throw entraErrors.idTokenAssertion();
 
   const now = services.clock.nowSec();

@@ -9,7 +9,9 @@ export const refreshTokenGrant: GrantHandler = async (request, services) => {
   const refreshToken = params.get('refresh_token');
   if (!refreshToken) throw entraErrors.missingParameter('refresh_token');
   const grant = services.grants.redeemRefreshToken(refreshToken);
-  if (!grant || grant.clientId !== client.clientId) throw entraErrors.refreshTokenInvalid();
+  if (grant === 'revoked') throw entraErrors.refreshTokenRevoked();
+  if (grant === 'expired') throw entraErrors.refreshTokenExpired();
+  if (grant === 'unknown' || grant.clientId !== client.clientId) throw entraErrors.refreshTokenInvalid();
   const user = services.directory.findUser(grant.userId);
   if (!user) throw entraErrors.userNotFound(grant.userId);
   const requested = resolveRequestedScopes(params.get('scope'), services.directory, grant.tenantId);

@@ -1,0 +1,438 @@
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
+import { SignJWT } from 'jose';
+import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import {
+  aadstsOf,
+  CLIENT_ASSERTION_TYPE,
+  claimsOf,
+  confidentialClient,
+  headerOf,
+  hexToBase64Url,
+  JWT_BEARER,
+  rawErrorNo,
+  recordingNetworkClient,
+  rejectionOf,
+  serializedCache,
+  tokenRequestsSince,
+} from './msal-test-kit.js';
+
+describe('On-Behalf-Of: real msal-node against the emulator', () => {
+  let entra: EntraEmulator;
+
+  beforeAll(async () => {
+    entra = await startEntraEmulator();
+  });
+
+  afterAll(async () => {
+    await entra.close();
+  });
+
+  afterEach(() => {
+    // Every test leaves the emulator as the default directory had it: the seeded MFA policy only, real time, no faults.
+    for (const denial of entra.policies.all.consentDenials) entra.policies.remove(denial.id);
+    for (const policy of entra.policies.all.conditionalAccess) {
+      if (policy.id !== entra.defaults.policies.mfaForDownstream.id) entra.policies.remove(policy.id);
+    }
+    entra.clock.reset();
+    entra.faults.clear();
+  });
+
+  /** A token the web app got for the middle tier on `user`'s behalf: what the middle tier receives as a bearer token. */
+  function userTokenFor(user: Parameters<EntraEmulator['issueAccessToken']>[0]['user'], extra: { amr?: string[] } = {}): Promise<string> {
+    const d = entra.defaults;
+    return entra.issueAccessToken({ user, client: d.apps.webApp.app, resource: d.apps.middleTierApi.app, scopes: ['access_as_user'], ...extra });
+  }
+
+  describe('successful exchanges', () => {
+    it('exchanges a user token with the client secret for an Entra-shaped downstream token', async () => {
+      const d = entra.defaults;
+      const network = recordingNetworkClient(entra.networkClient);
+      const msal = confidentialClient(entra, { networkClient: network });
+      const assertion = await userTokenFor(d.users.member);
+      entra.clearRequests();
+
+      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });
+
+      expect(result).not.toBeNull();
+      const incoming = claimsOf(assertion);
+      const issued = claimsOf(result!.accessToken);
+      expect(issued).toMatchObject({
+        aud: d.apps.downstreamApi.app.clientId,
+        azp: d.apps.middleTierApi.app.clientId,
+        azpacr: '1',
+        oid: d.users.member.id,
+        tid: d.tenants.primary.id,
+        iss: entra.issuer(d.tenants.primary.id),
+        scp: 'Profile.Read',
+        ver: '2.0',
+      });
+      expect(incoming.oid).toBe(issued.oid);
+      expect(incoming.tid).toBe(issued.tid);
+      // `sub` is pairwise: the same user has a different subject at each API.
+      expect(issued.sub).toEqual(expect.any(String));
+      expect(issued.sub).not.toBe(incoming.sub);
+      expect(headerOf(result!.accessToken)).toMatchObject({ alg: 'RS256', typ: 'JWT', kid: entra.signingKeyIds.at(-1) });
+
+      // client_info and the ID token give msal a real account, which is what keeps users apart in its cache.
+      expect(result!.account).toMatchObject({
+        homeAccountId: `${d.users.member.id}.${d.tenants.primary.id}`,
+        localAccountId: d.users.member.id,
+        tenantId: d.tenants.primary.id,
+        username: d.users.member.username,
+      });
+      expect(result!.fromCache).toBe(false);
+      expect(result!.scopes).toContain(d.apps.downstreamApi.scopes.read);
+
+      // What msal sent, as ENTRA-PROTOCOL.md describes it.
+      const sent = network.posts.at(-1)!;
+      expect(sent.get('grant_type')).toBe(JWT_BEARER);
+      expect(sent.get('requested_token_use')).toBe('on_behalf_of');
+      expect(sent.get('client_info')).toBe('1');
+      expect(sent.get('client_id')).toBe(d.apps.middleTierApi.app.clientId);
+      // Without a challenge or client capabilities msal sends no claims on token requests.
+      expect(sent.get('claims')).toBeNull();
+      expect(sent.get('scope')!.split(' ')).toEqual(expect.arrayContaining([d.apps.downstreamApi.scopes.read, 'openid', 'profile', 'offline_access']));
+
+      // With the emulator host in knownAuthorities msal fetches only the tenant's metadata: no instance discovery.
+      const endpoints = entra.requests.map((request) => `${request.method} ${request.endpoint} ${request.tenant}`);
+      expect(endpoints).toEqual([`GET discovery ${d.tenants.primary.id}`, `POST token ${d.tenants.primary.id}`]);
+      expect(entra.tokenRequests({ grantType: JWT_BEARER })).toHaveLength(1);
+      expect(entra.tokenRequests()[0]).toMatchObject({ clientId: d.apps.middleTierApi.app.clientId, status: 200 });
+    });
+
+    it('authenticates with the certificate by SHA-1 thumbprint: an RS256 client assertion with x5t', async () => {
+      const d = entra.defaults;
+      const { certificate } = d.apps.middleTierApi;
+      const network = recordingNetworkClient(entra.networkClient);
+      const msal = confidentialClient(entra, {
+        credential: { clientCertificate: { thumbprint: certificate.thumbprintSha1Hex, privateKey: certificate.privateKeyPem } },
+        networkClient: network,
+      });
+
+      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
+
+      const sent = network.posts.at(-1)!;
+      expect(sent.get('client_secret')).toBeNull();
+      expect(sent.get('client_assertion_type')).toBe(CLIENT_ASSERTION_TYPE);
+      const clientAssertion = sent.get('client_assertion')!;
+      const header = headerOf(clientAssertion);
+      expect(header.alg).toBe('RS256');
+      expect(header.x5t).toBe(hexToBase64Url(certificate.thumbprintSha1Hex));
+      expect(header['x5t#S256']).toBeUndefined();
+      expect(claimsOf(clientAssertion)).toMatchObject({
+        aud: `${entra.authority()}/oauth2/v2.0/token`,
+        iss: d.apps.middleTierApi.app.clientId,
+        sub: d.apps.middleTierApi.app.clientId,
+      });
+      // azpacr 2: the downstream API can tell the middle tier used a certificate.
+      expect(claimsOf(result!.accessToken)).toMatchObject({ aud: d.apps.downstreamApi.app.clientId, azp: d.apps.middleTierApi.app.clientId, azpacr: '2', scp: 'Profile.Read' });
+    });
+
+    it('authenticates with the certificate by SHA-256 thumbprint and x5c: a PS256 client assertion with x5t#S256', async () => {
+      const d = entra.defaults;
+      const { certificate } = d.apps.middleTierApi;
+      const network = recordingNetworkClient(entra.networkClient);
+      const msal = confidentialClient(entra, {
+        credential: { clientCertificate: { thumbprintSha256: certificate.thumbprintSha256Hex, privateKey: certificate.privateKeyPem, x5c: certificate.certificatePem } },
+        networkClient: network,
+      });
+
+      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.write] });
+
+      const header = headerOf(network.posts.at(-1)!.get('client_assertion')!);
+      expect(header.alg).toBe('PS256');
+      expect(header['x5t#S256']).toBe(hexToBase64Url(certificate.thumbprintSha256Hex));
+      expect(header.x5t).toBeUndefined();
+      expect(header.x5c).toEqual([new X509Certificate(certificate.certificatePem).raw.toString('base64')]);
+      expect(claimsOf(result!.accessToken)).toMatchObject({ azpacr: '2', scp: 'Profile.Write', oid: d.users.member.id });
+    });
+
+    it('caches per user in msal: two users, two entries; a repeat for the same assertion never reaches Entra', async () => {
+      const d = entra.defaults;
+      const msal = confidentialClient(entra);
+      const aliceToken = await userTokenFor(d.users.member);
+      const bobToken = await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] });
+      const scopes = [d.apps.downstreamApi.scopes.read];
+      const before = entra.tokenRequests().length;
+
+      const alice = await msal.acquireTokenOnBehalfOf({ oboAssertion: aliceToken, scopes });
+      const bob = await msal.acquireTokenOnBehalfOf({ oboAssertion: bobToken, scopes });
+      expect(tokenRequestsSince(entra, before)).toHaveLength(2);
+
+      const accessTokens = Object.values(serializedCache(msal).AccessToken);
+      expect(accessTokens).toHaveLength(2);
+      expect(new Set(accessTokens.map((entry) => entry.home_account_id))).toEqual(
+        new Set([`${d.users.member.id}.${d.tenants.primary.id}`, `${d.users.mfaUser.id}.${d.tenants.primary.id}`]),
+      );
+      expect(new Set(accessTokens.map((entry) => entry.userAssertionHash)).size).toBe(2);
+
+      const aliceAgain = await msal.acquireTokenOnBehalfOf({ oboAssertion: aliceToken, scopes });
+      const bobAgain = await msal.acquireTokenOnBehalfOf({ oboAssertion: bobToken, scopes });
+      expect(tokenRequestsSince(entra, before)).toHaveLength(2);
+      expect(aliceAgain).toMatchObject({ fromCache: true, accessToken: alice!.accessToken });
+      expect(bobAgain).toMatchObject({ fromCache: true, accessToken: bob!.accessToken });
+      expect(claimsOf(bobAgain!.accessToken).oid).toBe(d.users.mfaUser.id);
+    });
+
+    it('keys msal cache entries by the assertion: a new token of the same user is a miss', async () => {
+      const d = entra.defaults;
+      const msal = confidentialClient(entra);
+      const scopes = [d.apps.downstreamApi.scopes.read];
+      await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes });
+      const before = entra.tokenRequests().length;
+
+      const second = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes });
+
+      expect(second!.fromCache).toBe(false);
+      expect(tokenRequestsSince(entra, before)).toHaveLength(1);
+    });
+  });
+
+  describe('Entra errors, as msal-node surfaces them', () => {
+    it('MFA required (Conditional Access): InteractionRequiredAuthError 50076 with a capolids claims challenge, then a token with mfa succeeds', async () => {
+      const d = entra.defaults;
+      const scopes = [d.apps.downstreamApi.scopes.read];
+      const before = entra.tokenRequests().length;
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.mfaUser), scopes }));
+
+      expect(error).toBeInstanceOf(InteractionRequiredAuthError);
+      const challenge = error as InteractionRequiredAuthError;
+      expect(challenge.errorCode).toBe('invalid_grant');
+      expect(challenge.subError).toBe('basic_action');
+      expect(aadstsOf(challenge)).toBe('50076');
+      // msal types errorNo as a string but hands over Entra's JSON number unchanged.
+      expect(rawErrorNo(challenge)).toBe(50076);
+      expect(challenge.errorMessage).toMatch(/^AADSTS50076: /);
+      expect(JSON.parse(challenge.claims)).toEqual({ access_token: { capolids: { essential: true, values: [d.policies.mfaForDownstream.id] } } });
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ grantType: JWT_BEARER, status: 400 })]);
+
+      const afterMfa = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] }), scopes });
+      expect(claimsOf(afterMfa!.accessToken)).toMatchObject({ oid: d.users.mfaUser.id, amr: ['pwd', 'mfa'], aud: d.apps.downstreamApi.app.clientId });
+    });
+
+    it('MFA registration required: InteractionRequiredAuthError 50079 with claims', async () => {
+      const d = entra.defaults;
+      const policy = entra.policies.requireMfaRegistration({ resource: d.apps.downstreamApi.app.clientId, users: [d.users.member.id] });
+
+      const error = await rejectionOf(
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
+      );
+
+      expect(error).toBeInstanceOf(InteractionRequiredAuthError);
+      expect(error.errorCode).toBe('interaction_required');
+      expect(aadstsOf(error)).toBe('50079');
+      expect(JSON.parse((error as InteractionRequiredAuthError).claims)).toEqual({ access_token: { capolids: { essential: true, values: [policy.id] } } });
+    });
+
+    it('blocked by Conditional Access: a plain ServerError 53003, nothing to satisfy interactively', async () => {
+      const d = entra.defaults;
+      entra.policies.blockAccess({ resource: d.apps.downstreamApi.app.clientId });
+
+      const error = await rejectionOf(
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
+      );
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error).not.toBeInstanceOf(InteractionRequiredAuthError);
+      expect(error.errorCode).toBe('invalid_grant');
+      expect(aadstsOf(error)).toBe('53003');
+      expect(error.subError).toBe('');
+      expect(error.errorMessage).toContain('AADSTS53003');
+    });
+
+    it('consent missing: InteractionRequiredAuthError 65001 with suberror consent_required', async () => {
+      const d = entra.defaults;
+      entra.policies.denyConsent({ client: d.apps.middleTierApi.app.clientId, resource: d.apps.downstreamApi.app.clientId });
+
+      const error = await rejectionOf(
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
+      );
+
+      expect(error).toBeInstanceOf(InteractionRequiredAuthError);
+      expect(error.errorCode).toBe('invalid_grant');
+      expect(error.subError).toBe('consent_required');
+      expect(aadstsOf(error)).toBe('65001');
+    });
+
+    it('an assertion issued for another app: 500131', async () => {
+      const d = entra.defaults;
+      const forDownstream = await entra.issueAccessToken({ user: d.users.member, client: d.apps.webApp.app, resource: d.apps.downstreamApi.app, scopes: ['Profile.Read'] });
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: forDownstream, scopes: [d.apps.downstreamApi.scopes.read] }));
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error).not.toBeInstanceOf(InteractionRequiredAuthError);
+      expect(error.errorCode).toBe('invalid_grant');
+      expect(aadstsOf(error)).toBe('500131');
+    });
+
+    it('an expired assertion: 500133', async () => {
+      const d = entra.defaults;
+      const assertion = await userTokenFor(d.users.member);
+      entra.clock.advanceSec(3600 + 60);
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] }));
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('invalid_grant');
+      expect(aadstsOf(error)).toBe('500133');
+    });
+
+    it('an assertion signed by a key Entra never published (real kid, forged signature): 50013', async () => {
+      const d = entra.defaults;
+      const genuine = await userTokenFor(d.users.member);
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const forged = await new SignJWT(claimsOf(genuine))
+        .setProtectedHeader({ ...headerOf(genuine), alg: 'RS256' })
+        .sign(createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })));
+      expect(headerOf(forged).kid).toBe(entra.signingKeyIds.at(-1));
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: forged, scopes: [d.apps.downstreamApi.scopes.read] }));
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('invalid_grant');
+      expect(aadstsOf(error)).toBe('50013');
+    });
+
+    it('an assertion signed by a key that was retired since: 50013', async () => {
+      const d = entra.defaults;
+      const signedByOldKey = await userTokenFor(d.users.member);
+      await entra.rotateSigningKeys({ retirePrevious: true });
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: signedByOldKey, scopes: [d.apps.downstreamApi.scopes.read] }));
+      expect(aadstsOf(error)).toBe('50013');
+
+      // Tokens signed by the new key exchange normally.
+      const fresh = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
+      expect(headerOf(fresh!.accessToken).kid).toBe(entra.signingKeyIds.at(-1));
+    });
+
+    it('an ID token as the assertion: invalid_request 240002', async () => {
+      const d = entra.defaults;
+      const idToken = await entra.issueIdToken({ user: d.users.member, client: d.apps.middleTierApi.app });
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: idToken, scopes: [d.apps.downstreamApi.scopes.read] }));
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('invalid_request');
+      expect(aadstsOf(error)).toBe('240002');
+    });
+
+    it('an app-only token as the assertion is refused: OBO needs a user', async () => {
+      const d = entra.defaults;
+      const appOnly = await entra.issueAccessToken({ client: d.apps.daemon.app, resource: d.apps.middleTierApi.app, roles: ['Tasks.Read.All'] });
+      const before = entra.tokenRequests().length;
+
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: appOnly, scopes: [d.apps.downstreamApi.scopes.read] }));
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error).not.toBeInstanceOf(InteractionRequiredAuthError);
+      // Entra has answered this with invalid_grant (AADSTS90083) and unauthorized_client (AADSTS7000114) over the years.
+      expect(['invalid_grant', 'unauthorized_client']).toContain(error.errorCode);
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ status: 400 })]);
+    });
+
+    it('a wrong client secret: invalid_client 7000215 (HTTP 401)', async () => {
+      const d = entra.defaults;
+      const before = entra.tokenRequests().length;
+
+      const error = await rejectionOf(
+        confidentialClient(entra, { credential: { clientSecret: 'not-the-secret' } }).acquireTokenOnBehalfOf({
+          oboAssertion: await userTokenFor(d.users.member),
+          scopes: [d.apps.downstreamApi.scopes.read],
+        }),
+      );
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('invalid_client');
+      expect(aadstsOf(error)).toBe('7000215');
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ status: 401 })]);
+    });
+
+    it('an unknown client id: unauthorized_client 700016', async () => {
+      const d = entra.defaults;
+
+      const error = await rejectionOf(
+        confidentialClient(entra, { clientId: '5f0b2a3c-0000-4000-8000-000000000001', credential: { clientSecret: d.apps.middleTierApi.clientSecret } }).acquireTokenOnBehalfOf({
+          oboAssertion: await userTokenFor(d.users.member),
+          scopes: [d.apps.downstreamApi.scopes.read],
+        }),
+      );
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('unauthorized_client');
+      expect(aadstsOf(error)).toBe('700016');
+    });
+
+    it('a scope the downstream API does not expose: invalid_scope 70011', async () => {
+      const d = entra.defaults;
+
+      const error = await rejectionOf(
+        confidentialClient(entra).acquireTokenOnBehalfOf({
+          oboAssertion: await userTokenFor(d.users.member),
+          scopes: [`${d.apps.downstreamApi.app.identifierUris[0]}/Profile.Delete`],
+        }),
+      );
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('invalid_scope');
+      expect(aadstsOf(error)).toBe('70011');
+    });
+  });
+
+  describe("guests and other tenants: OBO at the caller's tenant", () => {
+    it("a B2B guest: the token's tid is the resource tenant, acct 1 and idp name the home tenant, and OBO there keeps them", async () => {
+      const d = entra.defaults;
+      const assertion = await userTokenFor(d.users.guest);
+      const incoming = claimsOf(assertion);
+      expect(incoming).toMatchObject({ tid: d.tenants.primary.id, oid: d.users.guest.id, acct: 1, idp: `https://sts.windows.net/${d.tenants.secondary.id}/` });
+      const before = entra.tokenRequests().length;
+
+      const result = await confidentialClient(entra, { tenant: incoming.tid }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });
+
+      expect(claimsOf(result!.accessToken)).toMatchObject({
+        tid: d.tenants.primary.id,
+        oid: d.users.guest.id,
+        iss: entra.issuer(d.tenants.primary.id),
+        idp: incoming.idp,
+        aud: d.apps.downstreamApi.app.clientId,
+      });
+      expect(result!.account?.homeAccountId).toBe(`${d.users.guest.id}.${d.tenants.primary.id}`);
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.primary.id, grantType: JWT_BEARER, status: 200 })]);
+    });
+
+    it("a member of the second tenant: OBO at that tenant's authority issues a token in that tenant", async () => {
+      const d = entra.defaults;
+      const assertion = await userTokenFor(d.users.secondTenantMember);
+      const incoming = claimsOf(assertion);
+      expect(incoming.tid).toBe(d.tenants.secondary.id);
+      expect(incoming.acct).toBeUndefined();
+      const before = entra.tokenRequests().length;
+
+      const result = await confidentialClient(entra, { tenant: incoming.tid }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });
+
+      expect(claimsOf(result!.accessToken)).toMatchObject({
+        tid: d.tenants.secondary.id,
+        oid: d.users.secondTenantMember.id,
+        iss: entra.issuer(d.tenants.secondary.id),
+        azp: d.apps.middleTierApi.app.clientId,
+      });
+      expect(result!.tenantId).toBe(d.tenants.secondary.id);
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.secondary.id, grantType: JWT_BEARER, status: 200 })]);
+    });
+
+    it("the second tenant's token presented at the home tenant's authority is refused", async () => {
+      const d = entra.defaults;
+      const assertion = await userTokenFor(d.users.secondTenantMember);
+
+      const error = await rejectionOf(
+        confidentialClient(entra, { tenant: d.tenants.primary.id }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] }),
+      );
+
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.errorCode).toBe('invalid_grant');
+    });
+  });
+});
