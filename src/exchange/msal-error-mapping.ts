@@ -34,8 +34,8 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }
 
-function detailsOf(error: AuthError & { errorNo?: string; traceId?: string }): EntraErrorDetails {
-  const errorNumber = error.errorNo !== undefined ? Number(error.errorNo) : Number.NaN;
+function detailsOf(error: AuthError & { errorNo?: string | number; traceId?: string }): EntraErrorDetails {
+  const errorNumber = error.errorNo !== undefined && error.errorNo !== null ? Number(error.errorNo) : Number.NaN;
   return {
     ...(error.errorCode ? { error: error.errorCode } : {}),
     ...(Number.isFinite(errorNumber) ? { errorCodes: [errorNumber] } : {}),
@@ -54,9 +54,10 @@ export function mapMsalFailure(error: unknown, observed: ObservedResponse, scope
   if (!(error instanceof AuthError)) {
     return { error: new IdentityProviderUnavailableError('The token request failed unexpectedly.', DEFAULT_OUTAGE_RETRY_AFTER_SEC, {}, { cause: error }), retryable: true };
   }
-  const failure = error as AuthError & { errorNo?: string; claims?: string; traceId?: string };
+  const failure = error as AuthError & { errorNo?: string | number; claims?: string; traceId?: string };
   const entra = detailsOf(failure);
-  const aadsts = failure.errorNo;
+  // msal-node's types say string, but at run time errorNo is Entra's number as sent.
+  const aadsts = failure.errorNo !== undefined && failure.errorNo !== null ? String(failure.errorNo) : undefined;
 
   if (observed.status === 429) {
     const retryAfter = observed.retryAfterSec ?? DEFAULT_THROTTLE_RETRY_AFTER_SEC;
