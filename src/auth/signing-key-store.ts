@@ -53,6 +53,8 @@ export class SigningKeyStore {
 
   /** The key for `kid`, refreshing first when the set is stale or the kid is unknown (within the cooldown). */
   async get(kid: string): Promise<SigningJwk | undefined> {
+    // A fetch under way (the first one, or one for a newly rotated kid) answers for everyone waiting on it.
+    if (this.inFlight) await this.inFlight;
     const coolingDown = this.settings.nowMs() - this.lastAttemptMs < this.settings.unknownKidCooldownMs;
     if (!coolingDown && (this.isStale || !this.keys.has(kid))) await this.refresh();
     return this.keys.get(kid);
@@ -79,7 +81,8 @@ export class SigningKeyStore {
       if (keys.size === 0) throw new Error('no usable RSA signing key');
       const added = [...keys.keys()].filter((kid) => !this.keys.has(kid));
       const removed = [...this.keys.keys()].filter((kid) => !keys.has(kid));
-      if (added.length > 0 || removed.length > 0) {
+      const changed = [...keys].some(([kid, key]) => this.keys.has(kid) && JSON.stringify(this.keys.get(kid)) !== JSON.stringify(key));
+      if (added.length > 0 || removed.length > 0 || changed) {
         this.version += 1;
         if (this.fetchedAtMs !== Number.NEGATIVE_INFINITY) this.logger.log(`Signing keys refreshed: ${added.length} added, ${removed.length} removed`);
       }

@@ -1,5 +1,5 @@
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { OboTokenCache } from '../cache/obo-token-cache.js';
 import { OboConfigurationError } from '../errors/obo-errors.js';
 import type { OboClock, OboCredential, OboModuleOptions } from './obo-module-options.js';
@@ -63,7 +63,13 @@ function loadPem(value: unknown, name: string, problems: string[]): string | und
     problems.push(`${name}: no file at the given path, and the value is not PEM text`);
     return undefined;
   }
-  const text = readFileSync(value, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(value, 'utf8');
+  } catch {
+    problems.push(`${name}: the file cannot be read`);
+    return undefined;
+  }
   if (!isPem(text)) {
     problems.push(`${name}: the file does not hold PEM text`);
     return undefined;
@@ -96,9 +102,10 @@ function resolveCredential(credential: unknown, problems: string[]): ResolvedCre
       return undefined;
     }
     const privateKeyPem = loadPem(certificate.privateKey, 'credential.clientCertificate.privateKey', problems);
+    let privateKey: KeyObject | undefined;
     if (privateKeyPem) {
       try {
-        createPrivateKey(privateKeyPem);
+        privateKey = createPrivateKey(privateKeyPem);
       } catch {
         problems.push('credential.clientCertificate.privateKey is not a readable private key');
       }
@@ -109,7 +116,11 @@ function resolveCredential(credential: unknown, problems: string[]): ResolvedCre
       certificatePem = loadPem(certificate.certificate, 'credential.clientCertificate.certificate', problems);
       if (certificatePem) {
         try {
-          thumbprintSha256 = createHash('sha256').update(new X509Certificate(certificatePem).raw).digest('hex').toUpperCase();
+          const x509 = new X509Certificate(certificatePem);
+          thumbprintSha256 = createHash('sha256').update(x509.raw).digest('hex').toUpperCase();
+          if (privateKey && !x509.checkPrivateKey(privateKey)) {
+            problems.push('credential.clientCertificate.privateKey does not belong to the certificate');
+          }
         } catch {
           problems.push('credential.clientCertificate.certificate is not a readable X.509 certificate');
         }
@@ -130,7 +141,7 @@ function resolveCredential(credential: unknown, problems: string[]): ResolvedCre
     return undefined;
   }
   const tokenFile = value.federatedTokenFile;
-  if (typeof tokenFile !== 'string' || !existsSync(tokenFile)) {
+  if (typeof tokenFile !== 'string' || !existsSync(tokenFile) || !statSync(tokenFile).isFile()) {
     problems.push('credential.federatedTokenFile must be the path of an existing file');
     return undefined;
   }

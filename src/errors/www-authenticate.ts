@@ -1,6 +1,9 @@
-/** A quoted-string for an auth-param (RFC 9110 §5.6.4): backslash-escape `"` and `\`, drop control characters. */
+/**
+ * A quoted-string for an auth-param (RFC 9110 §5.6.4): backslash-escape `"` and `\`. RFC 6750 §3 allows only printable
+ * ASCII in these values (and Node refuses other header bytes), so everything else is dropped.
+ */
 function quoted(value: string): string {
-  const printable = [...value].filter((character) => character >= ' ' && character !== '\u007f').join('');
+  const printable = [...value].filter((character) => character >= ' ' && character <= '~').join('');
   return `"${printable.replace(/(["\\])/g, '\\$1')}"`;
 }
 

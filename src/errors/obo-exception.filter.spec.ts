@@ -1,0 +1,201 @@
+import { Logger, type ArgumentsHost } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+import {
+  AppOnlyTokenError,
+  ClientConfigurationError,
+  ConditionalAccessBlockedError,
+  ConsentRequiredError,
+  IdentityProviderUnavailableError,
+  InsufficientClaimsError,
+  InsufficientScopeError,
+  InvalidGrantError,
+  InvalidTokenError,
+  MissingTokenError,
+  OboConfigurationError,
+  type KnownOboError,
+} from './obo-errors.js';
+import { OboExceptionFilter, toErrorResponse } from './obo-exception.filter.js';
+
+const MFA_CLAIMS = '{"access_token":{"capolids":{"essential":true,"values":["8a3b2f4c-policy"]}}}';
+const SECRET = 'Sup3r~Secret.Value_DO-NOT-LEAK';
+const ENTRA = { error: 'invalid_grant', errorCodes: [50076], correlationId: 'c0ffee00-0000-4000-8000-000000000001' };
+
+describe('toErrorResponse', () => {
+  it('missing token: 401 with a bare Bearer challenge', () => {
+    expect(toErrorResponse(new MissingTokenError())).toEqual({
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer' },
+      body: { statusCode: 401, error: 'unauthorized', message: 'The request has no bearer access token.' },
+    });
+  });
+
+  it('invalid token: 401 invalid_token with the description', () => {
+    expect(toErrorResponse(new InvalidTokenError('expired', 'The access token has expired.'))).toEqual({
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="The access token has expired."' },
+      body: { statusCode: 401, error: 'invalid_token', message: 'The access token has expired.' },
+    });
+  });
+
+  it('invalid grant (Entra refused the assertion): 401 invalid_token, so the client gets a new token', () => {
+    const response = toErrorResponse(new InvalidGrantError("Entra ID refused the user's token for the exchange (AADSTS500133).", ENTRA));
+    expect(response.status).toBe(401);
+    expect(response.headers).toEqual({
+      'www-authenticate': `Bearer error="invalid_token", error_description="Entra ID refused the user's token for the exchange (AADSTS500133)."`,
+    });
+    expect(response.body.error).toBe('invalid_token');
+  });
+
+  it('insufficient scope: 403 naming every scope or role that would do', () => {
+    expect(toErrorResponse(new InsufficientScopeError(['access_as_user', 'Profile.Admin']))).toEqual({
+      status: 403,
+      headers: {
+        'www-authenticate':
+          'Bearer error="insufficient_scope", scope="access_as_user Profile.Admin", error_description="The access token does not grant a scope or role this operation requires."',
+      },
+      body: { statusCode: 403, error: 'insufficient_scope', message: 'The access token does not grant a scope or role this operation requires.' },
+    });
+  });
+
+  it('app-only token where a user is needed: 403 insufficient_scope', () => {
+    expect(toErrorResponse(new AppOnlyTokenError())).toEqual({
+      status: 403,
+      headers: {
+        'www-authenticate': 'Bearer error="insufficient_scope", error_description="This operation acts on behalf of a user; an app-only token cannot be used for it."',
+      },
+      body: { statusCode: 403, error: 'insufficient_scope', message: 'This operation acts on behalf of a user; an app-only token cannot be used for it.' },
+    });
+  });
+
+  it("claims challenge: 401 insufficient_claims with the claims base64-encoded in Entra's format, and not in the body", () => {
+    const response = toErrorResponse(new InsufficientClaimsError(MFA_CLAIMS, ENTRA));
+    const base64Claims = Buffer.from(MFA_CLAIMS, 'utf8').toString('base64');
+    expect(response.status).toBe(401);
+    expect(response.headers).toEqual({
+      'www-authenticate': `Bearer error="insufficient_claims", error_description="The user must satisfy additional requirements (such as MFA); sign in again with the claims.", claims="${base64Claims}"`,
+    });
+    expect(Buffer.from(/claims="([^"]+)"/.exec(response.headers['www-authenticate']!)![1]!, 'base64').toString('utf8')).toBe(MFA_CLAIMS);
+    expect(response.body).toEqual({ statusCode: 401, error: 'insufficient_claims', message: expect.stringContaining('AADSTS50076') });
+    const body = JSON.stringify(response.body);
+    expect(body).not.toContain('capolids');
+    expect(body).not.toContain('8a3b2f4c-policy');
+    expect(body).not.toContain(base64Claims);
+  });
+
+  it('consent missing: 403, the body names the scopes', () => {
+    const response = toErrorResponse(new ConsentRequiredError(['api://downstream/Profile.Read'], ENTRA));
+    expect(response.status).toBe(403);
+    expect(response.headers).toEqual({});
+    expect(response.body).toEqual({ statusCode: 403, error: 'consent_required', message: expect.stringContaining('api://downstream/Profile.Read'), scopes: ['api://downstream/Profile.Read'] });
+  });
+
+  it('Conditional Access block: 403, the body names the block', () => {
+    const response = toErrorResponse(new ConditionalAccessBlockedError(ENTRA));
+    expect(response.status).toBe(403);
+    expect(response.headers).toEqual({});
+    expect(response.body).toEqual({ statusCode: 403, error: 'conditional_access_blocked', message: expect.stringContaining('Conditional Access') });
+  });
+
+  it.each([
+    [30, '30'],
+    [2.1, '3'],
+    [0, '1'],
+    [0.2, '1'],
+  ])('identity provider unavailable for %p s: 503 with Retry-After %s', (retryAfterSec, header) => {
+    expect(toErrorResponse(new IdentityProviderUnavailableError('The identity provider is throttling token requests.', retryAfterSec))).toEqual({
+      status: 503,
+      headers: { 'retry-after': header },
+      body: { statusCode: 503, error: 'temporarily_unavailable', message: 'The identity provider is unavailable; try again later.' },
+    });
+  });
+
+  it('our own credential rejected: 500 with a generic body and no challenge', () => {
+    const failure = new ClientConfigurationError(`Entra ID rejected this API's token request: invalid_client (AADSTS7000215). secret=${SECRET}`, { error: 'invalid_client' });
+    expect(toErrorResponse(failure)).toEqual({
+      status: 500,
+      headers: {},
+      body: { statusCode: 500, error: 'internal_error', message: 'The service is misconfigured.' },
+    });
+  });
+
+  it('invalid module options: 500 with a generic body', () => {
+    expect(toErrorResponse(new OboConfigurationError([`clientId must be a GUID (was ${SECRET})`]))).toEqual({
+      status: 500,
+      headers: {},
+      body: { statusCode: 500, error: 'internal_error', message: 'The service is misconfigured.' },
+    });
+  });
+
+  it('covers every error code, and no body carries a claim, the Entra details or a secret', () => {
+    const every: KnownOboError[] = [
+      new MissingTokenError(),
+      new InvalidTokenError('audience', 'The access token is not for this API (aud).'),
+      new InsufficientScopeError(['a']),
+      new AppOnlyTokenError(),
+      new InsufficientClaimsError(MFA_CLAIMS, ENTRA),
+      new ConsentRequiredError(['api://downstream/.default'], ENTRA),
+      new ConditionalAccessBlockedError(ENTRA),
+      new InvalidGrantError('refused', ENTRA),
+      new ClientConfigurationError(SECRET, ENTRA),
+      new IdentityProviderUnavailableError('down', 5, ENTRA),
+      new OboConfigurationError([SECRET]),
+    ];
+    expect(new Set(every.map((error) => error.code)).size).toBe(11);
+    for (const error of every) {
+      const { body, status } = toErrorResponse(error);
+      expect(body.statusCode).toBe(status);
+      const rendered = JSON.stringify(body);
+      for (const forbidden of [SECRET, 'capolids', ENTRA.correlationId]) expect(rendered).not.toContain(forbidden);
+    }
+  });
+});
+
+describe('OboExceptionFilter', () => {
+  interface Reply {
+    headers: Record<string, string>;
+    body?: unknown;
+    status?: number;
+  }
+
+  function hostFor(reply: Reply, type: 'http' | 'rpc' = 'http'): ArgumentsHost {
+    return { getType: () => type, switchToHttp: () => ({ getResponse: () => reply }) } as unknown as ArgumentsHost;
+  }
+
+  const adapterHost = {
+    httpAdapter: {
+      setHeader: (response: Reply, name: string, value: string) => {
+        response.headers[name] = value;
+      },
+      reply: (response: Reply, body: unknown, status: number) => {
+        response.body = body;
+        response.status = status;
+      },
+    },
+  } as unknown as HttpAdapterHost;
+
+  it("answers through the platform's HTTP adapter with the mapped status, headers and body", () => {
+    const reply: Reply = { headers: {} };
+    new OboExceptionFilter(adapterHost).catch(new InsufficientScopeError(['access_as_user']), hostFor(reply));
+    expect(reply.status).toBe(403);
+    expect(reply.headers['www-authenticate']).toMatch(/^Bearer error="insufficient_scope", scope="access_as_user"/);
+    expect(reply.body).toEqual(expect.objectContaining({ statusCode: 403, error: 'insufficient_scope' }));
+  });
+
+  it('logs configuration errors as errors, without answering with their text', () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const reply: Reply = { headers: {} };
+      new OboExceptionFilter(adapterHost).catch(new ClientConfigurationError('invalid_client (AADSTS7000215)', { error: 'invalid_client' }), hostFor(reply));
+      expect(reply.status).toBe(500);
+      expect(JSON.stringify(reply.body)).not.toContain('AADSTS7000215');
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining('AADSTS7000215'));
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('rethrows outside HTTP', () => {
+    const error = new MissingTokenError();
+    expect(() => new OboExceptionFilter(adapterHost).catch(error, hostFor({ headers: {} }, 'rpc'))).toThrow(error);
+  });
+});
