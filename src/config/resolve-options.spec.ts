@@ -289,6 +289,13 @@ describe('resolveOboOptions', () => {
         ]);
       });
 
+      it('refuses a private key that does not belong to the certificate', () => {
+        const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+        expect(problemsOf(options({ credential: { clientCertificate: { privateKey: otherKey, certificate: certificate.certificatePem } } }))).toEqual([
+          'credential.clientCertificate.privateKey does not belong to the certificate',
+        ]);
+      });
+
       it('refuses a PEM block that is not a certificate', () => {
         expect(problemsOf(options({ credential: { clientCertificate: { privateKey: certificate.privateKeyPem, certificate: certificate.privateKeyPem } } }))).toEqual([
           'credential.clientCertificate.certificate is not a readable X.509 certificate',
