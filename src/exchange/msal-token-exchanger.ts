@@ -63,7 +63,9 @@ export class MsalTokenExchanger {
         const result = await acquire(client, correlationId);
         if (!result?.accessToken) throw new ClientConfigurationError('Entra ID answered without an access token.', { correlationId });
         this.logger.debug?.(`${flow} token acquired for tenant ${tenantId}, scopes ${scopes.join(' ')} (correlation ${correlationId})`);
-        return { accessToken: result.accessToken, expiresOnMs: result.expiresOn?.getTime() ?? this.options.clock.nowMs(), scopes: result.scopes };
+        // MSAL dates expiry on the system clock; re-anchor it on the configured clock that the cache judges by.
+        const lifetimeMs = result.expiresOn ? result.expiresOn.getTime() - Date.now() : 0;
+        return { accessToken: result.accessToken, expiresOnMs: this.options.clock.nowMs() + lifetimeMs, scopes: result.scopes };
       } catch (error) {
         if (error instanceof ClientConfigurationError) throw error;
         const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes);

@@ -91,7 +91,7 @@ export class AuthorizeEndpoint {
     const fail = (error: EntraProtocolError | { error: string; description: string }) =>
       this.respond({ redirectUri, responseMode }, errorFields(error, state));
     if (!['query', 'fragment', 'form_post'].includes(responseMode)) {
-      return this.respond({ redirectUri, responseMode: 'query' }, errorFields(entraErrors.malformedRequest(`AADSTS900971: response_mode '${responseMode}' is not supported.`), state));
+      return this.respond({ redirectUri, responseMode: 'query' }, errorFields(entraErrors.malformedRequest(`The response_mode '${responseMode}' is not supported: use query, fragment or form_post.`), state));
     }
     if (query.get('response_type') !== 'code') {
       return fail({ error: 'unsupported_response_type', description: 'AADSTS70005: response_type must be code.' });

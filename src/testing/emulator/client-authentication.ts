@@ -32,7 +32,7 @@ export async function authenticateClient(
   context: { tokenEndpoints: string[]; clock: EmulatorClock },
 ): Promise<ClientAuthenticationMethod> {
   if (input.clientAssertion !== undefined || input.clientAssertionType !== undefined) {
-    if (input.clientAssertionType !== CLIENT_ASSERTION_TYPE) throw entraErrors.malformedRequest(`AADSTS50027: client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
+    if (input.clientAssertionType !== CLIENT_ASSERTION_TYPE) throw entraErrors.malformedRequest(`client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
     if (!input.clientAssertion) throw entraErrors.missingParameter('client_assertion');
     await verifyClientAssertion(app, input.clientAssertion, context);
     return 'certificate';

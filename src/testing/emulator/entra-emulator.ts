@@ -11,7 +11,7 @@ import { EmulatorDirectory, type EmulatorApp, type EmulatorUser } from './direct
 import { EntraProtocolError, entraErrorBody, entraErrors } from './entra-errors.js';
 import { FaultQueue, type EmulatorFault, type FaultableEndpoint } from './faults.js';
 import { GrantStore } from './grant-store.js';
-import { BodyTooLargeError, parseFormBody, readBody, redirect, sendHtml, sendJson, sendText } from './http.js';
+import { basicCredentials, BodyTooLargeError, parseFormBody, readBody, redirect, sendHtml, sendJson, sendText } from './http.js';
 import { instanceDiscovery, jsonWebKeySet, openIdConfiguration } from './metadata.js';
 import { EmulatorPolicies } from './policies.js';
 import { RequestLog, type RecordedRequest, type RequestFilter } from './request-log.js';
@@ -311,7 +311,7 @@ export class EntraEmulator {
         error instanceof EntraProtocolError
           ? error
           : error instanceof BodyTooLargeError
-            ? entraErrors.malformedRequest(`AADSTS90014: ${error.message}.`)
+            ? entraErrors.malformedRequest(`${error.message}.`)
             : new EntraProtocolError('server_error', 50000, 'There was an error issuing a token.', { status: 500 });
       if (!response.headersSent) this.sendError(response, failure, correlationId);
       else response.destroy();
@@ -349,7 +349,7 @@ export class EntraEmulator {
       entry.endpoint = 'token';
       const params = parseFormBody(request, await readBody(request));
       entry.grantType = params.get('grant_type') ?? undefined;
-      entry.clientId = params.get('client_id') ?? undefined;
+      entry.clientId = (params.get('client_id') ?? basicCredentials(request)?.clientId)?.toLowerCase();
       entry.scope = params.get('scope') ?? undefined;
       entry.correlationId = correlationId;
       if (await this.applyFault(response, entry, { endpoint: 'token', grantType: entry.grantType, clientId: entry.clientId })) return;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 export type EntraErrorCode =
   | 'invalid_request'
+  | 'invalid_tenant'
   | 'invalid_grant'
   | 'invalid_client'
   | 'unauthorized_client'
@@ -63,9 +64,9 @@ export const entraErrors = {
     new EntraProtocolError('invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`),
   malformedRequest: (why: string) => new EntraProtocolError('invalid_request', 90014, why),
   unsupportedGrantType: (grantType: string) =>
-    new EntraProtocolError('unsupported_grant_type', 70000, `The provided value for the input parameter 'grant_type' is not valid. Grant type '${grantType}' is not supported.`),
+    new EntraProtocolError('unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`),
   tenantNotFound: (tenant: string) =>
-    new EntraProtocolError('invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+    new EntraProtocolError('invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
   unknownClient: (clientId: string, tenant: string) =>
     new EntraProtocolError('unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`),
   missingClientCredential: () =>
@@ -122,7 +123,7 @@ export const entraErrors = {
   refreshTokenExpired: () =>
     new EntraProtocolError('invalid_grant', 700082, 'The refresh token has expired due to inactivity.'),
   pkceRequired: () =>
-    new EntraProtocolError('invalid_request', 900971, "Proof Key for Code Exchange is required: the request must contain 'code_challenge' with 'code_challenge_method=S256'."),
+    new EntraProtocolError('invalid_request', 9002325, "Proof Key for Code Exchange is required: the request must contain 'code_challenge' with 'code_challenge_method=S256'."),
   userNotFound: (username: string) =>
     new EntraProtocolError('invalid_grant', 50034, `The user account ${username} does not exist in the directory.`),
   loginRequired: () =>

@@ -43,7 +43,7 @@ export async function completeSignIn(fetchImplementation: typeof fetch, authoriz
       if (!options.username) throw new Error('Sign-in: the account picker is shown; pass the username to pick');
       const wanted = options.username.toLowerCase();
       const buttons = [...html.matchAll(/name="user" value="([^"]+)" data-username="([^"]+)"/g)];
-      const button = buttons.find(([, id, username]) => id === wanted || username === wanted);
+      const button = buttons.find(([, id, username]) => id === wanted || unescapeHtml(username!).toLowerCase() === wanted);
       if (!button) throw new Error(`Sign-in: no account '${options.username}' on the account picker`);
       form.set('step', 'select');
       form.set('user', button[1]!);
