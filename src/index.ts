@@ -38,6 +38,7 @@ export type { InMemoryTokenCacheOptions } from './cache/in-memory-token-cache.js
 /** Errors, each with a literal `code`, and their HTTP mapping. */
 export {
   OboError,
+  EntraResponseError,
   MissingTokenError,
   InvalidTokenError,
   InsufficientScopeError,

@@ -36,8 +36,17 @@ export interface EntraErrorDetails {
   traceId?: string;
 }
 
-function attachHidden(target: object, name: string, value: unknown): void {
-  Object.defineProperty(target, name, { value, enumerable: false, writable: false, configurable: false });
+/**
+ * A failure Entra reported. Its details (codes and ids) are attached non-enumerably, so they are there for a handler
+ * or a log line that asks, but never serialised with the error.
+ */
+export abstract class EntraResponseError extends OboError {
+  declare readonly entra: EntraErrorDetails;
+
+  constructor(message: string, entra: EntraErrorDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, 'entra', { value: entra, enumerable: false, writable: false, configurable: false });
+  }
 }
 
 /** No bearer token on the request (or another scheme): 401 with a bare `Bearer` challenge. */
@@ -83,68 +92,51 @@ export class AppOnlyTokenError extends OboError {
  * Entra wants more from the user (MFA, a fresh sign-in): the client must sign the user in again with `claims`
  * (AADSTS50076, 50079, or any error carrying a claims challenge).
  */
-export class InsufficientClaimsError extends OboError {
+export class InsufficientClaimsError extends EntraResponseError {
   readonly code = 'insufficient_claims' as const;
-  declare readonly entra: EntraErrorDetails;
   constructor(
     /** The claims challenge as Entra sent it (JSON). It names policies, not user data. */
     readonly claims: string,
     entra: EntraErrorDetails,
     options?: { cause?: unknown },
   ) {
-    super(`Entra ID requires the user to satisfy a claims challenge (AADSTS${entra.errorCodes?.[0] ?? '?'}); sign in again with the claims.`, options);
-    attachHidden(this, 'entra', entra);
+    super(`Entra ID requires the user to satisfy a claims challenge (AADSTS${entra.errorCodes?.[0] ?? '?'}); sign in again with the claims.`, entra, options);
   }
 }
 
 /** The API has no consent for the downstream scopes (AADSTS65001). */
-export class ConsentRequiredError extends OboError {
+export class ConsentRequiredError extends EntraResponseError {
   readonly code = 'consent_required' as const;
-  declare readonly entra: EntraErrorDetails;
   constructor(
     readonly scopes: readonly string[],
     entra: EntraErrorDetails,
     options?: { cause?: unknown },
   ) {
-    super(`Consent is missing for ${scopes.join(' ')}: an administrator must grant it, or the user must consent through the client application.`, options);
-    attachHidden(this, 'entra', entra);
+    super(`Consent is missing for ${scopes.join(' ')}: an administrator must grant it, or the user must consent through the client application.`, entra, options);
   }
 }
 
 /** Conditional Access blocks the token outright (AADSTS53003); no claims challenge can satisfy it. */
-export class ConditionalAccessBlockedError extends OboError {
+export class ConditionalAccessBlockedError extends EntraResponseError {
   readonly code = 'conditional_access_blocked' as const;
-  declare readonly entra: EntraErrorDetails;
   constructor(entra: EntraErrorDetails, options?: { cause?: unknown }) {
-    super('Access is blocked by a Conditional Access policy (AADSTS53003).', options);
-    attachHidden(this, 'entra', entra);
+    super('Access is blocked by a Conditional Access policy (AADSTS53003).', entra, options);
   }
 }
 
 /** Entra refused the user's assertion (expired, for another app, bad signature): the caller needs a new token. */
-export class InvalidGrantError extends OboError {
+export class InvalidGrantError extends EntraResponseError {
   readonly code = 'invalid_grant' as const;
-  declare readonly entra: EntraErrorDetails;
-  constructor(message: string, entra: EntraErrorDetails, options?: { cause?: unknown }) {
-    super(message, options);
-    attachHidden(this, 'entra', entra);
-  }
 }
 
 /** Entra refused this API's own credential or registration: a deployment problem, not the caller's. */
-export class ClientConfigurationError extends OboError {
+export class ClientConfigurationError extends EntraResponseError {
   readonly code = 'client_configuration' as const;
-  declare readonly entra: EntraErrorDetails;
-  constructor(message: string, entra: EntraErrorDetails, options?: { cause?: unknown }) {
-    super(message, options);
-    attachHidden(this, 'entra', entra);
-  }
 }
 
 /** Entra is throttling, failing or unreachable: try again later. */
-export class IdentityProviderUnavailableError extends OboError {
+export class IdentityProviderUnavailableError extends EntraResponseError {
   readonly code = 'identity_provider_unavailable' as const;
-  declare readonly entra: EntraErrorDetails;
   constructor(
     message: string,
     /** Seconds the client should wait, from Entra's `Retry-After` or our backoff. */
@@ -152,8 +144,7 @@ export class IdentityProviderUnavailableError extends OboError {
     entra: EntraErrorDetails = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    attachHidden(this, 'entra', entra);
+    super(message, entra, options);
   }
 }
 

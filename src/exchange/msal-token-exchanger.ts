@@ -5,7 +5,7 @@ import { ConfidentialClientApplication, LogLevel, type AuthenticationResult, typ
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
-import { ClientConfigurationError, type OboError } from '../errors/obo-errors.js';
+import { ClientConfigurationError, EntraResponseError, type OboError } from '../errors/obo-errors.js';
 import { mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
 import { createMsalNetworkClient } from './msal-network-client.js';
 
@@ -126,7 +126,7 @@ export class MsalTokenExchanger {
   }
 
   private logFailure(flow: string, tenantId: string, scopes: string[], error: OboError, correlationId: string, attempt: number): void {
-    const entra = (error as OboError & { entra?: { errorCodes?: number[]; error?: string } }).entra;
+    const entra = error instanceof EntraResponseError ? error.entra : undefined;
     const code = entra?.errorCodes?.[0] !== undefined ? `AADSTS${entra.errorCodes[0]}` : (entra?.error ?? error.code);
     const message = `${flow} failed for tenant ${tenantId}, scopes ${scopes.join(' ')}: ${error.code} (${code}, correlation ${correlationId}, attempt ${attempt + 1})`;
     if (error.code === 'client_configuration') this.logger.error(message);
