@@ -146,6 +146,10 @@ export class AccessTokenVerifier {
     const audiences = Array.isArray(audience) ? audience : [audience];
     if (!audiences.some((value) => typeof value === 'string' && this.audiences.has(value))) throw invalid('audience', 'The access token is not for this API (aud).');
 
+    // Only access tokens name the client they were issued to (v2 `azp`, v1 `appid`). ID tokens do not, and they can
+    // carry `roles`, so this (not the presence of scp/roles) is what keeps an ID token out.
+    const clientId = stringClaim(claims, 'azp') ?? stringClaim(claims, 'appid');
+    if (!clientId) throw invalid('id_token', 'The token names no client (azp/appid): it is not an access token (an ID token?).');
     const scopeClaim = stringClaim(claims, 'scp');
     const scopes = scopeClaim ? scopeClaim.split(' ').filter(Boolean) : [];
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((role): role is string => typeof role === 'string') : [];
@@ -168,7 +172,7 @@ export class AccessTokenVerifier {
       username: stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'upn') ?? stringClaim(claims, 'unique_name'),
       scopes: Object.freeze(scopes),
       roles: Object.freeze(roles),
-      clientId: stringClaim(claims, 'azp') ?? stringClaim(claims, 'appid'),
+      clientId,
       isAppOnly,
       isGuest,
       claims: Object.freeze({ ...claims }),

@@ -13,7 +13,7 @@ export interface EntraPrincipal {
   /** App roles (`roles`). */
   readonly roles: readonly string[];
   /** Client id of the app that called us (`azp` in v2, `appid` in v1). */
-  readonly clientId: string | undefined;
+  readonly clientId: string;
   /** True for an app-only (client credentials) token: no user behind it. */
   readonly isAppOnly: boolean;
   /** True for a B2B guest (`acct` 1, or an `idp` other than the tenant). */

@@ -1,0 +1,624 @@
+// The guard's security behaviour over real HTTP, on Express and Fastify: every way a token can be wrong must end in
+// DESIGN.md's RFC 6750 answer (status + exact WWW-Authenticate form) without echoing the token or its claims.
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { decodeJwt } from 'jose';
+import type { OboModuleOptions } from '../../src/index.js';
+import { startEntraEmulator, type EmulatorUser, type EntraEmulator, type IssueAccessTokenOptions } from '../../src/testing/index.js';
+import { startGuardedByDefaultApp } from './support/guarded-by-default-app.js';
+import { ADAPTERS, middleTierOptions, startTestApp, type AdapterName } from './support/test-app.js';
+import {
+  claimsOf,
+  fetchPublishedKeys,
+  generateAttackerCertificate,
+  generateAttackerKey,
+  headerOf,
+  publicKeyMaterials,
+  signToken,
+  startKeyServer,
+  unsignedToken,
+  type AttackerKey,
+  type PublishedJwk,
+} from './support/token-forgery.js';
+
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const INVALID_TOKEN_CHALLENGE = /^Bearer error="invalid_token", error_description="((?:[^"\\]|\\.)+)"$/;
+const DEFAULT_TOLERANCE_SEC = 60;
+
+interface Answer {
+  status: number;
+  challenge: string | null;
+  text: string;
+  body: unknown;
+}
+
+async function call(baseUrl: string, path: string, authorization?: string): Promise<Answer> {
+  const response = await fetch(`${baseUrl}${path}`, authorization === undefined ? {} : { headers: { authorization } });
+  const text = await response.text();
+  return { status: response.status, challenge: response.headers.get('www-authenticate'), text, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+/**
+ * The token, its segments, and every claim value long enough to mean something. Shorter ones (`ver: "2.0"`,
+ * `azpacr: "1"`, `idtyp: "app"`) are left out because they occur in any text by chance.
+ */
+function sensitiveValuesOf(token: string): string[] {
+  const values = new Set<string>([token, ...token.split('.').filter((segment) => segment.length >= 8)]);
+  let claims: Record<string, unknown> = {};
+  try {
+    claims = decodeJwt(token) as Record<string, unknown>;
+  } catch {
+    // Garbage has no claims; the token text itself is still checked.
+  }
+  for (const value of Object.values(claims)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if ((typeof item === 'string' || typeof item === 'number') && String(item).length >= 6) values.add(String(item));
+    }
+  }
+  return [...values];
+}
+
+function expectNothingLeaked(answer: Answer, token: string): void {
+  const exposed = `${answer.challenge ?? ''}\n${answer.text}`;
+  expect(sensitiveValuesOf(token).filter((value) => exposed.includes(value))).toEqual([]);
+}
+
+/** 401 `Bearer error="invalid_token", error_description="…"`, the description naming the check that failed. */
+async function expectInvalidToken(baseUrl: string, token: string, failedCheck: RegExp, path = '/me'): Promise<void> {
+  const answer = await call(baseUrl, path, `Bearer ${token}`);
+  expect(answer.status).toBe(401);
+  expect(answer.challenge).toMatch(INVALID_TOKEN_CHALLENGE);
+  expect(INVALID_TOKEN_CHALLENGE.exec(answer.challenge ?? '')?.[1]).toMatch(failedCheck);
+  expect(answer.body).toMatchObject({ statusCode: 401, error: 'invalid_token' });
+  expectNothingLeaked(answer, token);
+}
+
+/** 403 `Bearer error="insufficient_scope", scope="…", error_description="…"`. */
+async function expectInsufficientScope(baseUrl: string, token: string, path: string, scope: string): Promise<void> {
+  const answer = await call(baseUrl, path, `Bearer ${token}`);
+  expect(answer.status).toBe(403);
+  const escaped = scope.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  expect(answer.challenge).toMatch(new RegExp(`^Bearer error="insufficient_scope", scope="${escaped}", error_description="[^"]+"$`));
+  expect(answer.body).toMatchObject({ statusCode: 403, error: 'insufficient_scope' });
+  expectNothingLeaked(answer, token);
+}
+
+/** 401 with the bare `Bearer` challenge: the request carried no bearer token at all. */
+async function expectBareChallenge(baseUrl: string, path: string, authorization?: string): Promise<void> {
+  const answer = await call(baseUrl, path, authorization);
+  expect(answer.status).toBe(401);
+  expect(answer.challenge).toBe('Bearer');
+  expect(answer.body).toMatchObject({ statusCode: 401, error: 'unauthorized' });
+  const credentials = authorization?.includes(' ') ? authorization.slice(authorization.indexOf(' ') + 1) : '';
+  if (credentials) expectNothingLeaked(answer, credentials);
+}
+
+/** 200 without a challenge; returns the body. */
+async function expectOk(baseUrl: string, path: string, token: string): Promise<unknown> {
+  const answer = await call(baseUrl, path, `Bearer ${token}`);
+  // One comparison, so that a refusal shows its error body next to the status.
+  expect({ status: answer.status, challenge: answer.challenge, body: answer.status === 200 ? 'ok' : answer.body }).toEqual({ status: 200, challenge: null, body: 'ok' });
+  return answer.body;
+}
+
+/** Token minting against the default directory's middle-tier API. */
+function tokensFor(entra: () => EntraEmulator) {
+  return {
+    user(user?: EmulatorUser, extra: Partial<IssueAccessTokenOptions> = {}): Promise<string> {
+      const { apps, users } = entra().defaults;
+      return entra().issueAccessToken({ user: user ?? users.member, client: apps.webApp.app, resource: apps.middleTierApi.app, scopes: ['access_as_user'], ...extra });
+    },
+    daemon(extra: Partial<IssueAccessTokenOptions> = {}): Promise<string> {
+      const { apps } = entra().defaults;
+      return entra().issueAccessToken({ client: apps.daemon.app, resource: apps.middleTierApi.app, roles: ['Tasks.Read.All'], ...extra });
+    },
+  };
+}
+
+/** Starts an extra app for the duration of a describe block (its own options, same emulator). */
+function useExtraApp(adapter: AdapterName, entra: () => EntraEmulator, overrides: () => Partial<OboModuleOptions>, extras: { globalGuard?: boolean } = {}): () => string {
+  let app: INestApplication | undefined;
+  let url = '';
+  beforeAll(async () => {
+    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra(), overrides()), extras));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+  return () => url;
+}
+
+describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
+  let entra: EntraEmulator;
+  let app: INestApplication;
+  let url: string;
+  const tokens = tokensFor(() => entra);
+
+  beforeAll(async () => {
+    entra = await startEntraEmulator();
+    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra)));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await entra?.close();
+  });
+
+  describe('a valid token', () => {
+    it('is accepted and its principal attached', async () => {
+      const { users, tenants } = entra.defaults;
+      expect(await expectOk(url, '/me', await tokens.user())).toEqual({
+        oid: users.member.id,
+        tid: tenants.primary.id,
+        name: users.member.displayName,
+        username: users.member.username,
+        scopes: ['access_as_user'],
+        roles: [],
+        isGuest: false,
+        isAppOnly: false,
+      });
+    });
+
+    it('is accepted with a lower-case scheme (RFC 6750: the scheme is case-insensitive)', async () => {
+      const answer = await call(url, '/me', `bearer ${await tokens.user()}`);
+      expect(answer.status).toBe(200);
+    });
+
+    it('is accepted with the App ID URI as audience (api://{clientId})', async () => {
+      const clientId = entra.defaults.apps.middleTierApi.app.clientId;
+      await expectOk(url, '/me', await tokens.user(undefined, { claims: { aud: `api://${clientId}` } }));
+    });
+
+    it('is accepted in v1 form (iss https://sts.windows.net/{tid}/, aud api://{clientId}, upn)', async () => {
+      const { users, tenants, apps } = entra.defaults;
+      const token = await tokens.user(undefined, { version: 1 });
+      expect(claimsOf(token)).toMatchObject({ iss: `https://sts.windows.net/${tenants.primary.id}/`, aud: `api://${apps.middleTierApi.app.clientId}`, ver: '1.0' });
+      expect(await expectOk(url, '/me', token)).toMatchObject({ oid: users.member.id, tid: tenants.primary.id, username: users.member.username, scopes: ['access_as_user'] });
+    });
+
+    it('is not needed on a @Public() route, and a bad one there is ignored', async () => {
+      expect(await call(url, '/public')).toMatchObject({ status: 200, challenge: null, body: { ok: true } });
+      expect(await call(url, '/public', 'Bearer garbage')).toMatchObject({ status: 200, body: { ok: true } });
+    });
+  });
+
+  describe('no bearer token', () => {
+    it('answers 401 with a bare Bearer challenge without an Authorization header', async () => {
+      await expectBareChallenge(url, '/me');
+    });
+
+    it('answers 401 with a bare Bearer challenge for the Basic scheme', async () => {
+      await expectBareChallenge(url, '/me', `Basic ${Buffer.from('alice:password').toString('base64')}`);
+    });
+
+    it('answers 401 with a bare Bearer challenge for another scheme carrying a valid token, without echoing it', async () => {
+      await expectBareChallenge(url, '/me', `Token ${await tokens.user()}`);
+    });
+
+    it('answers 401 with a bare Bearer challenge for "Bearer" without a token', async () => {
+      await expectBareChallenge(url, '/me', 'Bearer');
+    });
+  });
+
+  describe('a token that is not a JWT', () => {
+    it.each(['garbage', 'a.b.c', 'eyJhbGciOiJSUzI1NiJ9.e30'])('refuses "Bearer %s" as invalid_token', async (garbage) => {
+      await expectInvalidToken(url, garbage, /JWT|JWS/);
+    });
+  });
+
+  describe('a forged signature', () => {
+    let genuine: string;
+    let realKid: string;
+    let publishedKey: PublishedJwk;
+    let attacker: AttackerKey;
+
+    beforeAll(async () => {
+      genuine = await tokens.user();
+      realKid = String(headerOf(genuine).kid);
+      const published = await fetchPublishedKeys(entra, entra.defaults.tenants.primary.id);
+      publishedKey = published.find((key) => key.kid === realKid)!;
+      attacker = await generateAttackerKey(`attacker-${randomUUID()}`);
+    });
+
+    it('accepts the genuine token whose claims the forgeries copy (control)', async () => {
+      expect(publishedKey).toBeDefined();
+      await expectOk(url, '/me', genuine);
+    });
+
+    it.each(['none', 'None', 'NONE'])('refuses alg "%s" (unsigned) with a real kid', async (alg) => {
+      const token = unsignedToken({ typ: 'JWT', kid: realKid, x5t: realKid }, claimsOf(genuine), alg);
+      await expectInvalidToken(url, token, /RS256/);
+    });
+
+    it.each(['spki PEM', 'certificate PEM', 'modulus (n) text', 'modulus (n) bytes'] as const)(
+      'refuses HS256 keyed with the published public key (%s) and the real kid: key confusion',
+      async (form) => {
+        const secret = publicKeyMaterials(publishedKey)[form];
+        const token = await signToken({ typ: 'JWT', alg: 'HS256', kid: realKid, x5t: realKid }, claimsOf(genuine), secret);
+        await expectInvalidToken(url, token, /RS256/);
+      },
+    );
+
+    it('refuses PS256, even signed by the identity provider key itself (RS256 only)', async () => {
+      const token = await tokens.user(undefined, { header: { alg: 'PS256' } });
+      expect(headerOf(token).alg).toBe('PS256');
+      await expectInvalidToken(url, token, /RS256/);
+    });
+
+    it('refuses RS256 signed by another RSA key under a real kid', async () => {
+      const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: realKid, x5t: realKid }, claimsOf(genuine), attacker.privateKey);
+      await expectInvalidToken(url, token, /signature/);
+    });
+
+    it('refuses RS256 signed by another RSA key under its own (unknown) kid', async () => {
+      const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: attacker.publicJwk.kid }, claimsOf(genuine), attacker.privateKey);
+      await expectInvalidToken(url, token, /not signed by a key of the identity provider/);
+    });
+
+    it('refuses a token that names no kid', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { header: { kid: undefined, x5t: undefined } }), /kid/);
+    });
+
+    it.each([
+      ['its own kid', () => attacker.publicJwk.kid],
+      ['the real kid', () => realKid],
+    ])('refuses a jwk header carrying the attacker key, under %s', async (_label, kid) => {
+      const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: kid(), jwk: attacker.publicJwk }, claimsOf(genuine), attacker.privateKey);
+      await expectInvalidToken(url, token, /own key/);
+    });
+
+    it('refuses an x5c header carrying an attacker certificate', async () => {
+      const certificate = await generateAttackerCertificate();
+      const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: realKid, x5c: certificate.x5c }, claimsOf(genuine), certificate.privateKey);
+      await expectInvalidToken(url, token, /own key/);
+    });
+
+    it.each(['jku', 'x5u'])('refuses a %s header pointing at an attacker key server, and never calls it', async (parameter) => {
+      const server = await startKeyServer([attacker.publicJwk]);
+      try {
+        for (const kid of [attacker.publicJwk.kid, realKid]) {
+          const token = await signToken({ typ: 'JWT', alg: 'RS256', kid, [parameter]: `${server.url}/keys` }, claimsOf(genuine), attacker.privateKey);
+          await expectInvalidToken(url, token, /own key/);
+        }
+        expect(server.requests).toEqual([]);
+        // The server does record requests, so the empty list above is evidence, not a broken recorder.
+        await fetch(`${server.url}/keys`);
+        expect(server.requests).toEqual(['GET /keys']);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('lifetime (default tolerance 60 s)', () => {
+    const now = () => entra.clock.nowSec();
+
+    it('refuses a token that expired beyond the tolerance', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { exp: now() - DEFAULT_TOLERANCE_SEC - 60 } }), /expired/);
+    });
+
+    it('accepts a token that expired 30 s ago, within the tolerance', async () => {
+      await expectOk(url, '/me', await tokens.user(undefined, { claims: { exp: now() - 30 } }));
+    });
+
+    it('refuses a token without exp', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { exp: undefined } }), /expiry/);
+    });
+
+    it('refuses a token whose nbf is beyond the tolerance in the future', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { nbf: now() + DEFAULT_TOLERANCE_SEC + 60 } }), /not valid yet/);
+    });
+
+    it('accepts a token whose nbf is 30 s in the future, within the tolerance', async () => {
+      await expectOk(url, '/me', await tokens.user(undefined, { claims: { nbf: now() + 30 } }));
+    });
+  });
+
+  describe('audience', () => {
+    it.each([
+      ['another API (client id)', () => entra.defaults.apps.downstreamApi.app.clientId],
+      ['another API (App ID URI)', () => `api://${entra.defaults.apps.downstreamApi.app.clientId}`],
+      ['Microsoft Graph', () => 'https://graph.microsoft.com'],
+    ])('refuses a token for %s', async (_label, audience) => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { aud: audience() } }), /not for this API/);
+    });
+
+    it('refuses a token without aud', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { aud: undefined } }), /not for this API/);
+    });
+  });
+
+  describe('issuer and tenant (single-tenant API)', () => {
+    it.each([
+      ['the real Entra host', (tid: string) => `https://login.microsoftonline.com/${tid}/v2.0`],
+      ['an attacker host', (tid: string) => `https://login.attacker.example/${tid}/v2.0`],
+      ['the emulator host without /v2.0', (tid: string) => `${entra.authorityHost}/${tid}`],
+    ])('refuses an iss of %s', async (_label, issuerFor) => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: issuerFor(entra.defaults.tenants.primary.id) } }), /expected authority/);
+    });
+
+    it('refuses the v2 issuer of another tenant with that tenant tid', async () => {
+      const secondary = entra.defaults.tenants.secondary.id;
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary), tid: secondary } }), /issuer|tenant/);
+    });
+
+    it('refuses the issuer of another tenant next to our tid (issuer not bound to tid)', async () => {
+      const secondary = entra.defaults.tenants.secondary.id;
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary) } }), /expected authority/);
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary, 1) } }), /expected authority/);
+    });
+
+    it('refuses a token without tid', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: { tid: undefined } }), /tenant/);
+    });
+
+    it('refuses a genuine token from the secondary tenant (v2 and v1)', async () => {
+      const dave = entra.defaults.users.secondTenantMember;
+      await expectInvalidToken(url, await tokens.user(dave), /issuer|tenant/);
+      await expectInvalidToken(url, await tokens.user(dave, { version: 1 }), /tenant/);
+    });
+  });
+
+  describe('token type', () => {
+    it('refuses an ID token issued to the web app', async () => {
+      const { users, apps } = entra.defaults;
+      await expectInvalidToken(url, await entra.issueIdToken({ user: users.member, client: apps.webApp.app, nonce: 'n-1' }), /not for this API/);
+    });
+
+    it('refuses an ID token whose aud is this API (no scp, no roles)', async () => {
+      const { users, apps } = entra.defaults;
+      const idToken = await entra.issueIdToken({ user: users.member, client: apps.middleTierApi.app });
+      expect(claimsOf(idToken).aud).toBe(apps.middleTierApi.app.clientId);
+      await expectInvalidToken(url, idToken, /ID token/);
+    });
+
+    // Entra puts the app roles assigned to a user in the ID tokens it issues to that app, so when one registration is
+    // both the sign-in client and the API, an ID token has the API's aud and a roles claim. It is still no access token.
+    it('refuses an ID token whose aud is this API even when it carries assigned app roles', async () => {
+      const { users, apps } = entra.defaults;
+      const idToken = await entra.issueIdToken({ user: users.member, client: apps.middleTierApi.app, claims: { roles: ['Tasks.Read.All'] } });
+      await expectInvalidToken(url, idToken, /ID token|access token/, '/either');
+      await expectInvalidToken(url, idToken, /ID token|access token/, '/me');
+    });
+
+    it('refuses a user token with an empty scp and no roles', async () => {
+      await expectInvalidToken(url, await tokens.user(undefined, { scopes: [] }), /no scope/);
+    });
+  });
+
+  describe('scopes and roles (403)', () => {
+    it('refuses an app-only token on a scope-only route', async () => {
+      await expectInsufficientScope(url, await tokens.daemon(), '/me', 'access_as_user');
+    });
+
+    it('refuses an app-only token on the On-Behalf-Of route before any exchange', async () => {
+      const before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
+      await expectInsufficientScope(url, await tokens.daemon(), '/downstream', 'access_as_user');
+      expect(entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length).toBe(before);
+    });
+
+    it('refuses an app-only token where @DownstreamToken acts for a user (no guard, no scope named)', async () => {
+      const before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
+      const token = await tokens.daemon();
+      const answer = await call(url, '/downstream-unguarded', `Bearer ${token}`);
+      expect(answer.status).toBe(403);
+      expect(answer.challenge).toMatch(/^Bearer error="insufficient_scope", error_description="[^"]+"$/);
+      expectNothingLeaked(answer, token);
+      expect(entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length).toBe(before);
+    });
+
+    it('accepts an app-only token where a role suffices', async () => {
+      const { apps, tenants } = entra.defaults;
+      expect(await expectOk(url, '/either', await tokens.daemon())).toEqual({ oid: entra.directory.servicePrincipalId(apps.daemon.app, tenants.primary.id), isAppOnly: true });
+    });
+
+    it('refuses an app-only token with another role where a scope or a role would do, naming both', async () => {
+      await expectInsufficientScope(url, await tokens.daemon({ roles: ['Tasks.Write.All'] }), '/either', 'access_as_user Tasks.Read.All');
+    });
+
+    it('refuses a user token with another scope, naming the one required', async () => {
+      await expectInsufficientScope(url, await tokens.user(undefined, { claims: { scp: 'other' } }), '/me', 'access_as_user');
+    });
+
+    it('refuses a user token on a role-only route', async () => {
+      await expectInsufficientScope(url, await tokens.user(), '/app', 'Tasks.Read.All');
+    });
+  });
+
+  describe('guests (allowed by default)', () => {
+    it('accepts a B2B guest and marks it', async () => {
+      const { users, tenants } = entra.defaults;
+      expect(await expectOk(url, '/me', await tokens.user(users.guest))).toMatchObject({ oid: users.guest.id, tid: tenants.primary.id, isGuest: true });
+    });
+  });
+
+  describe('guests with allowGuests: false', () => {
+    const guestFreeUrl = useExtraApp(adapter, () => entra, () => ({ allowGuests: false }));
+
+    it('refuses a B2B guest', async () => {
+      await expectInvalidToken(guestFreeUrl(), await tokens.user(entra.defaults.users.guest), /[Gg]uest/);
+    });
+
+    it('refuses a guest known only by its idp (no acct claim)', async () => {
+      await expectInvalidToken(guestFreeUrl(), await tokens.user(entra.defaults.users.guest, { claims: { acct: undefined } }), /[Gg]uest/);
+    });
+
+    it('still accepts a member', async () => {
+      await expectOk(guestFreeUrl(), '/me', await tokens.user());
+    });
+  });
+
+  describe('multi-tenant API with allowedTenants', () => {
+    const multiUrl = useExtraApp(adapter, () => entra, () => ({ tenantId: 'organizations', allowedTenants: [entra.defaults.tenants.primary.id] }));
+
+    it('accepts a token from an allowed tenant', async () => {
+      expect(await expectOk(multiUrl(), '/me', await tokens.user())).toMatchObject({ tid: entra.defaults.tenants.primary.id });
+    });
+
+    it('refuses a genuine token from another tenant', async () => {
+      await expectInvalidToken(multiUrl(), await tokens.user(entra.defaults.users.secondTenantMember), /tenant/);
+    });
+
+    it('binds the issuer to tid: an allowed tid next to another tenant issuer is refused', async () => {
+      const secondary = entra.defaults.tenants.secondary.id;
+      await expectInvalidToken(multiUrl(), await tokens.user(undefined, { claims: { iss: entra.issuer(secondary) } }), /expected authority/);
+    });
+
+    it('refuses another tenant token that claims an allowed tid', async () => {
+      const dave = entra.defaults.users.secondTenantMember;
+      await expectInvalidToken(multiUrl(), await tokens.user(dave, { claims: { tid: entra.defaults.tenants.primary.id } }), /expected authority/);
+    });
+  });
+
+  describe('multi-tenant API with allowAnyTenant', () => {
+    const anyUrl = useExtraApp(adapter, () => entra, () => ({ tenantId: 'organizations', allowAnyTenant: true }));
+
+    it('accepts a token from any tenant', async () => {
+      const { users, tenants } = entra.defaults;
+      expect(await expectOk(anyUrl(), '/me', await tokens.user(users.secondTenantMember))).toMatchObject({ oid: users.secondTenantMember.id, tid: tenants.secondary.id });
+      await expectOk(anyUrl(), '/me', await tokens.user());
+    });
+
+    it('still refuses a foreign issuer host', async () => {
+      const primary = entra.defaults.tenants.primary.id;
+      await expectInvalidToken(anyUrl(), await tokens.user(undefined, { claims: { iss: `https://login.microsoftonline.com/${primary}/v2.0` } }), /expected authority/);
+    });
+  });
+
+  describe('globalGuard: true', () => {
+    let guarded: { app: INestApplication; url: string };
+    let unguarded: { app: INestApplication; url: string };
+    const testAppUrl = useExtraApp(adapter, () => entra, () => ({}), { globalGuard: true });
+
+    beforeAll(async () => {
+      guarded = await startGuardedByDefaultApp(adapter, middleTierOptions(entra), true);
+      unguarded = await startGuardedByDefaultApp(adapter, middleTierOptions(entra), false);
+    });
+    afterAll(async () => {
+      await guarded?.app.close();
+      await unguarded?.app.close();
+    });
+
+    it('leaves a route without @UseGuards open when off (control)', async () => {
+      expect(await call(unguarded.url, '/plain')).toMatchObject({ status: 200, body: { caller: null } });
+      expect(await call(unguarded.url, '/plain-scoped', `Bearer ${await tokens.daemon()}`)).toMatchObject({ status: 200, body: { caller: null } });
+    });
+
+    it('protects a route without @UseGuards', async () => {
+      await expectBareChallenge(guarded.url, '/plain');
+      await expectInvalidToken(guarded.url, 'garbage', /JWT/, '/plain');
+      expect(await expectOk(guarded.url, '/plain', await tokens.user())).toEqual({ caller: entra.defaults.users.member.id });
+    });
+
+    it('enforces @RequireScopes on a route without @UseGuards', async () => {
+      await expectInsufficientScope(guarded.url, await tokens.daemon(), '/plain-scoped', 'access_as_user');
+    });
+
+    it('keeps @Public() routes open', async () => {
+      expect(await call(guarded.url, '/open')).toMatchObject({ status: 200, body: { ok: true } });
+      expect(await call(testAppUrl(), '/public')).toMatchObject({ status: 200, body: { ok: true } });
+    });
+
+    it('keeps the test app working under the global guard: unguarded On-Behalf-Of route challenged, guarded route served', async () => {
+      await expectBareChallenge(testAppUrl(), '/downstream-unguarded');
+      await expectInvalidToken(testAppUrl(), await tokens.user(undefined, { claims: { exp: entra.clock.nowSec() - 3600 } }), /expired/, '/downstream-unguarded');
+      await expectOk(testAppUrl(), '/me', await tokens.user());
+    });
+  });
+});
+
+describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) => {
+  let entra: EntraEmulator;
+  let app: INestApplication;
+  let url: string;
+  const tokens = tokensFor(() => entra);
+  const jwksFetches = () => entra.requests.filter((request) => request.endpoint === 'jwks').length;
+  const COOLDOWN_PASSED_SEC = 6 * 60;
+  const PERIODIC_REFRESH_PASSED_SEC = 12 * 3600 + 60;
+  const TWO_DAYS_SEC = 2 * 24 * 3600;
+
+  // Each case moves the clock or changes the key ring, so each gets its own emulator and app.
+  beforeEach(async () => {
+    entra = await startEntraEmulator();
+    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra)));
+  });
+  afterEach(async () => {
+    entra?.clock.reset();
+    await app?.close();
+    await entra?.close();
+  });
+
+  it('accepts a token signed by a new key after rotation, with one refresh, and old-key tokens while that key is published', async () => {
+    const oldToken = await tokens.user();
+    await expectOk(url, '/me', oldToken);
+    const fetchesBefore = jwksFetches();
+    const { kid } = await entra.rotateSigningKeys();
+    entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
+
+    const newToken = await tokens.user();
+    expect(headerOf(newToken).kid).toBe(kid);
+    await expectOk(url, '/me', newToken);
+    expect(jwksFetches()).toBe(fetchesBefore + 1);
+    await expectOk(url, '/me', oldToken);
+  });
+
+  it('refuses a remembered old-key token once the key is retired and an unknown kid has refreshed the set', async () => {
+    const oldToken = await tokens.user();
+    await expectOk(url, '/me', oldToken);
+    await expectOk(url, '/me', oldToken);
+    await entra.rotateSigningKeys({ retirePrevious: true });
+    entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
+
+    await expectOk(url, '/me', await tokens.user());
+    await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
+  });
+
+  it('refuses a remembered old-key token once the key is retired and the 12 h periodic refresh is due', async () => {
+    const oldToken = await tokens.user(undefined, { lifetimeSec: TWO_DAYS_SEC });
+    await expectOk(url, '/me', oldToken);
+    const { previousKid } = await entra.rotateSigningKeys();
+    entra.retireSigningKey(previousKid);
+    entra.clock.advanceSec(PERIODIC_REFRESH_PASSED_SEC);
+
+    const fetchesBefore = jwksFetches();
+    await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
+    expect(jwksFetches()).toBe(fetchesBefore + 1);
+    await expectOk(url, '/me', await tokens.user());
+    expect(jwksFetches()).toBe(fetchesBefore + 1);
+  });
+
+  it('lets a remembered token expire', async () => {
+    const token = await tokens.user(undefined, { lifetimeSec: 600 });
+    await expectOk(url, '/me', token);
+    entra.clock.advanceSec(600 + DEFAULT_TOLERANCE_SEC - 10);
+    await expectOk(url, '/me', token);
+    entra.clock.advanceSec(20);
+    await expectInvalidToken(url, token, /expired/);
+  });
+
+  it('lets a flood of unknown kids refresh the key set at most once per 5-minute cooldown', async () => {
+    const flood = async (count: number) => {
+      const forged = await Promise.all(Array.from({ length: count }, () => tokens.user(undefined, { header: { kid: randomUUID(), x5t: undefined } })));
+      const answers = await Promise.all(forged.map((token) => call(url, '/me', `Bearer ${token}`)));
+      expect(answers.map((answer) => answer.status)).toEqual(forged.map(() => 401));
+      for (const answer of answers) expect(INVALID_TOKEN_CHALLENGE.exec(answer.challenge ?? '')?.[1]).toMatch(/not signed by a key of the identity provider/);
+    };
+    await expectOk(url, '/me', await tokens.user());
+    const initial = jwksFetches();
+    expect(initial).toBe(1);
+
+    await flood(30);
+    expect(jwksFetches()).toBe(initial);
+
+    entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
+    await flood(30);
+    expect(jwksFetches()).toBe(initial + 1);
+    await flood(30);
+    expect(jwksFetches()).toBe(initial + 1);
+
+    entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
+    await flood(30);
+    expect(jwksFetches()).toBe(initial + 2);
+    // Genuine tokens keep working throughout.
+    await expectOk(url, '/me', await tokens.user());
+  });
+});

@@ -1,0 +1,39 @@
+import { Controller, Get, Module, Req, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { OboModule, Public, RequireScopes, type EntraPrincipal, type OboModuleOptions } from '../../../src/index.js';
+import type { AdapterName } from './test-app.js';
+
+/**
+ * Routes with no `@UseGuards` at all (unlike test-app.ts, whose only unguarded route validates the token in its
+ * `@DownstreamToken` pipe): whether they are protected depends only on the module's `globalGuard` extra.
+ */
+@Controller()
+class UndecoratedController {
+  @Get('plain')
+  plain(@Req() request: { user?: EntraPrincipal }) {
+    return { caller: request.user?.oid ?? null };
+  }
+
+  @Get('plain-scoped')
+  @RequireScopes('access_as_user')
+  plainScoped(@Req() request: { user?: EntraPrincipal }) {
+    return { caller: request.user?.oid ?? null };
+  }
+
+  @Get('open')
+  @Public()
+  open() {
+    return { ok: true };
+  }
+}
+
+export async function startGuardedByDefaultApp(adapter: AdapterName, options: OboModuleOptions, globalGuard: boolean): Promise<{ app: INestApplication; url: string }> {
+  @Module({ imports: [OboModule.forRoot({ ...options, globalGuard })], controllers: [UndecoratedController] })
+  class GuardedByDefaultModule {}
+  const app = await NestFactory.create(GuardedByDefaultModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error', 'warn'] });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}` };
+}
