@@ -2,12 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { appTokenCacheKey, oboCacheKey } from '../cache/cache-key.js';
-import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
+import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AppOnlyTokenError } from '../errors/obo-errors.js';
 import { MsalTokenExchanger } from './msal-token-exchanger.js';
 import { SingleFlight } from './single-flight.js';
+
+/** Slack on top of the longest exchange (all attempts) before another instance's lock counts as abandoned. */
+const LOCK_MARGIN_MS = 1000;
+const LOCK_POLL_INTERVAL_MS = 25;
 
 /** A token for a downstream API. */
 export interface AcquiredToken {
@@ -64,15 +68,12 @@ export class TokenAcquisitionService {
     const key = oboCacheKey(handle.hash, principal.tid, scopeList, options.claims);
     const cached = await this.lookup(key);
     if (cached) return this.fromCache(cached);
-    return this.flights.run(key, async () => {
-      const again = await this.lookup(key);
-      if (again) return this.fromCache(again);
+    return this.acquireOnce(key, async () => {
       this.logger.debug?.(`On-Behalf-Of cache miss for tenant ${principal.tid}, scopes ${scopeList.join(' ')}`);
       const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, ...(options.claims ? { claims: options.claims } : {}) });
       const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid };
       // Never outlive the downstream token (minus the margin), nor the user's own token.
-      await this.store(key, value, Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresAtMs));
-      return { ...this.toAcquired(value), fromCache: false };
+      return { value, cacheUntilMs: Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresAtMs) };
     });
   }
 
@@ -84,14 +85,11 @@ export class TokenAcquisitionService {
     const key = appTokenCacheKey(tenantId, scopeList);
     const cached = await this.lookup(key);
     if (cached) return this.fromCache(cached);
-    return this.flights.run(key, async () => {
-      const again = await this.lookup(key);
-      if (again) return this.fromCache(again);
+    return this.acquireOnce(key, async () => {
       const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList });
       const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId };
       // Dropped before it expires, so the next call fetches a fresh one in time.
-      await this.store(key, value, exchanged.expiresOnMs - this.options.refreshMarginSec * 1000);
-      return { ...this.toAcquired(value), fromCache: false };
+      return { value, cacheUntilMs: exchanged.expiresOnMs - this.options.refreshMarginSec * 1000 };
     });
   }
 
@@ -99,6 +97,46 @@ export class TokenAcquisitionService {
   async removeUser(tenantId: string, userObjectId: string): Promise<void> {
     if (!this.cache.removeUser) throw new TypeError('removeUser: the configured cache does not support eviction by user');
     await this.cache.removeUser(tenantId, userObjectId);
+  }
+
+  /**
+   * A miss, made once: in this process by single-flight, across instances by the cache's lock when it has one (the
+   * losers wait for the winner's entry, then exchange anyway if it does not come).
+   */
+  private acquireOnce(key: string, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
+    return this.flights.run(key, async () => {
+      const again = await this.lookup(key);
+      if (again) return this.fromCache(again);
+      const lockTtlMs = this.options.timeoutMs * (this.options.retries + 1) + LOCK_MARGIN_MS;
+      const outcome = await this.lockOrWait(key, lockTtlMs);
+      if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
+      const lock = outcome;
+      try {
+        const { value, cacheUntilMs } = await produce();
+        await this.store(key, value, cacheUntilMs);
+        return { ...this.toAcquired(value), fromCache: false };
+      } finally {
+        await lock?.release().catch(() => undefined);
+      }
+    });
+  }
+
+  /**
+   * Takes the cache's cross-instance lock for `key`, or, while another instance holds it, waits for that instance's
+   * entry. Returns the entry, the lock, or undefined (no lock support, or the wait ran out: exchange anyway).
+   */
+  private async lockOrWait(key: string, lockTtlMs: number): Promise<CachedToken | CacheLock | undefined> {
+    if (!this.cache.tryLock) return undefined;
+    const deadline = Date.now() + lockTtlMs;
+    for (;;) {
+      const lock = await this.cache.tryLock(key, lockTtlMs);
+      if (lock) return lock;
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_INTERVAL_MS));
+      // The holder stored its token, or released the lock after failing (then the next round takes it).
+      const entry = await this.lookup(key);
+      if (entry) return entry;
+    }
   }
 
   private async lookup(key: string): Promise<CachedToken | undefined> {

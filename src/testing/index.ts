@@ -43,3 +43,6 @@ export type { SignInOptions } from './emulator/scripted-sign-in.js';
 /** A `fetch` that trusts only the given CA, for HTTPS. */
 export { createPinnedFetch } from './pinned-fetch.js';
 export type { PinnedFetch } from './pinned-fetch.js';
+/** The contract every `OboTokenCache` must keep, to run against your own cache. */
+export { oboTokenCacheContract, registerOboTokenCacheContract } from './cache-contract.js';
+export type { CacheContractCase, CacheContractSubject } from './cache-contract.js';
