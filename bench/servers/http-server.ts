@@ -1,0 +1,138 @@
+// One benchmark server per process: `node http-server.js <scenario> <adapter> <port>`.
+import 'reflect-metadata';
+import { Agent } from 'node:https';
+import { Controller, Get, Injectable, Module, UseGuards, type DynamicModule, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { passportJwtSecret } from 'jwks-rsa';
+import { DownstreamToken, OboAuthGuard, OboModule } from 'nestjs-entra-obo';
+import { createPinnedFetch } from 'nestjs-entra-obo/testing';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { BearerStrategy as AzureAdBearerStrategy } from 'passport-azure-ad';
+import { benchEnvironment, caCertificate } from '../shared.js';
+
+export type ServerScenario = 'bare' | 'guard' | 'guard+downstream-hit' | 'passport-azure-ad' | 'passport-jwt';
+export type AdapterName = 'express' | 'fastify';
+
+const environment = benchEnvironment();
+const ca = caCertificate(environment);
+const v2Issuer = `${environment.authorityHost}/${environment.tenantId}/v2.0`;
+
+@Controller()
+class BareController {
+  @Get('bench')
+  bench() {
+    return { ok: true };
+  }
+}
+
+@Controller()
+class GuardController {
+  @Get('bench')
+  @UseGuards(OboAuthGuard)
+  bench() {
+    return { ok: true };
+  }
+}
+
+@Controller()
+class DownstreamController {
+  @Get('bench')
+  @UseGuards(OboAuthGuard)
+  bench(@DownstreamToken(environment.downstreamScope) token: string) {
+    return { ok: token.length > 0 };
+  }
+}
+
+@Controller()
+class AzureAdController {
+  @Get('bench')
+  @UseGuards(AuthGuard('oauth-bearer'))
+  bench() {
+    return { ok: true };
+  }
+}
+
+@Controller()
+class JwtController {
+  @Get('bench')
+  @UseGuards(AuthGuard('jwt'))
+  bench() {
+    return { ok: true };
+  }
+}
+
+// passport-azure-ad trusts only the process CA store: this process alone starts with NODE_EXTRA_CA_CERTS.
+@Injectable()
+class AzureAdStrategy extends PassportStrategy(AzureAdBearerStrategy, 'oauth-bearer') {
+  constructor() {
+    super({
+      identityMetadata: `${v2Issuer}/.well-known/openid-configuration`,
+      clientID: environment.middleTierClientId,
+      audience: environment.middleTierClientId,
+      validateIssuer: true,
+      loggingLevel: 'error',
+      loggingNoPII: true,
+    });
+  }
+  validate(token: unknown) {
+    return token;
+  }
+}
+
+@Injectable()
+class JwksStrategy extends PassportStrategy(JwtStrategy, 'jwt') {
+  constructor() {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKeyProvider: passportJwtSecret({
+        jwksUri: `${environment.authorityHost}/${environment.tenantId}/discovery/v2.0/keys`,
+        cache: true,
+        rateLimit: true,
+        requestAgent: new Agent({ ca, keepAlive: true }),
+      }),
+      issuer: v2Issuer,
+      audience: environment.middleTierClientId,
+      algorithms: ['RS256'],
+    });
+  }
+  validate(payload: unknown) {
+    return payload;
+  }
+}
+
+function oboModule(): DynamicModule {
+  return OboModule.forRoot({
+    tenantId: environment.tenantId,
+    clientId: environment.middleTierClientId,
+    credential: { clientSecret: environment.middleTierSecret },
+    authorityHost: environment.authorityHost,
+    fetch: createPinnedFetch(ca).fetch,
+  });
+}
+
+function appModule(scenario: ServerScenario): Type {
+  const shapes: Record<ServerScenario, { imports: DynamicModule[]; controllers: Type[]; providers: Type[] }> = {
+    bare: { imports: [], controllers: [BareController], providers: [] },
+    guard: { imports: [oboModule()], controllers: [GuardController], providers: [] },
+    'guard+downstream-hit': { imports: [oboModule()], controllers: [DownstreamController], providers: [] },
+    'passport-azure-ad': { imports: [], controllers: [AzureAdController], providers: [AzureAdStrategy] },
+    'passport-jwt': { imports: [], controllers: [JwtController], providers: [JwksStrategy] },
+  };
+  const shape = shapes[scenario];
+  @Module(shape)
+  class BenchAppModule {}
+  return BenchAppModule;
+}
+
+async function main(): Promise<void> {
+  const [scenario, adapter, port] = process.argv.slice(2) as [ServerScenario, AdapterName, string];
+  const app = await NestFactory.create(appModule(scenario), adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error'] });
+  await app.listen(Number(port), '127.0.0.1');
+  process.stdout.write('ready\n');
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
+
+void main();

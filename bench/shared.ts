@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+
+/** What the orchestrator tells each child process about the emulator (through the environment). */
+export interface BenchEnvironment {
+  authorityHost: string;
+  caFile: string;
+  tenantId: string;
+  middleTierClientId: string;
+  middleTierSecret: string;
+  downstreamScope: string;
+}
+
+export function benchEnvironment(): BenchEnvironment {
+  const text = process.env.BENCH_ENVIRONMENT;
+  if (!text) throw new Error('BENCH_ENVIRONMENT is not set: run the benchmark through `npm run bench`');
+  return JSON.parse(text) as BenchEnvironment;
+}
+
+export function caCertificate(environment: BenchEnvironment): string {
+  return readFileSync(environment.caFile, 'utf8');
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Sends one JSON line to the parent process. */
+export function report(result: unknown): void {
+  process.stdout.write(`${JSON.stringify({ result })}\n`);
+}
