@@ -33,7 +33,8 @@ export interface OboModuleOptions {
   clientId: string;
   /** Accepted `aud` values. Default: `clientId` and `api://{clientId}`. */
   audiences?: string[];
-  credential: OboCredential;
+  /** How this API authenticates to Entra; needed only to acquire tokens (On-Behalf-Of, app tokens). */
+  credential?: OboCredential;
   /** Default `https://login.microsoftonline.com`; sovereign clouds and the emulator change it. */
   authorityHost?: string;
   /** Multi-tenant: tenant ids whose tokens are accepted. */

@@ -36,7 +36,9 @@ function problemsOf(input: unknown): readonly string[] {
 }
 
 function credentialOf(input: OboModuleOptions): ResolvedCredential {
-  return resolveOboOptions(input).credential;
+  const { credential } = resolveOboOptions(input);
+  if (!credential) throw new Error('expected a resolved credential');
+  return credential;
 }
 
 /** Every rendering of the error a log or a response could contain. */
@@ -228,7 +230,8 @@ describe('resolveOboOptions', () => {
 
   describe('credential', () => {
     it('requires a credential', () => {
-      expect(problemsOf(options({ credential: undefined }))).toEqual([expect.stringMatching(/^credential is required/)]);
+      expect(problemsOf(options({ credential: null as unknown as undefined }))).toEqual([expect.stringMatching(/^credential must be one of/)]);
+      expect(resolveOboOptions(options({ credential: undefined })).credential).toBeUndefined();
     });
 
     it('requires exactly one kind', () => {

@@ -25,7 +25,8 @@ export interface ResolvedOboOptions {
   isMultiTenant: boolean;
   clientId: string;
   audiences: string[];
-  credential: ResolvedCredential;
+  /** Absent for an API that only validates tokens. */
+  credential: ResolvedCredential | undefined;
   authorityHost: string;
   allowedTenants: ReadonlySet<string> | 'any';
   clockToleranceSec: number;
@@ -79,7 +80,7 @@ function loadPem(value: unknown, name: string, problems: string[]): string | und
 
 function resolveCredential(credential: unknown, problems: string[]): ResolvedCredential | undefined {
   if (typeof credential !== 'object' || credential === null) {
-    problems.push(`credential is required: one of { clientSecret }, { clientCertificate }, { clientAssertion }, { federatedTokenFile }`);
+    problems.push(`credential must be one of { clientSecret }, { clientCertificate }, { clientAssertion }, { federatedTokenFile }`);
     return undefined;
   }
   const given = CREDENTIAL_KINDS.filter((kind) => kind in credential);
@@ -183,7 +184,8 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
     }
   }
 
-  const credential = resolveCredential(input.credential, problems);
+  // An API that only validates tokens needs no credential; acquiring tokens without one is a configuration error.
+  const credential = input.credential === undefined ? undefined : resolveCredential(input.credential, problems);
 
   let authorityHost = 'https://login.microsoftonline.com';
   if (input.authorityHost !== undefined) {
@@ -230,7 +232,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
   if (input.allowGuests !== undefined && typeof input.allowGuests !== 'boolean') problems.push('allowGuests must be a boolean');
   if (input.clock !== undefined && typeof input.clock?.nowMs !== 'function') problems.push('clock must have a nowMs() method');
 
-  if (problems.length > 0 || !credential) throw new OboConfigurationError(problems);
+  if (problems.length > 0) throw new OboConfigurationError(problems);
   return {
     tenantId,
     isMultiTenant,

@@ -106,6 +106,9 @@ export class MsalTokenExchanger {
   private async credential(): Promise<Configuration['auth']> {
     const credential = this.options.credential;
     const clientId = this.options.clientId;
+    if (!credential) {
+      throw new ClientConfigurationError('OboModule has no credential: configure one (clientSecret, clientCertificate, ...) to acquire tokens.', {});
+    }
     switch (credential.kind) {
       case 'secret':
         return { clientId, clientSecret: credential.clientSecret };

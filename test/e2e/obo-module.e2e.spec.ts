@@ -54,3 +54,28 @@ describe.each(ADAPTERS)('OboModule on %s', (adapter) => {
     expect(await response.json()).toMatchObject({ roles: ['Directory.Read.All'], idtyp: 'app' });
   });
 });
+
+describe.each(ADAPTERS)('OboModule without a credential on %s', (adapter) => {
+  let entra: EntraEmulator;
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    entra = await startEntraEmulator();
+    const { credential: _credential, ...validateOnly } = middleTierOptions(entra);
+    ({ app, url } = await startTestApp(adapter, validateOnly));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await entra?.close();
+  });
+
+  it('validates tokens, and answers 500 (a configuration error) when asked to acquire one', async () => {
+    const token = await entra.issueAccessToken({ user: entra.defaults.users.member, client: entra.defaults.apps.webApp.app, resource: entra.defaults.apps.middleTierApi.app, scopes: ['access_as_user'] });
+    expect((await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const downstream = await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
+    expect(downstream.status).toBe(500);
+    expect(await downstream.json()).toEqual({ statusCode: 500, error: 'internal_error', message: 'The service is misconfigured.' });
+    expect(entra.tokenRequests()).toHaveLength(0);
+  });
+});
