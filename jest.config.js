@@ -17,12 +17,18 @@ const swc = [
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
+  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/sample-app'],
+  modulePathIgnorePatterns: ['<rootDir>/sample-app/dist', '<rootDir>/bench/dist'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnlyPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   // Our sources use NodeNext's explicit `.js` specifiers; Jest resolves the `.ts` file behind them.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The sample imports the library by its package name; Jest does not resolve a package's self-reference, so map it.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^nestjs-entra-obo$': '<rootDir>/src/index.ts',
+    '^nestjs-entra-obo/(testing|passport|redis)$': '<rootDir>/src/$1/index.ts',
+  },
   testTimeout: 30_000,
 };
