@@ -7,6 +7,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { InMemoryTokenCache, OboModule, TokenAcquisitionService, type OboTokenCache } from 'nestjs-entra-obo';
+import { RedisTokenCache } from 'nestjs-entra-obo/redis';
 import { createPinnedFetch } from 'nestjs-entra-obo/testing';
 import { createMsalNetworkClientForBench } from './msal-network.js';
 import { benchEnvironment, caCertificate, median, report } from './shared.js';
@@ -74,13 +75,28 @@ async function filledMsalClient(users: number): Promise<ConfidentialClientApplic
 }
 
 async function timeCalls(iterations: number, call: () => Promise<unknown>): Promise<number> {
+  return median(await sampleCalls(iterations, call));
+}
+
+async function sampleCalls(iterations: number, call: (index: number) => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
   for (let index = 0; index < iterations; index += 1) {
     const started = performance.now();
-    await call();
+    await call(index);
     samples.push(performance.now() - started);
   }
-  return median(samples);
+  return samples;
+}
+
+function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function redisCache(prefix: string, l1MaxEntries?: number): RedisTokenCache {
+  return new RedisTokenCache({ connection: REDIS_URL, encryptionKeys: [randomBytes(32).toString('base64')], keyPrefix: prefix, ...(l1MaxEntries === undefined ? {} : { l1MaxEntries }) });
 }
 
 const measurements: Record<string, (argument: number) => Promise<unknown>> = {
@@ -150,6 +166,34 @@ const measurements: Record<string, (argument: number) => Promise<unknown>> = {
     gc();
     const heapBytes = process.memoryUsage().heapUsed - before;
     return { users, heapMB: heapBytes / 1e6, perEntryBytes: heapBytes / users, alive: client !== undefined };
+  },
+
+  /** p50/p99 of an L1 hit and an L2 (Redis) hit through the service, next to an exchange (a miss). */
+  async 'redis-levels'() {
+    const prefix = `bench:${Date.now()}:`;
+    const twoLevel = redisCache(prefix);
+    const redisOnly = redisCache(prefix, 0);
+    const withL1 = await ourService(twoLevel);
+    const withoutL1 = await ourService(redisOnly);
+    await withL1.service.acquireTokenOnBehalfOf(tokens[0]!, environment.downstreamScope);
+    const l1 = await sampleCalls(2000, () => withL1.service.acquireTokenOnBehalfOf(tokens[0]!, environment.downstreamScope));
+    const l2 = await sampleCalls(2000, () => withoutL1.service.acquireTokenOnBehalfOf(tokens[0]!, environment.downstreamScope));
+    const misses = await sampleCalls(50, (index) => withoutL1.service.acquireTokenOnBehalfOf(tokens[1 + index]!, environment.downstreamScope));
+    await Promise.all([withL1.close(), withoutL1.close(), twoLevel.close(), redisOnly.close()]);
+    const summary = (values: number[]) => ({ p50Ms: percentile(values, 0.5), p99Ms: percentile(values, 0.99) });
+    return { l1Hit: summary(l1), l2Hit: summary(l2), exchange: summary(misses.slice(5)), l2HitsCounted: redisOnly.stats.l2Hits };
+  },
+
+  /** Two instances sharing Redis, 50 concurrent cold calls each for the same user; the orchestrator counts exchanges. */
+  async 'redis-two-instances'(users) {
+    const prefix = `bench:${Date.now()}:`;
+    const caches = [redisCache(prefix), redisCache(prefix)];
+    const instances = await Promise.all(caches.map((cache) => ourService(cache)));
+    for (let user = 0; user < users; user += 1) {
+      await Promise.all(instances.flatMap(({ service }) => Array.from({ length: 50 }, () => service.acquireTokenOnBehalfOf(tokens[user]!, environment.downstreamScope))));
+    }
+    await Promise.all([...instances.map(({ close }) => close()), ...caches.map((cache) => cache.close())]);
+    return { users, callsPerUser: 100 };
   },
 
   /** Alternating misses: a fresh user token each time, through our service vs a bare msal-node call. */
