@@ -94,9 +94,11 @@ function percentile(values: number[], fraction: number): number {
 }
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** One key for every instance, as a deployment shares it: entries written by one instance decrypt on the others. */
+const REDIS_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
 function redisCache(prefix: string, l1MaxEntries?: number): RedisTokenCache {
-  return new RedisTokenCache({ connection: REDIS_URL, encryptionKeys: [randomBytes(32).toString('base64')], keyPrefix: prefix, ...(l1MaxEntries === undefined ? {} : { l1MaxEntries }) });
+  return new RedisTokenCache({ connection: REDIS_URL, encryptionKeys: [REDIS_ENCRYPTION_KEY], keyPrefix: prefix, ...(l1MaxEntries === undefined ? {} : { l1MaxEntries }) });
 }
 
 const measurements: Record<string, (argument: number) => Promise<unknown>> = {

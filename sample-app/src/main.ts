@@ -58,19 +58,22 @@ export async function startSample(ports = sampleSettings()): Promise<RunningSamp
 async function main(): Promise<void> {
   const sample = await startSample();
   const log = (line: string) => console.log(line);
+  // Registered before the walkthrough, so Ctrl-C at any point closes the servers and the emulator.
+  const stop = () => void sample.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     const stats = await runDaemon(sample.settings, sample.tasksApiUrl, sample.entra?.networkClient);
     log(`daemon (client credentials) -> tasks API -> profile API (app token): ${JSON.stringify(stats)}`);
+    // The walkthrough signs in scripted users and counts exchanges at the identity provider: emulator only.
     if (sample.entra) await runWalkthrough(sample.entra, sample.webApp.url, log);
+    else log('A real tenant is configured: the scripted walkthrough needs the emulator and is skipped.');
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     await sample.close();
     process.exit(1);
   }
   log(`\nOpen ${sample.webApp.url} in a browser: sign in as alice@contoso.onmicrosoft.com, or as bob@contoso.onmicrosoft.com for the MFA step-up. Ctrl-C stops.`);
-  const stop = () => void sample.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 // Run only as the entry point, not when a test imports startSample.

@@ -50,6 +50,7 @@ export interface RedisTokenCacheStats {
 }
 
 const DEFAULT_PREFIX = 'nestjs-entra-obo:';
+const FIRST_CONNECTION_WAIT_MS = 2000;
 const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 // Keeps a user's key index alive as long as their longest-lived entry (PEXPIRETIME is -1 without expiry).
 const EXTEND_EXPIRY = "if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end return 1";
@@ -85,6 +86,12 @@ export class RedisTokenCache extends OboTokenCache {
   /** Hashed user tag → the user's ids, for users with entries in L1 (to evict them when another instance says so). */
   private readonly l1Users = new Map<string, { tenantId: string; userObjectId: string }>();
   private readonly counters = { l1Hits: 0, l2Hits: 0, misses: 0, errors: 0, skipped: 0, undecryptable: 0 };
+  /**
+   * The first connection gets longer than one operation's timeout: operations timing out while it is being set up
+   * would make every instance of a cold deployment skip the cross-instance lock at once.
+   */
+  private connectedOnce = false;
+  private firstConnection: Promise<void> = Promise.resolve();
 
   constructor(options: RedisTokenCacheOptions) {
     super();
@@ -128,6 +135,19 @@ export class RedisTokenCache extends OboTokenCache {
       options.client ??
       (typeof options.connection === 'string' ? new Redis(options.connection, { maxRetriesPerRequest: 1 }) : new Redis({ maxRetriesPerRequest: 1, ...options.connection }));
     this.client.on('error', () => undefined);
+    if (this.client.status === 'ready') this.connectedOnce = true;
+    else {
+      this.firstConnection = new Promise<void>((resolve) => {
+        const done = () => {
+          this.connectedOnce = true;
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, FIRST_CONNECTION_WAIT_MS);
+        timer.unref();
+        this.client.once('ready', done);
+      });
+    }
     // Evictions (removeUser) reach every instance's L1 through pub/sub; a lost message is bounded by l1MaxAgeMs.
     this.subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
     this.subscriber.on('error', () => undefined);
@@ -268,6 +288,7 @@ export class RedisTokenCache extends OboTokenCache {
       this.counters.skipped += 1;
       return fallback as F;
     }
+    if (!this.connectedOnce) await this.firstConnection;
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([

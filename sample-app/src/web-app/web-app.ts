@@ -14,6 +14,8 @@ declare module 'express-session' {
     name?: string;
     /** A claims challenge from the tasks API, to send with the next sign-in. */
     claims?: string;
+    /** The claims the current token was obtained with: a second challenge for the same claims must not loop. */
+    satisfiedClaims?: string;
     returnTo?: string;
   }
 }
@@ -87,6 +89,7 @@ export async function startWebApp(entra: EntraSettings, port: number, tasksApiUr
     request.session.tasksToken = result.accessToken;
     request.session.name = result.account?.name ?? result.account?.username ?? 'you';
     delete request.session.pkceVerifier;
+    request.session.satisfiedClaims = request.session.claims;
     delete request.session.claims;
     response.redirect(request.session.returnTo ?? '/');
   });
@@ -120,6 +123,11 @@ export async function startWebApp(entra: EntraSettings, port: number, tasksApiUr
     }
     const me = await callTasksApi(request, '/me');
     const claims = claimsChallengeOf(me);
+    if (claims && claims === request.session.satisfiedClaims) {
+      // Signing in again with the same claims did not satisfy the API: redirecting once more would loop forever.
+      response.status(403).send(page('<p>The profile API still requires a step-up this sign-in could not satisfy.</p><p><a href="/auth/sign-out">Sign out</a></p>'));
+      return;
+    }
     if (claims) {
       request.session.claims = claims;
       request.session.returnTo = '/';
