@@ -5,6 +5,7 @@ import { AppToken, CurrentUser, DownstreamToken, OboAuthGuard, OboModule, Requir
 import type { EntraSettings } from '../settings.js';
 
 const PROFILE_API_URL = 'PROFILE_API_URL';
+const ENTRA = 'ENTRA';
 
 /**
  * The middle tier: its own data per user, the profile API on the user's behalf, and the directory as itself. The class
@@ -46,17 +47,21 @@ function tasksController(entra: EntraSettings) {
 export async function startTasksApi(entra: EntraSettings, port: number, profileApiUrl: string): Promise<INestApplication> {
   @Module({
     imports: [
-      ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ [PROFILE_API_URL]: profileApiUrl })] }),
+      // The settings reach the module through ConfigService, as environment-driven configuration would in an app.
+      ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ [PROFILE_API_URL]: profileApiUrl, [ENTRA]: entra })] }),
       OboModule.forRootAsync({
         imports: [ConfigModule],
         inject: [ConfigService],
-        useFactory: () => ({
-          tenantId: entra.tenantId,
-          clientId: entra.tasksApi.clientId,
-          credential: { clientSecret: entra.tasksApi.clientSecret },
-          authorityHost: entra.authorityHost,
-          fetch: entra.fetch,
-        }),
+        useFactory: (config: ConfigService) => {
+          const settings = config.getOrThrow<EntraSettings>(ENTRA);
+          return {
+            tenantId: settings.tenantId,
+            clientId: settings.tasksApi.clientId,
+            credential: { clientSecret: settings.tasksApi.clientSecret },
+            authorityHost: settings.authorityHost,
+            fetch: settings.fetch,
+          };
+        },
       }),
     ],
     controllers: [tasksController(entra)],
