@@ -52,8 +52,9 @@ export interface RedisTokenCacheStats {
 const DEFAULT_PREFIX = 'nestjs-entra-obo:';
 const FIRST_CONNECTION_WAIT_MS = 2000;
 const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-// Keeps a user's key index alive as long as their longest-lived entry (PEXPIRETIME is -1 without expiry).
-const EXTEND_EXPIRY = "if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end return 1";
+// Keeps a user's key index alive as long as their longest-lived entry (PTTL is -1 without expiry). PTTL rather than
+// PEXPIRETIME or EXPIRE ... GT, which need Redis 7: managed Redis services still run 6.x.
+const EXTEND_EXPIRY = "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return 1";
 
 class RedisTimeoutError extends Error {
   constructor(operationTimeoutMs: number) {
@@ -149,6 +150,7 @@ export class RedisTokenCache extends OboTokenCache {
       });
     }
     // Evictions (removeUser) reach every instance's L1 through pub/sub; a lost message is bounded by l1MaxAgeMs.
+    // Narrowed per class: the two `duplicate` signatures do not unify on the union.
     this.subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, userTag: string) => this.evictFromL1(userTag));
@@ -173,6 +175,9 @@ export class RedisTokenCache extends OboTokenCache {
     }
     const plaintext = this.encryption.decrypt(stored, redisKey);
     if (!plaintext) {
+      // Logged once: after a deployment with the wrong key list every value fails, and a silent cache is the failure
+      // operators find last. The count keeps growing in `stats`.
+      if (this.counters.undecryptable === 0) this.logger.warn('A value in the Redis token cache did not decrypt (encrypted under a key not in encryptionKeys, or altered); it counts as a miss');
       this.counters.undecryptable += 1;
       this.counters.misses += 1;
       return undefined;
@@ -192,15 +197,18 @@ export class RedisTokenCache extends OboTokenCache {
     this.rememberLocally(key, value, expiresAtMs);
     const redisKey = this.tokenKey(key);
     const ciphertext = this.encryption.encrypt(JSON.stringify({ value, expiresAtMs }), redisKey);
-    // Redis expires the value itself (PXAT), so it never holds a dead token, even if this process dies.
-    const redisExpiresAtMs = Math.round(expiresAtMs - this.clock.nowMs() + Date.now());
+    // Redis expires the value itself, so it never holds a dead token, even if this process dies. A relative PX (not
+    // PXAT, Redis >= 6.2) keeps the expiry right when the server's clock differs from ours.
+    const ttlMs = Math.max(1, Math.ceil(expiresAtMs - this.clock.nowMs()));
     await this.run(async (client) => {
-      await client.set(redisKey, ciphertext, 'PXAT', redisExpiresAtMs);
+      // Sent together, not one after another: one connection keeps their order, and the index key's commands go to
+      // one node even in a cluster.
+      const writes: Promise<unknown>[] = [client.set(redisKey, ciphertext, 'PX', ttlMs)];
       if (value.userObjectId) {
         const indexKey = this.userIndexKey(value.tenantId, value.userObjectId);
-        await client.sadd(indexKey, redisKey);
-        await client.eval(EXTEND_EXPIRY, 1, indexKey, String(redisExpiresAtMs));
+        writes.push(client.sadd(indexKey, redisKey), client.eval(EXTEND_EXPIRY, 1, indexKey, String(ttlMs)));
       }
+      await Promise.all(writes);
       return undefined;
     });
   }

@@ -72,6 +72,16 @@ describeWithRedis('RedisTokenCache against a real Redis', () => {
     { describe, it },
   );
   registerOboTokenCacheContract(
+    'RedisTokenCache (L1 + Redis) on a clock the test moves',
+    () => {
+      const prefix = uniquePrefix('contract-clock');
+      prefixes.push(prefix);
+      let nowMs = Date.now();
+      return { cache: openCache({ keyPrefix: prefix, clock: { nowMs: () => nowMs } }), nowMs: () => nowMs, advanceMs: (ms: number) => (nowMs += ms) };
+    },
+    { describe, it },
+  );
+  registerOboTokenCacheContract(
     'RedisTokenCache (Redis only, no L1)',
     () => {
       const prefix = uniquePrefix('contract-l2');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { RedisTokenCache } from '../../src/redis/index.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
 import { middleTierOptions, startTestApp } from '../e2e/support/test-app.js';
@@ -25,9 +26,34 @@ async function stopInstance(instance: Instance | undefined): Promise<void> {
   await instance?.cache.close();
 }
 
-async function newUserToken(entra: EntraEmulator, name: string): Promise<string> {
+async function newUser(entra: EntraEmulator, name: string) {
   const user = entra.directory.addUser({ tenantId: entra.defaults.tenants.primary.id, username: `${name}-${randomBytes(4).toString('hex')}` });
-  return entra.issueAccessToken({ user, client: entra.defaults.apps.webApp.app, resource: entra.defaults.apps.middleTierApi.app, scopes: ['access_as_user'] });
+  const token = await entra.issueAccessToken({ user, client: entra.defaults.apps.webApp.app, resource: entra.defaults.apps.middleTierApi.app, scopes: ['access_as_user'] });
+  return { user, token };
+}
+
+async function newUserToken(entra: EntraEmulator, name: string): Promise<string> {
+  return (await newUser(entra, name)).token;
+}
+
+/** Every key under `prefix` with its stored text (a string value, or a set's members) and its TTL, read by SCAN. */
+async function scanPrefix(prefix: string): Promise<{ key: string; stored: string; pttlMs: number }[]> {
+  const client = new Redis(REDIS_URL);
+  try {
+    const found: { key: string; stored: string; pttlMs: number }[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const stored = (await client.type(key)) === 'set' ? (await client.smembers(key)).join(' ') : ((await client.get(key)) ?? '');
+        found.push({ key, stored, pttlMs: await client.pttl(key) });
+      }
+    } while (cursor !== '0');
+    return found;
+  } finally {
+    client.disconnect();
+  }
 }
 
 function callDownstream(instance: Instance, token: string): Promise<Response> {
@@ -61,6 +87,23 @@ describeWithRedis('two API instances sharing one Redis', () => {
     expect(await onSecond.json()).toMatchObject({ fromCache: true });
     expect(entra.tokenRequests({ grantType: OBO_GRANT }).length).toBe(exchanges);
     expect(second.cache.stats.l2Hits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps only ciphertext under the prefix, each key with a TTL, after real exchanges', async () => {
+    const { user, token } = await newUser(entra, 'at-rest');
+    const response = await callDownstream(first, token);
+    expect(response.status).toBe(200);
+    const downstreamScope = ((await response.json()) as { scp: string }).scp;
+    const entries = await scanPrefix(prefix);
+    expect(entries.filter((entry) => entry.key.startsWith(`${prefix}token:`)).length).toBeGreaterThanOrEqual(1);
+    const secrets = ['eyJ', user.id, user.tenantId, user.username, user.displayName, downstreamScope, token.slice(0, 40)];
+    for (const { key, stored, pttlMs } of entries) {
+      for (const secret of secrets) {
+        expect(key).not.toContain(secret);
+        expect(stored).not.toContain(secret);
+      }
+      expect(pttlMs).toBeGreaterThan(0);
+    }
   });
 
   it('makes one exchange for 2 instances x 50 concurrent cold requests of one user', async () => {
