@@ -49,6 +49,11 @@ export interface OboModuleOptions {
   timeoutMs?: number;
   /** Retries of a token request that failed with 5xx, a timeout or a network error (never a 429). Default 2. */
   retries?: number;
+  /**
+   * Longest one token acquisition may take, attempts, backoff and waits for another instance's exchange included;
+   * `timeoutMs` still bounds each attempt. Default 15,000 ms.
+   */
+  deadlineMs?: number;
   /** Accept B2B guests (`acct` = 1, or an `idp` other than the issuer). Default true. */
   allowGuests?: boolean;
   /** The `fetch` used for discovery, signing keys and token requests (a proxy, or the emulator's `fetch`). */

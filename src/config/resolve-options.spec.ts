@@ -76,6 +76,7 @@ describe('resolveOboOptions', () => {
       expect(resolved.clockToleranceSec).toBe(60);
       expect(resolved.timeoutMs).toBe(10_000);
       expect(resolved.retries).toBe(2);
+      expect(resolved.deadlineMs).toBe(15_000);
       expect(resolved.refreshMarginSec).toBe(300);
       expect(resolved.verifiedTokenCacheSize).toBe(10_000);
       expect(resolved.allowGuests).toBe(true);
@@ -391,6 +392,7 @@ describe('resolveOboOptions', () => {
       ['clockToleranceSec', 0, 300],
       ['timeoutMs', 1, 120_000],
       ['retries', 0, 5],
+      ['deadlineMs', 1, 600_000],
       ['refreshMarginSec', 0, 3600],
       ['verifiedTokenCacheSize', 0, 10_000_000],
     ] as const)('%s accepts %d to %d and nothing outside', (name, min, max) => {

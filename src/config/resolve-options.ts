@@ -10,6 +10,7 @@ const MULTI_TENANT = new Set(['organizations', 'common']);
 const KNOWN_OPTIONS = new Set<string>([
   'tenantId', 'clientId', 'audiences', 'credential', 'authorityHost', 'allowedTenants', 'allowAnyTenant', 'clockToleranceSec',
   'cache', 'timeoutMs', 'retries', 'allowGuests', 'fetch', 'refreshMarginSec', 'verifiedTokenCacheSize', 'clock',
+  'deadlineMs',
 ]);
 const CREDENTIAL_KINDS = ['clientSecret', 'clientCertificate', 'clientAssertion', 'federatedTokenFile'] as const;
 
@@ -33,6 +34,8 @@ export interface ResolvedOboOptions {
   cache: OboTokenCache | undefined;
   timeoutMs: number;
   retries: number;
+  /** Bounds one whole acquisition: attempts, backoff, waits for another instance's lock. */
+  deadlineMs: number;
   allowGuests: boolean;
   fetch: typeof fetch;
   refreshMarginSec: number;
@@ -219,6 +222,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
   const clockToleranceSec = integerIn(input.clockToleranceSec, 'clockToleranceSec', 0, 300, 60, problems);
   const timeoutMs = integerIn(input.timeoutMs, 'timeoutMs', 1, 120_000, 10_000, problems);
   const retries = integerIn(input.retries, 'retries', 0, 5, 2, problems);
+  const deadlineMs = integerIn(input.deadlineMs, 'deadlineMs', 1, 600_000, 15_000, problems);
   const refreshMarginSec = integerIn(input.refreshMarginSec, 'refreshMarginSec', 0, 3600, 300, problems);
   const verifiedTokenCacheSize = integerIn(input.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 0, 10_000_000, 10_000, problems);
 
@@ -245,6 +249,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
     cache: input.cache,
     timeoutMs,
     retries,
+    deadlineMs,
     allowGuests: input.allowGuests ?? true,
     fetch: input.fetch ?? globalThis.fetch,
     refreshMarginSec,

@@ -134,17 +134,27 @@ export class ClientConfigurationError extends EntraResponseError {
   readonly code = 'client_configuration' as const;
 }
 
+/** The longest `Retry-After` taken from Entra or handed to a client: an hour. */
+export const MAX_RETRY_AFTER_SEC = 3600;
+
+/** A `Retry-After` in whole seconds, from 1 to an hour, whatever was measured or sent. */
+export function boundedRetryAfterSec(seconds: number): number {
+  if (!Number.isFinite(seconds)) return MAX_RETRY_AFTER_SEC;
+  return Math.min(MAX_RETRY_AFTER_SEC, Math.max(1, Math.ceil(seconds)));
+}
+
 /** Entra is throttling, failing or unreachable: try again later. */
 export class IdentityProviderUnavailableError extends EntraResponseError {
   readonly code = 'identity_provider_unavailable' as const;
-  constructor(
-    message: string,
-    /** Seconds the client should wait, from Entra's `Retry-After` or our backoff. */
-    readonly retryAfterSec: number,
-    entra: EntraErrorDetails = {},
-    options?: { cause?: unknown },
-  ) {
+  /** Seconds the client should wait, from Entra's `Retry-After` or our backoff: an integer from 1 to 3600. */
+  readonly retryAfterSec: number;
+  /** True when Entra throttled the request (429), as opposed to failing or being unreachable. */
+  readonly throttled: boolean;
+
+  constructor(message: string, retryAfterSec: number, entra: EntraErrorDetails = {}, options?: { cause?: unknown; throttled?: boolean }) {
     super(message, entra, options);
+    this.retryAfterSec = boundedRetryAfterSec(retryAfterSec);
+    this.throttled = options?.throttled === true;
   }
 }
 

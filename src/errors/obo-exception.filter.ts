@@ -1,6 +1,6 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OboError, type KnownOboError } from './obo-errors.js';
+import { boundedRetryAfterSec, OboError, type KnownOboError } from './obo-errors.js';
 import { bearerChallenge } from './www-authenticate.js';
 
 /** An error response: status, body, and headers; the body never echoes a token, a claim value or a secret. */
@@ -40,7 +40,7 @@ export function toErrorResponse(failure: OboError): OboErrorResponse {
     case 'conditional_access_blocked':
       return respond(403, 'conditional_access_blocked', error.message);
     case 'identity_provider_unavailable':
-      return respond(503, 'temporarily_unavailable', 'The identity provider is unavailable; try again later.', { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterSec))) });
+      return respond(503, 'temporarily_unavailable', 'The identity provider is unavailable; try again later.', { 'retry-after': String(boundedRetryAfterSec(error.retryAfterSec)) });
     case 'client_configuration':
     case 'configuration':
       return respond(500, 'internal_error', 'The service is misconfigured.');

@@ -8,8 +8,6 @@ export interface DownstreamTokenOptions {
   scopes: string | string[];
   /** Inject the whole `AcquiredToken` (expiry, scopes, cache hit) instead of the access token string. */
   result?: boolean;
-  /** A claims request to pass to Entra. */
-  claims?: string;
 }
 
 /** What the `@DownstreamToken` parameter decorator hands to its pipe. */
@@ -28,7 +26,7 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
 
   async transform({ request, options }: DownstreamTokenRequest): Promise<string | AcquiredToken> {
     const principal = await principalOf(request, this.verifier);
-    const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, options.scopes, options.claims ? { claims: options.claims } : {});
+    const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, options.scopes);
     return options.result ? acquired : acquired.accessToken;
   }
 }

@@ -8,11 +8,12 @@ import {
   InvalidGrantError,
   type OboError,
 } from '../errors/obo-errors.js';
-import { mapMsalFailure, parseRetryAfter, type MappedFailure } from './msal-error-mapping.js';
+import { describeForLog, mapMsalFailure, parseRetryAfter, type MappedFailure } from './msal-error-mapping.js';
 
 const SCOPES = ['api://downstream/Profile.Read'] as const;
 const CORRELATION_ID = 'c0ffee00-0000-4000-8000-000000000001';
-const TRACE_ID = 'trace-0000-4000-8000-000000000002';
+// Entra's trace and correlation ids are GUIDs; anything else in those fields is dropped.
+const TRACE_ID = '7ace0000-0000-4000-8000-000000000002';
 // A recognisable token inside msal's message, as Entra sometimes quotes the assertion it refused.
 const USER_TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyIn0.USER-TOKEN-SIGNATURE';
 const MFA_CLAIMS = '{"access_token":{"capolids":{"essential":true,"values":["8a3b2f4c-policy"]}}}';
@@ -214,6 +215,39 @@ describe('mapMsalFailure', () => {
       expect((error as IdentityProviderUnavailableError).entra).toEqual({ error: 'network_error' });
     });
   });
+
+  describe("Entra's fields are used only when well-formed", () => {
+    it('replaces an error name that is not [a-z_], and drops a non-numeric AADSTS code, ids that are not GUIDs', () => {
+      const forged = new ServerError('invalid_grant\r\nX-Injected: 1', 'not-a-guid\r\n', 'refused', 'basic\naction', '50076\r\nSet-Cookie: a=b', 400);
+      const { error } = mapped(forged);
+      const entra = (error as IdentityProviderUnavailableError).entra;
+      expect(entra).toEqual({ error: 'unrecognised_error', suberror: 'unrecognised_error' });
+      expect(error.message).not.toMatch(/[\r\n]/);
+      expect(error.message).not.toContain('Injected');
+      expect(error.message).not.toContain('Set-Cookie');
+    });
+
+    it('reads an AADSTS number only when it is one, as a string or a number', () => {
+      expect((mapped(serverError('invalid_grant', '70000')).error as InvalidGrantError).entra.errorCodes).toEqual([70000]);
+      expect((mapped(withNumericErrorNo(serverError('invalid_grant', '70000'))).error as InvalidGrantError).entra.errorCodes).toEqual([70000]);
+      expect((mapped(serverError('invalid_grant', '7e4')).error as InvalidGrantError).entra.errorCodes).toBeUndefined();
+      expect(mapped(serverError('invalid_grant', 'AADSTS70000\n')).error.message).not.toMatch(/\n/);
+    });
+
+    it('maps a forged error name by status, never by the text it carries', () => {
+      const { error } = mapped(serverError('consent_required\n', undefined, '', 400));
+      expect(error).not.toBeInstanceOf(ConsentRequiredError);
+    });
+  });
+});
+
+describe('describeForLog', () => {
+  it("keeps Entra's description on one line of printable ASCII, bounded", () => {
+    expect(describeForLog('AADSTS700016: Application not found.\r\nTrace ID: x')).toBe('AADSTS700016: Application not found. Trace ID: x');
+    expect(describeForLog('x'.repeat(1000))).toHaveLength(303);
+    expect(describeForLog('\u0000\n')).toBeUndefined();
+    expect(describeForLog(undefined)).toBeUndefined();
+  });
 });
 
 describe('parseRetryAfter', () => {
@@ -223,6 +257,14 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('120', NOW_MS)).toBe(120);
     expect(parseRetryAfter(' 5 ', NOW_MS)).toBe(5);
     expect(parseRetryAfter('0', NOW_MS)).toBe(0);
+  });
+
+  it('caps what it reads at an hour, however large the value or far the date', () => {
+    expect(parseRetryAfter('3600', NOW_MS)).toBe(3600);
+    expect(parseRetryAfter('3601', NOW_MS)).toBe(3600);
+    expect(parseRetryAfter('100000000000', NOW_MS)).toBe(3600);
+    expect(parseRetryAfter('9'.repeat(400), NOW_MS)).toBe(3600);
+    expect(parseRetryAfter(new Date(NOW_MS + 86_400_000).toUTCString(), NOW_MS)).toBe(3600);
   });
 
   it('reads an HTTP date as the seconds until then, rounded up, never negative', () => {

@@ -7,6 +7,7 @@ import {
   InsufficientClaimsError,
   InvalidGrantError,
   type EntraErrorDetails,
+  MAX_RETRY_AFTER_SEC,
   type OboError,
 } from '../errors/obo-errors.js';
 
@@ -26,24 +27,55 @@ const CLIENT_CONFIGURATION_CODES = new Set(['invalid_client', 'unauthorized_clie
 const DEFAULT_THROTTLE_RETRY_AFTER_SEC = 60;
 const DEFAULT_OUTAGE_RETRY_AFTER_SEC = 5;
 
-/** `Retry-After` as seconds: delta-seconds or an HTTP date. */
+/** `Retry-After` as whole seconds (delta-seconds or an HTTP date), at most an hour: Entra's value is not trusted blindly. */
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Math.min(MAX_RETRY_AFTER_SEC, Number(text.slice(0, 10)));
   // Only an IMF-fixdate counts: Date.parse would read many malformed values as some date.
-  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value.trim())) return undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER_SEC, Math.max(0, Math.ceil((date - nowMs) / 1000)));
+}
+
+/** OAuth error names are `[a-z_]`; anything else from the wire is replaced, so it never reaches a message or a log. */
+const ERROR_NAME = /^[a-z_]{1,64}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UNRECOGNISED = 'unrecognised_error';
+
+function errorName(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  return ERROR_NAME.test(value) ? value : UNRECOGNISED;
+}
+
+/** An AADSTS number, only when it is one (a positive integer); Entra's JSON could hold anything. */
+function aadstsNumber(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const text = String(value);
+  return /^\d{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * Entra's `error_description` made safe for one log line: printable ASCII only (no CR/LF to forge lines), bounded.
+ * It describes the failure and carries no secret; it is logged for configuration errors, never sent to a client.
+ */
+export function describeForLog(description: unknown): string | undefined {
+  if (typeof description !== 'string') return undefined;
+  const printable = description.replace(/[^\x20-\x7e]+/g, ' ').trim();
+  if (printable === '') return undefined;
+  return printable.length > 300 ? `${printable.slice(0, 300)}...` : printable;
 }
 
 function detailsOf(error: AuthError & { errorNo?: string | number; traceId?: string }): EntraErrorDetails {
-  const errorNumber = error.errorNo !== undefined && error.errorNo !== null ? Number(error.errorNo) : Number.NaN;
+  const name = errorName(error.errorCode);
+  const errorNumber = aadstsNumber(error.errorNo);
+  const suberror = errorName(error.subError);
   return {
-    ...(error.errorCode ? { error: error.errorCode } : {}),
-    ...(Number.isFinite(errorNumber) ? { errorCodes: [errorNumber] } : {}),
-    ...(error.subError ? { suberror: error.subError } : {}),
-    ...(error.correlationId ? { correlationId: error.correlationId } : {}),
-    ...(error.traceId ? { traceId: error.traceId } : {}),
+    ...(name ? { error: name } : {}),
+    ...(errorNumber !== undefined ? { errorCodes: [errorNumber] } : {}),
+    ...(suberror ? { suberror } : {}),
+    ...(typeof error.correlationId === 'string' && GUID.test(error.correlationId) ? { correlationId: error.correlationId } : {}),
+    ...(typeof error.traceId === 'string' && GUID.test(error.traceId) ? { traceId: error.traceId } : {}),
   };
 }
 
@@ -58,36 +90,37 @@ export function mapMsalFailure(error: unknown, observed: ObservedResponse, scope
   }
   const failure = error as AuthError & { errorNo?: string | number; claims?: string; traceId?: string };
   const entra = detailsOf(failure);
-  // msal-node's types say string, but at run time errorNo is Entra's number as sent.
-  const aadsts = failure.errorNo !== undefined && failure.errorNo !== null ? String(failure.errorNo) : undefined;
+  // msal-node's types say string, but at run time errorNo is Entra's number as sent; only a number is used.
+  const aadsts = entra.errorCodes?.[0] !== undefined ? String(entra.errorCodes[0]) : undefined;
+  const errorCode = entra.error;
 
   if (observed.status === 429) {
     const retryAfter = observed.retryAfterSec ?? DEFAULT_THROTTLE_RETRY_AFTER_SEC;
-    return { error: new IdentityProviderUnavailableError('The identity provider is throttling token requests.', retryAfter, entra, { cause: error }), retryable: false };
+    return { error: new IdentityProviderUnavailableError('The identity provider is throttling token requests.', retryAfter, entra, { cause: error, throttled: true }), retryable: false };
   }
-  if ((observed.status !== undefined && observed.status >= 500) || failure.errorCode === 'network_error' || failure.errorCode === 'token_parsing_error' || failure.errorCode === 'temporarily_unavailable') {
+  if ((observed.status !== undefined && observed.status >= 500) || errorCode === 'network_error' || errorCode === 'token_parsing_error' || errorCode === 'temporarily_unavailable') {
     const retryAfter = observed.retryAfterSec ?? DEFAULT_OUTAGE_RETRY_AFTER_SEC;
-    const what = failure.errorCode === 'network_error' ? 'could not be reached or timed out' : 'failed to answer the token request';
+    const what = errorCode === 'network_error' ? 'could not be reached or timed out' : 'failed to answer the token request';
     return { error: new IdentityProviderUnavailableError(`The identity provider ${what}.`, retryAfter, entra, { cause: error }), retryable: true };
   }
-  if (aadsts === '65001' || failure.subError === 'consent_required' || failure.errorCode === 'consent_required') {
+  if (aadsts === '65001' || entra.suberror === 'consent_required' || errorCode === 'consent_required') {
     return { error: new ConsentRequiredError(scopes, entra, { cause: error }), retryable: false };
   }
   if (aadsts === '53003') return { error: new ConditionalAccessBlockedError(entra, { cause: error }), retryable: false };
   if (typeof failure.claims === 'string' && failure.claims.length > 0) {
     return { error: new InsufficientClaimsError(failure.claims, entra, { cause: error }), retryable: false };
   }
-  if (CLIENT_CONFIGURATION_CODES.has(failure.errorCode)) {
+  if (errorCode !== undefined && CLIENT_CONFIGURATION_CODES.has(errorCode)) {
     return {
-      error: new ClientConfigurationError(`Entra ID rejected this API's token request: ${failure.errorCode}${aadsts ? ` (AADSTS${aadsts})` : ''}. Check the client id, credential, and the scopes requested.`, entra, { cause: error }),
+      error: new ClientConfigurationError(`Entra ID rejected this API's token request: ${errorCode}${aadsts ? ` (AADSTS${aadsts})` : ''}. Check the client id, credential, and the scopes requested.`, entra, { cause: error }),
       retryable: false,
     };
   }
-  if (failure.errorCode === 'invalid_grant' || failure.errorCode === 'invalid_request' || failure.errorCode === 'interaction_required') {
+  if (errorCode === 'invalid_grant' || errorCode === 'invalid_request' || errorCode === 'interaction_required') {
     return { error: new InvalidGrantError(`Entra ID refused the user's token for the exchange${aadsts ? ` (AADSTS${aadsts})` : ''}.`, entra, { cause: error }), retryable: false };
   }
   return {
-    error: new IdentityProviderUnavailableError(`The token request failed: ${failure.errorCode || 'unknown error'}.`, DEFAULT_OUTAGE_RETRY_AFTER_SEC, entra, { cause: error }),
+    error: new IdentityProviderUnavailableError(`The token request failed: ${errorCode ?? 'unknown error'}.`, DEFAULT_OUTAGE_RETRY_AFTER_SEC, entra, { cause: error }),
     retryable: false,
   };
 }

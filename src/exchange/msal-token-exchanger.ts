@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ConfidentialClientApplication, LogLevel, type AuthenticationResult, type Configuration } from '@azure/msal-node';
+import { AuthError, ConfidentialClientApplication, LogLevel, type AuthenticationResult, type Configuration } from '@azure/msal-node';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
-import { ClientConfigurationError, EntraResponseError, type OboError } from '../errors/obo-errors.js';
-import { mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
+import { ClientConfigurationError, EntraResponseError, IdentityProviderUnavailableError, type OboError } from '../errors/obo-errors.js';
+import { describeForLog, mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
 import { createMsalNetworkClient } from './msal-network-client.js';
 
 /** A token Entra issued. */
@@ -18,6 +18,10 @@ export interface ExchangedToken {
 
 const MAX_BACKOFF_MS = 2000;
 const BASE_BACKOFF_MS = 200;
+/** What a client is told to wait after an acquisition ran out of time: Entra was slow, not necessarily down. */
+const DEADLINE_RETRY_AFTER_SEC = 5;
+const SCOPE_NAMING_HINT =
+  "A scope without a resource (such as 'Profile.Read') is a Microsoft Graph scope; name a custom API's scope with its Application ID URI, e.g. 'api://{its app id}/Profile.Read'.";
 
 /**
  * Talks to Entra's token endpoint through MSAL. Each exchange gets its own short-lived MSAL client, built from
@@ -35,30 +39,35 @@ export class MsalTokenExchanger {
   ) {}
 
   /** The On-Behalf-Of exchange, at the caller's tenant (never `/common`). */
-  onBehalfOf(request: { assertion: string; tenantId: string; scopes: string[]; claims?: string }): Promise<ExchangedToken> {
-    return this.withRetries('on-behalf-of', request.tenantId, request.scopes, (client, correlationId) =>
+  onBehalfOf(request: { assertion: string; tenantId: string; scopes: string[]; claims?: string; deadlineAtMs: number }): Promise<ExchangedToken> {
+    return this.withRetries('on-behalf-of', request, (client, correlationId) =>
       client.acquireTokenOnBehalfOf({ oboAssertion: request.assertion, scopes: request.scopes, correlationId, skipCache: true, ...(request.claims ? { claims: request.claims } : {}) }),
     );
   }
 
   /** Client credentials for this API itself. */
-  forApp(request: { tenantId: string; scopes: string[] }): Promise<ExchangedToken> {
-    return this.withRetries('client-credentials', request.tenantId, request.scopes, (client, correlationId) =>
-      client.acquireTokenByClientCredential({ scopes: request.scopes, correlationId, skipCache: true }),
-    );
+  forApp(request: { tenantId: string; scopes: string[]; deadlineAtMs: number }): Promise<ExchangedToken> {
+    return this.withRetries('client-credentials', request, (client, correlationId) => client.acquireTokenByClientCredential({ scopes: request.scopes, correlationId, skipCache: true }));
   }
 
+  /**
+   * Attempts until one succeeds, a failure is not worth repeating, `retries` run out, or the next attempt could not
+   * finish before `deadlineAtMs` (a wall-clock time, like the timers that enforce it): each attempt's timeout is cut to
+   * what is left, and a 5xx's `Retry-After` is waited out only when it fits.
+   */
   private async withRetries(
     flow: string,
-    tenantId: string,
-    scopes: string[],
+    request: { tenantId: string; scopes: string[]; deadlineAtMs: number },
     acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
   ): Promise<ExchangedToken> {
+    const { tenantId, scopes, deadlineAtMs } = request;
     const [authorityMetadata, credential] = await Promise.all([this.metadata.getRaw(tenantId), this.credential()]);
     for (let attempt = 0; ; attempt += 1) {
+      const remainingMs = deadlineAtMs - Date.now();
+      if (remainingMs <= 0) throw new IdentityProviderUnavailableError(`The token request did not complete within deadlineMs (${this.options.deadlineMs} ms).`, DEADLINE_RETRY_AFTER_SEC);
       const correlationId = randomUUID();
       const observed: ObservedResponse = {};
-      const client = new ConfidentialClientApplication(this.configuration(tenantId, authorityMetadata, credential, observed));
+      const client = new ConfidentialClientApplication(this.configuration(tenantId, authorityMetadata, credential, observed, Math.min(this.options.timeoutMs, remainingMs)));
       try {
         const result = await acquire(client, correlationId);
         if (!result?.accessToken) throw new ClientConfigurationError('Entra ID answered without an access token.', { correlationId });
@@ -69,15 +78,18 @@ export class MsalTokenExchanger {
       } catch (error) {
         if (error instanceof ClientConfigurationError) throw error;
         const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes);
-        this.logFailure(flow, tenantId, scopes, mapped, correlationId, attempt);
+        this.logFailure(flow, tenantId, scopes, mapped, error, correlationId, attempt);
         if (!retryable || attempt >= this.options.retries) throw mapped;
+        // Entra's own Retry-After on a 5xx says when trying again is useful; our backoff applies otherwise.
         const backoffMs = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);
-        await new Promise((resolve) => setTimeout(resolve, backoffMs / 2 + Math.random() * (backoffMs / 2)));
+        const waitMs = observed.retryAfterSec !== undefined ? observed.retryAfterSec * 1000 : backoffMs / 2 + Math.random() * (backoffMs / 2);
+        if (Date.now() + waitMs >= deadlineAtMs) throw mapped;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
   }
 
-  private configuration(tenantId: string, authorityMetadata: string, credential: Configuration['auth'], observed: ObservedResponse): Configuration {
+  private configuration(tenantId: string, authorityMetadata: string, credential: Configuration['auth'], observed: ObservedResponse, timeoutMs: number): Configuration {
     return {
       auth: {
         ...credential,
@@ -89,7 +101,7 @@ export class MsalTokenExchanger {
       },
       system: {
         networkClient: createMsalNetworkClient(this.options.fetch, {
-          timeoutMs: this.options.timeoutMs,
+          timeoutMs,
           onResponse: (status, headers) => {
             observed.status = status;
             const retryAfterSec = parseRetryAfter(headers.get('retry-after'), this.options.clock.nowMs());
@@ -128,11 +140,20 @@ export class MsalTokenExchanger {
     }
   }
 
-  private logFailure(flow: string, tenantId: string, scopes: string[], error: OboError, correlationId: string, attempt: number): void {
+  /**
+   * One line per failed attempt, never with a token. Our own credential or registration being refused is an error
+   * with Entra's description (it names the problem and carries no secret); a claims challenge is a normal step of MFA
+   * and Conditional Access, so it is debug; the rest are warnings.
+   */
+  private logFailure(flow: string, tenantId: string, scopes: string[], error: OboError, raw: unknown, correlationId: string, attempt: number): void {
     const entra = error instanceof EntraResponseError ? error.entra : undefined;
     const code = entra?.errorCodes?.[0] !== undefined ? `AADSTS${entra.errorCodes[0]}` : (entra?.error ?? error.code);
     const message = `${flow} failed for tenant ${tenantId}, scopes ${scopes.join(' ')}: ${error.code} (${code}, correlation ${correlationId}, attempt ${attempt + 1})`;
-    if (error.code === 'client_configuration') this.logger.error(message);
+    if (error.code === 'client_configuration') {
+      const description = describeForLog(raw instanceof AuthError ? raw.errorMessage : undefined);
+      const hint = entra?.error === 'invalid_scope' || entra?.error === 'invalid_resource' ? ` ${SCOPE_NAMING_HINT}` : '';
+      this.logger.error(`${message}${description ? `: ${description}` : ''}${hint}`);
+    } else if (error.code === 'insufficient_claims') this.logger.debug?.(message);
     else this.logger.warn(message);
   }
 }

@@ -4,11 +4,13 @@ import { oboCacheKey } from '../cache/cache-key.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { CacheLock, CachedToken } from '../cache/obo-token-cache.js';
 import { SYSTEM_CLOCK, type ResolvedOboOptions } from '../config/resolve-options.js';
+import type { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import type { ExchangedToken, MsalTokenExchanger } from './msal-token-exchanger.js';
 import { TokenAcquisitionService } from './token-acquisition.service.js';
 
 const TENANT = '08ca7782-ab9b-4297-96fe-a80d943ee9f4';
 const SCOPE = 'api://downstream/Profile.Read';
+const API = { clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3', authorityHost: 'https://login.microsoftonline.com' };
 
 /**
  * One store shared by several service instances, as Redis is: entries plus a lock table. `tryLock` hands out each key
@@ -79,8 +81,8 @@ function principal(): EntraPrincipal {
 }
 
 function service(cache: SharedLockingCache, exchanger: GatedExchanger, timing: { timeoutMs: number; retries: number } = { timeoutMs: 10_000, retries: 2 }) {
-  const options = { ...timing, refreshMarginSec: 0, clock: SYSTEM_CLOCK, isMultiTenant: false, tenantId: TENANT } as ResolvedOboOptions;
-  return new TokenAcquisitionService(options, {} as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache);
+  const options = { ...timing, ...API, refreshMarginSec: 0, clock: SYSTEM_CLOCK, isMultiTenant: false, tenantId: TENANT } as ResolvedOboOptions;
+  return new TokenAcquisitionService(options, {} as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache, {} as AuthorityMetadataClient);
 }
 
 /** Resolves once `condition` holds, checking after each turn of the event loop. */
@@ -110,7 +112,7 @@ describe('TokenAcquisitionService with a cache that offers a cross-instance lock
   it("waits for the lock holder's entry instead of exchanging", async () => {
     const cache = new SharedLockingCache();
     const exchanger = new GatedExchanger();
-    const key = oboCacheKey('incoming-token-hash', TENANT, [SCOPE]);
+    const key = oboCacheKey(API, 'incoming-token-hash', TENANT, [SCOPE]);
     cache.held.add(key);
     const pending = service(cache, exchanger).acquireTokenOnBehalfOf(principal(), SCOPE);
     // Another instance holds the lock; it stores its token once this one has found the lock taken and is polling.

@@ -1,13 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
-import { appTokenCacheKey, oboCacheKey } from '../cache/cache-key.js';
+import { appTokenCacheKey, oboCacheKey, type CacheKeyContext } from '../cache/cache-key.js';
 import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
-import { AppOnlyTokenError } from '../errors/obo-errors.js';
+import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
+import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
+import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { scopeListProblems, toScopeList, type ScopeFlow } from './downstream-scopes.js';
 import { MsalTokenExchanger } from './msal-token-exchanger.js';
 import { SingleFlight } from './single-flight.js';
+import { ThrottleMemory } from './throttle-memory.js';
 
 /** Slack on top of the longest exchange (all attempts) before another instance's lock counts as abandoned. */
 const LOCK_MARGIN_MS = 1000;
@@ -24,79 +28,152 @@ export interface AcquiredToken {
 }
 
 export interface AcquireOnBehalfOfOptions {
-  /** A claims request to pass to Entra (e.g. client capabilities); part of the cache key. */
+  /**
+   * A claims challenge from a downstream API (the decoded `claims` of its `WWW-Authenticate`, e.g. Continuous Access
+   * Evaluation or an authentication context). The exchange then always goes to Entra, and its token replaces the cached
+   * one for this user token and scopes, so later calls get the token that satisfies the challenge.
+   */
   claims?: string;
 }
 
 export interface AcquireAppTokenOptions {
-  /** The tenant to get the token in. Default: the configured tenant; required for a multi-tenant API. */
+  /**
+   * The tenant to get the token in. Default: the configured tenant. A single-tenant API accepts only its own tenant
+   * (its id or domain); a multi-tenant API requires a tenant id (GUID) its `allowedTenants` (or `allowAnyTenant`) accept.
+   */
   tenantId?: string;
 }
 
-function toScopeList(scopes: string | readonly string[], what: string): string[] {
-  const list = (typeof scopes === 'string' ? scopes.split(' ') : [...scopes]).map((scope) => scope.trim()).filter(Boolean);
-  if (list.length === 0) throw new TypeError(`${what}: at least one scope is required`);
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Personal Microsoft accounts: no app registration acts there with client credentials. */
+const CONSUMERS_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+function checkedScopes(scopes: string | readonly string[], flow: ScopeFlow, what: string): string[] {
+  const list = toScopeList(scopes);
+  const problems = scopeListProblems(list, flow);
+  if (problems.length > 0) throw new TypeError(`${what}: ${problems.join('; ')}`);
   return list;
 }
 
 /**
  * The programmatic face of the module: On-Behalf-Of and client-credentials tokens, cached per user and per app,
- * with single-flight so concurrent misses for the same key make one request to Entra.
+ * with single-flight so concurrent misses for the same key make one request to Entra, and a memory of throttling so a
+ * request Entra throttled is not sent again before its `Retry-After`.
  */
 @Injectable()
 export class TokenAcquisitionService {
   private readonly logger = new Logger('OboModule');
   private readonly flights = new SingleFlight<AcquiredToken>();
+  private readonly throttled: ThrottleMemory;
+  private readonly keyContext: CacheKeyContext;
 
   constructor(
     @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
     private readonly verifier: AccessTokenVerifier,
     private readonly exchanger: MsalTokenExchanger,
     private readonly cache: OboTokenCache,
-  ) {}
+    private readonly metadata: AuthorityMetadataClient,
+  ) {
+    this.throttled = new ThrottleMemory(() => options.clock.nowMs());
+    this.keyContext = { clientId: options.clientId, authorityHost: options.authorityHost };
+  }
 
   /**
    * A token for `scopes` (one downstream resource) on behalf of the user of `user`: a validated principal (from
    * `@CurrentUser()`), or the raw incoming access token, which is validated first.
    */
   async acquireTokenOnBehalfOf(user: EntraPrincipal | string, scopes: string | readonly string[], options: AcquireOnBehalfOfOptions = {}): Promise<AcquiredToken> {
-    const scopeList = toScopeList(scopes, 'acquireTokenOnBehalfOf');
+    const scopeList = checkedScopes(scopes, 'on-behalf-of', 'acquireTokenOnBehalfOf');
     const principal = typeof user === 'string' ? await this.verifier.verify(user) : user;
     if (principal.isAppOnly) throw new AppOnlyTokenError();
     const handle = accessTokenOf(principal);
     if (!handle) throw new TypeError('acquireTokenOnBehalfOf: pass the principal from OboAuthGuard / @CurrentUser(), or the raw access token');
-    const key = oboCacheKey(handle.hash, principal.tid, scopeList, options.claims);
-    const cached = await this.lookup(key);
-    if (cached) return this.fromCache(cached);
-    return this.acquireOnce(key, async () => {
-      this.logger.debug?.(`On-Behalf-Of cache miss for tenant ${principal.tid}, scopes ${scopeList.join(' ')}`);
-      const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, ...(options.claims ? { claims: options.claims } : {}) });
+    const deadlineAtMs = Date.now() + this.options.deadlineMs;
+    const key = oboCacheKey(this.keyContext, handle.hash, principal.tid, scopeList);
+    const claims = options.claims ? options.claims : undefined;
+    if (!claims) {
+      const cached = await this.lookup(key);
+      if (cached) return this.fromCache(cached);
+    }
+    const produce = async () => {
+      this.logger.debug?.(`On-Behalf-Of ${claims ? 'exchange for a claims challenge' : 'cache miss'} for tenant ${principal.tid}, scopes ${scopeList.join(' ')}`);
+      const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, deadlineAtMs, ...(claims ? { claims } : {}) });
       const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid };
       // Never outlive the downstream token (minus the margin), nor the user's own token.
       return { value, cacheUntilMs: Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresAtMs) };
-    });
+    };
+    // A claims exchange is its own flight (it must not join, or be answered by, a plain one) and skips the cache read;
+    // its result is stored under the plain key, replacing the token from before the challenge.
+    if (claims) return this.throttledOr(key, () => this.flights.run(`${key}|claims:${claims}`, () => this.exchangeAndStore(key, produce)));
+    return this.throttledOr(key, () => this.acquireOnce(key, produce));
   }
 
   /** A client-credentials token for this API itself; `scopes` are `{resource}/.default`. */
   async acquireTokenForApp(scopes: string | readonly string[], options: AcquireAppTokenOptions = {}): Promise<AcquiredToken> {
-    const scopeList = toScopeList(scopes, 'acquireTokenForApp');
-    const tenantId = options.tenantId ?? (this.options.isMultiTenant ? undefined : this.options.tenantId);
-    if (!tenantId) throw new TypeError('acquireTokenForApp: a multi-tenant API must say which tenant ({ tenantId })');
-    const key = appTokenCacheKey(tenantId, scopeList);
+    const scopeList = checkedScopes(scopes, 'app', 'acquireTokenForApp');
+    const deadlineAtMs = Date.now() + this.options.deadlineMs;
+    const tenantId = await this.appTenant(options.tenantId);
+    const key = appTokenCacheKey(this.keyContext, tenantId, scopeList);
     const cached = await this.lookup(key);
     if (cached) return this.fromCache(cached);
-    return this.acquireOnce(key, async () => {
-      const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList });
-      const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId };
-      // Dropped before it expires, so the next call fetches a fresh one in time.
-      return { value, cacheUntilMs: exchanged.expiresOnMs - this.options.refreshMarginSec * 1000 };
-    });
+    return this.throttledOr(key, () =>
+      this.acquireOnce(key, async () => {
+        const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList, deadlineAtMs });
+        const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId };
+        // Dropped before it expires, so the next call fetches a fresh one in time.
+        return { value, cacheUntilMs: exchanged.expiresOnMs - this.options.refreshMarginSec * 1000 };
+      }),
+    );
   }
 
   /** Evicts one user's cached tokens (sign-out, revocation), where the cache supports it. */
   async removeUser(tenantId: string, userObjectId: string): Promise<void> {
     if (!this.cache.removeUser) throw new TypeError('removeUser: the configured cache does not support eviction by user');
     await this.cache.removeUser(tenantId, userObjectId);
+  }
+
+  /**
+   * The tenant an app token is requested in, checked before it goes into a URL: a single-tenant API only its own, a
+   * multi-tenant API only tenant ids it accepts. Anything else is a programming error, and no request is made.
+   */
+  private async appTenant(requested: string | undefined): Promise<string> {
+    const configured = this.options.tenantId;
+    if (requested === undefined) {
+      if (this.options.isMultiTenant) throw new TypeError('acquireTokenForApp: a multi-tenant API must say which tenant ({ tenantId })');
+      return configured;
+    }
+    const tenant = typeof requested === 'string' ? requested.trim().toLowerCase() : '';
+    if (!this.options.isMultiTenant) {
+      if (tenant === configured) return configured;
+      // Configured by domain: its tenant id (from the discovery document) names the same tenant.
+      if (GUID.test(tenant) && !GUID.test(configured) && tenantIdOfIssuer((await this.metadata.get(configured)).issuer) === tenant) return configured;
+      throw new TypeError(`acquireTokenForApp: tenantId must be this API's tenant (${configured})`);
+    }
+    if (!GUID.test(tenant)) throw new TypeError('acquireTokenForApp: tenantId must be a tenant id (GUID)');
+    const allowed = this.options.allowedTenants === 'any' ? tenant !== CONSUMERS_TENANT : this.options.allowedTenants.has(tenant);
+    if (!allowed) throw new TypeError(`acquireTokenForApp: tenant ${tenant} is not among the tenants this API accepts (allowedTenants)`);
+    return tenant;
+  }
+
+  /**
+   * Answers locally while Entra's `Retry-After` for `key` runs, and remembers a new 429: repeating a throttled request
+   * only extends the throttling, and the caller is told how long to wait either way.
+   */
+  private async throttledOr(key: string, acquire: () => Promise<AcquiredToken>): Promise<AcquiredToken> {
+    const remainingSec = this.throttled.remainingSec(key);
+    if (remainingSec !== undefined) throw new IdentityProviderUnavailableError('The identity provider throttled this token request; it is not sent again before its Retry-After.', remainingSec, {}, { throttled: true });
+    try {
+      return await acquire();
+    } catch (error) {
+      if (error instanceof IdentityProviderUnavailableError && error.throttled) this.throttled.remember(key, error.retryAfterSec);
+      throw error;
+    }
+  }
+
+  private async exchangeAndStore(key: string, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
+    const { value, cacheUntilMs } = await produce();
+    await this.store(key, value, cacheUntilMs);
+    return { ...this.toAcquired(value), fromCache: false };
   }
 
   /**
@@ -112,9 +189,7 @@ export class TokenAcquisitionService {
       if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
       const lock = outcome;
       try {
-        const { value, cacheUntilMs } = await produce();
-        await this.store(key, value, cacheUntilMs);
-        return { ...this.toAcquired(value), fromCache: false };
+        return await this.exchangeAndStore(key, produce);
       } finally {
         await lock?.release().catch(() => undefined);
       }

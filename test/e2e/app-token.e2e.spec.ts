@@ -113,25 +113,41 @@ describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapt
     expect(refused).toEqual([]);
   });
 
-  it('caches per tenant: another tenant gets its own request at its own tenant, then both are cached', async () => {
+  it('caches per tenant: a multi-tenant API gets each allowed tenant its own request at that tenant, then both are cached', async () => {
+    const { tenants } = entra.defaults;
+    const multiTenant = await startTestApp(adapter, middleTierOptions(entra, { tenantId: 'organizations', allowedTenants: [tenants.primary.id, tenants.secondary.id], timeoutMs: 20_000 }));
+    try {
+      const tokens = multiTenant.app.get(TokenAcquisitionService);
+      const atPrimary = clientCredentialRequests(tenants.primary.id);
+      const atSecondary = clientCredentialRequests(tenants.secondary.id);
+
+      const primary = await tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT, { tenantId: tenants.primary.id });
+      const secondary = await tokens.acquireTokenForApp([DOWNSTREAM_DEFAULT], { tenantId: tenants.secondary.id });
+
+      expect([primary.fromCache, secondary.fromCache]).toEqual([false, false]);
+      expect(decodeJwt(primary.accessToken).tid).toBe(tenants.primary.id);
+      expect(decodeJwt(secondary.accessToken).tid).toBe(tenants.secondary.id);
+      expect(clientCredentialRequests(tenants.primary.id)).toBe(atPrimary + 1);
+      expect(clientCredentialRequests(tenants.secondary.id)).toBe(atSecondary + 1);
+
+      const again = await Promise.all([tokens.acquireTokenForApp([DOWNSTREAM_DEFAULT], { tenantId: tenants.primary.id }), tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT, { tenantId: tenants.secondary.id })]);
+      expect(again.map((token) => token.fromCache)).toEqual([true, true]);
+      expect(again.map((token) => token.accessToken)).toEqual([primary.accessToken, secondary.accessToken]);
+      expect(clientCredentialRequests()).toBe(atPrimary + atSecondary + 2);
+    } finally {
+      await multiTenant.app.close();
+    }
+  });
+
+  it('a single-tenant API gets app tokens in its own tenant only: another tenant, or a path in the tenant id, makes no request', async () => {
     const { tenants } = entra.defaults;
     const tokens = app.get(TokenAcquisitionService);
-    const atPrimary = clientCredentialRequests(tenants.primary.id);
-    const atSecondary = clientCredentialRequests(tenants.secondary.id);
-
-    const primary = await tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT);
-    const secondary = await tokens.acquireTokenForApp([DOWNSTREAM_DEFAULT], { tenantId: tenants.secondary.id });
-
-    expect([primary.fromCache, secondary.fromCache]).toEqual([false, false]);
-    expect(decodeJwt(primary.accessToken).tid).toBe(tenants.primary.id);
-    expect(decodeJwt(secondary.accessToken).tid).toBe(tenants.secondary.id);
-    expect(clientCredentialRequests(tenants.primary.id)).toBe(atPrimary + 1);
-    expect(clientCredentialRequests(tenants.secondary.id)).toBe(atSecondary + 1);
-
-    const again = await Promise.all([tokens.acquireTokenForApp([DOWNSTREAM_DEFAULT]), tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT, { tenantId: tenants.secondary.id })]);
-    expect(again.map((token) => token.fromCache)).toEqual([true, true]);
-    expect(again.map((token) => token.accessToken)).toEqual([primary.accessToken, secondary.accessToken]);
-    expect(clientCredentialRequests()).toBe(atPrimary + atSecondary + 2);
+    const before = clientCredentialRequests();
+    for (const tenantId of [tenants.secondary.id, `x/../${tenants.primary.id}`, `${tenants.primary.id}?p=1`, 'common']) {
+      await expect(tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT, { tenantId })).rejects.toThrow(TypeError);
+    }
+    expect(clientCredentialRequests()).toBe(before);
+    await expect(tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT, { tenantId: tenants.primary.id })).resolves.toMatchObject({ fromCache: false });
   });
 
   it("passes a 429's Retry-After on as 503 and caches nothing", async () => {
@@ -143,6 +159,8 @@ describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapt
     expect(throttled.status).toBe(503);
     expect(throttled.headers.get('retry-after')).toBe('9');
     expect(leakedValues(throttled, { secret: entra.defaults.apps.middleTierApi.clientSecret })).toEqual([]);
+    // Entra is not asked again before the Retry-After has passed (the throttling tests cover the wait itself).
+    entra.clock.advanceSec(10);
     const next = await callAsDaemon();
     expect(next.status).toBe(200);
     expect(next.json).toMatchObject({ fromCache: false });

@@ -244,6 +244,8 @@ describe.each(ADAPTERS)('On-Behalf-Of over HTTP on %s', (adapter) => {
       expect(oboRequestCount() - before).toBe(1);
       expectNoLeak(throttled, user, token);
 
+      // Once the Retry-After has passed (before it, the request is answered locally: entra-throttling.e2e.spec.ts).
+      entra.clock.advanceSec(8);
       const next = await call('/downstream', token);
       expect(next.status).toBe(200);
       expect(next.json).toMatchObject({ fromCache: false, oid: user.id });
@@ -362,6 +364,8 @@ describe.each(ADAPTERS)('On-Behalf-Of over HTTP on %s', (adapter) => {
         entra.faults.inject(fault, { grantType: JWT_BEARER_GRANT, times: 2 });
         expect((await call('/downstream', token)).status).toBe(503);
         entra.faults.clear();
+        // A 429 is remembered until its Retry-After; past it, nothing of the failure is left.
+        entra.clock.advanceSec(6);
         const before = oboRequestCount();
         const next = await call('/downstream', token);
         expect({ fault: fault.type, status: next.status, fromCache: next.json?.fromCache }).toEqual({ fault: fault.type, status: 200, fromCache: false });
