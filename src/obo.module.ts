@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import { OboAuthGuard } from './auth/obo-auth.guard.js';
 import { InMemoryTokenCache } from './cache/in-memory-token-cache.js';
@@ -12,6 +13,8 @@ import { DownstreamTokenPipe } from './exchange/downstream-token.pipe.js';
 import { MsalTokenExchanger } from './exchange/msal-token-exchanger.js';
 import { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
 import { ConfigurableOboModule, OBO_MODULE_OPTIONS } from './obo.module-definition.js';
+import { RouteCheck } from './routes/route-check.js';
+import { RouteInventory } from './routes/route-inventory.js';
 
 /**
  * Registers the confidential client: `OboModule.forRoot({ tenantId, clientId, credential })` or
@@ -19,6 +22,7 @@ import { ConfigurableOboModule, OBO_MODULE_OPTIONS } from './obo.module-definiti
  * bootstrap; every problem is reported together in one `OboConfigurationError`.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     { provide: OBO_RESOLVED_OPTIONS, useFactory: (options: OboModuleOptions) => resolveOboOptions(options), inject: [OBO_MODULE_OPTIONS] },
     {
@@ -33,6 +37,8 @@ import { ConfigurableOboModule, OBO_MODULE_OPTIONS } from './obo.module-definiti
     OboAuthGuard,
     DownstreamTokenPipe,
     AppTokenPipe,
+    RouteInventory,
+    RouteCheck,
   ],
   exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe],
 })

@@ -1,16 +1,11 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PublicRoute, RequiredRoles, RequiredScopes } from '../decorators/route-metadata.js';
-import { InsufficientScopeError, MissingTokenError } from '../errors/obo-errors.js';
+import { MissingTokenError } from '../errors/obo-errors.js';
+import { ENFORCES_OBO_REQUIREMENTS } from '../routes/route-guards.js';
+import { assertRequirementsMet, RouteRequirementsReader, type RouteRequirements } from '../routes/route-requirements.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { bearerTokenFrom } from './bearer-token.js';
 import type { EntraPrincipal } from './entra-principal.js';
-
-interface RouteRequirements {
-  isPublic: boolean;
-  scopes: readonly string[] | undefined;
-  roles: readonly string[] | undefined;
-}
 
 /** The request shape the guard needs, common to Express and Fastify. */
 export interface GuardedRequest {
@@ -25,16 +20,19 @@ export interface GuardedRequest {
  */
 @Injectable()
 export class OboAuthGuard implements CanActivate {
-  // Route metadata never changes after bootstrap: read it once per controller class and handler.
-  private readonly requirements = new WeakMap<object, WeakMap<object, RouteRequirements>>();
+  /** Inherited by subclasses, so the bootstrap route check counts them as guards too. */
+  static readonly [ENFORCES_OBO_REQUIREMENTS] = true;
+  private readonly requirements: RouteRequirementsReader;
 
   constructor(
     protected readonly reflector: Reflector,
     protected readonly verifier: AccessTokenVerifier,
-  ) {}
+  ) {
+    this.requirements = new RouteRequirementsReader(reflector);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const requirements = this.requirementsOf(context);
+    const requirements = this.requirements.of(context.getHandler(), context.getClass());
     if (requirements.isPublic) return true;
     const request = this.getRequest(context);
     const token = this.extractToken(request);
@@ -55,28 +53,6 @@ export class OboAuthGuard implements CanActivate {
 
   /** Either a required scope or a required role suffices (Microsoft.Identity.Web's RequiredScopeOrAppPermission). */
   protected authorize(principal: EntraPrincipal, requirements: RouteRequirements): void {
-    const { scopes, roles } = requirements;
-    if (!scopes && !roles) return;
-    if (scopes?.some((scope) => principal.scopes.includes(scope))) return;
-    if (roles?.some((role) => principal.roles.includes(role))) return;
-    throw new InsufficientScopeError([...(scopes ?? []), ...(roles ?? [])]);
-  }
-
-  private requirementsOf(context: ExecutionContext): RouteRequirements {
-    const handler = context.getHandler();
-    const controller = context.getClass();
-    let byHandler = this.requirements.get(controller);
-    if (!byHandler) this.requirements.set(controller, (byHandler = new WeakMap()));
-    let requirements = byHandler.get(handler);
-    if (!requirements) {
-      const targets = [handler, controller];
-      requirements = {
-        isPublic: this.reflector.getAllAndOverride(PublicRoute, targets) === true,
-        scopes: this.reflector.getAllAndOverride(RequiredScopes, targets),
-        roles: this.reflector.getAllAndOverride(RequiredRoles, targets),
-      };
-      byHandler.set(handler, requirements);
-    }
-    return requirements;
+    assertRequirementsMet(principal, requirements);
   }
 }

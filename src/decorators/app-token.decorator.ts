@@ -1,7 +1,8 @@
 import { createParamDecorator } from '@nestjs/common';
 import { AppTokenPipe, type AppTokenOptions } from '../exchange/app-token.pipe.js';
+import { markParameterFactory } from './parameter-kind.js';
 
-const appTokenParameter = createParamDecorator((options: AppTokenOptions): AppTokenOptions => options);
+const appTokenParameter = createParamDecorator(markParameterFactory((options: AppTokenOptions): AppTokenOptions => options, 'app-token'));
 
 /**
  * Injects a client-credentials (app-only) access token for this API itself: `@AppToken('api://profile/.default')`,

@@ -1,9 +1,13 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from '../exchange/downstream-token.pipe.js';
 import type { RequestWithUser } from '../exchange/request-principal.js';
+import { markParameterFactory } from './parameter-kind.js';
 
 const downstreamTokenParameter = createParamDecorator(
-  (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: context.switchToHttp().getRequest<RequestWithUser>(), options }),
+  markParameterFactory(
+    (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: context.switchToHttp().getRequest<RequestWithUser>(), options }),
+    'downstream-token',
+  ),
 );
 
 /**

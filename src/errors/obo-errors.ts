@@ -161,8 +161,11 @@ export class IdentityProviderUnavailableError extends EntraResponseError {
 /** The module's options are invalid. Lists every problem at once; never contains a secret. */
 export class OboConfigurationError extends OboError {
   readonly code = 'configuration' as const;
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid OboModule options:\n- ${problems.join('\n- ')}`);
+  constructor(
+    readonly problems: readonly string[],
+    heading = 'Invalid OboModule options',
+  ) {
+    super(`${heading}:\n- ${problems.join('\n- ')}`);
   }
 }
 

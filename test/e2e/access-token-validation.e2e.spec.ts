@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import type { OboModuleOptions } from '../../src/index.js';
+import { OboConfigurationError, type OboModuleOptions } from '../../src/index.js';
 import { startEntraEmulator, type EmulatorUser, type EntraEmulator, type IssueAccessTokenOptions } from '../../src/testing/index.js';
 import { startGuardedByDefaultApp } from './support/guarded-by-default-app.js';
 import { ADAPTERS, middleTierOptions, startTestApp, type AdapterName } from './support/test-app.js';
@@ -396,10 +396,10 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       expect(entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length).toBe(before);
     });
 
-    it('refuses an app-only token where @DownstreamToken acts for a user (no guard, no scope named)', async () => {
+    it('refuses an app-only token where @DownstreamToken acts for a user (no scope named)', async () => {
       const before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
       const token = await tokens.daemon();
-      const answer = await call(url, '/downstream-unguarded', `Bearer ${token}`);
+      const answer = await call(url, '/downstream-any-scope', `Bearer ${token}`);
       expect(answer.status).toBe(403);
       expect(answer.challenge).toMatch(/^Bearer error="insufficient_scope", error_description="[^"]+"$/);
       expectNothingLeaked(answer, token);
@@ -486,21 +486,20 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
 
   describe('globalGuard: true', () => {
     let guarded: { app: INestApplication; url: string };
-    let unguarded: { app: INestApplication; url: string };
     const testAppUrl = useExtraApp(adapter, () => entra, () => ({}), { globalGuard: true });
 
     beforeAll(async () => {
       guarded = await startGuardedByDefaultApp(adapter, middleTierOptions(entra), true);
-      unguarded = await startGuardedByDefaultApp(adapter, middleTierOptions(entra), false);
     });
     afterAll(async () => {
       await guarded?.app.close();
-      await unguarded?.app.close();
     });
 
-    it('leaves a route without @UseGuards open when off (control)', async () => {
-      expect(await call(unguarded.url, '/plain')).toMatchObject({ status: 200, body: { caller: null } });
-      expect(await call(unguarded.url, '/plain-scoped', `Bearer ${await tokens.daemon()}`)).toMatchObject({ status: 200, body: { caller: null } });
+    it('is what lets a route with @RequireScopes but no @UseGuards start at all: without it, bootstrap names the route (control)', async () => {
+      const refused = startGuardedByDefaultApp(adapter, middleTierOptions(entra), false);
+      await expect(refused).rejects.toThrow(OboConfigurationError);
+      await expect(refused).rejects.toThrow(/GET \/plain-scoped \(UndecoratedController\.plainScoped\): uses @RequireScopes but no OboAuthGuard protects it/);
+      await expect(refused).rejects.not.toThrow(/\/plain \(/);
     });
 
     it('protects a route without @UseGuards', async () => {
@@ -518,9 +517,9 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       expect(await call(testAppUrl(), '/public')).toMatchObject({ status: 200, body: { ok: true } });
     });
 
-    it('keeps the test app working under the global guard: unguarded On-Behalf-Of route challenged, guarded route served', async () => {
-      await expectBareChallenge(testAppUrl(), '/downstream-unguarded');
-      await expectInvalidToken(testAppUrl(), await tokens.user(undefined, { claims: { exp: entra.clock.nowSec() - 3600 } }), /expired/, '/downstream-unguarded');
+    it('keeps the test app working under the global guard: On-Behalf-Of route without a scope requirement challenged, scoped route served', async () => {
+      await expectBareChallenge(testAppUrl(), '/downstream-any-scope');
+      await expectInvalidToken(testAppUrl(), await tokens.user(undefined, { claims: { exp: entra.clock.nowSec() - 3600 } }), /expired/, '/downstream-any-scope');
       await expectOk(testAppUrl(), '/me', await tokens.user());
     });
   });

@@ -92,7 +92,7 @@ describe.each(ADAPTERS)('what the library logs, on %s', (adapter) => {
     await record('token for another API', '/me', await tokenFor(users.member, { resource: registered.downstreamApi.app, scopes: ['Profile.Read'] }));
     await record('id token', '/me', remember(await entra.issueIdToken({ user: users.member, client: registered.middleTierApi.app })));
     await record('bad signature', '/me', `${member.slice(0, -12)}AAAAAAAAAAAA`);
-    await record('app-only on OBO', '/downstream-unguarded', remember(await daemonToken(entra)));
+    await record('app-only on OBO', '/downstream-any-scope', remember(await daemonToken(entra)));
     await record('no token', '/me');
 
     const misconfigured = await start({ credential: { clientSecret: wrongSecret } });

@@ -1,4 +1,6 @@
+import { OboConfigurationError } from '../../src/index.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { startGuardedByDefaultApp } from './support/guarded-by-default-app.js';
 import { ADAPTERS, middleTierOptions, startTestApp } from './support/test-app.js';
 import type { INestApplication } from '@nestjs/common';
 
@@ -57,25 +59,35 @@ describe.each(ADAPTERS)('OboModule on %s', (adapter) => {
 
 describe.each(ADAPTERS)('OboModule without a credential on %s', (adapter) => {
   let entra: EntraEmulator;
-  let app: INestApplication;
-  let url: string;
 
   beforeAll(async () => {
     entra = await startEntraEmulator();
-    const { credential: _credential, ...validateOnly } = middleTierOptions(entra);
-    ({ app, url } = await startTestApp(adapter, validateOnly));
   });
   afterAll(async () => {
-    await app?.close();
     await entra?.close();
   });
 
-  it('validates tokens, and answers 500 (a configuration error) when asked to acquire one', async () => {
-    const token = await entra.issueAccessToken({ user: entra.defaults.users.member, client: entra.defaults.apps.webApp.app, resource: entra.defaults.apps.middleTierApi.app, scopes: ['access_as_user'] });
-    expect((await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    const downstream = await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
-    expect(downstream.status).toBe(500);
-    expect(await downstream.json()).toEqual({ statusCode: 500, error: 'internal_error', message: 'The service is misconfigured.' });
+  function validateOnlyOptions() {
+    const { credential: _credential, ...validateOnly } = middleTierOptions(entra);
+    return validateOnly;
+  }
+
+  it('validates tokens on an API that acquires none', async () => {
+    const { app, url } = await startGuardedByDefaultApp(adapter, validateOnlyOptions(), true);
+    try {
+      const token = await entra.issueAccessToken({ user: entra.defaults.users.member, client: entra.defaults.apps.webApp.app, resource: entra.defaults.apps.middleTierApi.app, scopes: ['access_as_user'] });
+      expect((await fetch(`${url}/plain`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect(entra.tokenRequests()).toHaveLength(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses to start when a route acquires tokens, naming each such route, before any request', async () => {
+    const refused = startTestApp(adapter, validateOnlyOptions());
+    await expect(refused).rejects.toThrow(OboConfigurationError);
+    await expect(refused).rejects.toThrow(/GET \/downstream \(TestApiController\.downstream\): @DownstreamToken acquires tokens, but OboModule has no credential/);
+    await expect(refused).rejects.toThrow(/GET \/app \(TestApiController\.app\): @AppToken acquires tokens, but OboModule has no credential/);
     expect(entra.tokenRequests()).toHaveLength(0);
   });
 });

@@ -6,8 +6,8 @@ import { OboModule, Public, RequireScopes, type EntraPrincipal, type OboModuleOp
 import type { AdapterName } from './test-app.js';
 
 /**
- * Routes with no `@UseGuards` at all (unlike test-app.ts, whose only unguarded route validates the token in its
- * `@DownstreamToken` pipe): whether they are protected depends only on the module's `globalGuard` extra.
+ * Routes with no `@UseGuards` at all: whether they are protected depends only on the module's `globalGuard` extra
+ * (without it, the bootstrap route check refuses `/plain-scoped`, which demands a scope).
  */
 @Controller()
 class UndecoratedController {

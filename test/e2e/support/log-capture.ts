@@ -73,8 +73,9 @@ class CapturedApiController {
     return { fromCache: token.fromCache };
   }
 
-  @Get('downstream-unguarded')
-  downstreamUnguarded(@DownstreamToken(DOWNSTREAM_READ) token: string) {
+  @Get('downstream-any-scope')
+  @UseGuards(OboAuthGuard)
+  downstreamAnyScope(@DownstreamToken(DOWNSTREAM_READ) token: string) {
     this.seen.push(token);
     return { ok: true };
   }

@@ -56,8 +56,9 @@ class TestApiController {
     return { fromCache: token.fromCache, aud: claims.aud, oid: claims.oid, tid: claims.tid, azp: claims.azp, scp: claims.scp };
   }
 
-  @Get('downstream-unguarded')
-  downstreamUnguarded(@DownstreamToken(DOWNSTREAM_READ) token: string) {
+  @Get('downstream-any-scope')
+  @UseGuards(OboAuthGuard)
+  downstreamAnyScope(@DownstreamToken(DOWNSTREAM_READ) token: string) {
     return { oid: decodeJwt(token).oid };
   }
 
