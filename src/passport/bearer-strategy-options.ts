@@ -14,7 +14,10 @@ export interface BearerStrategyOptions {
   audience?: string | string[];
   /** Default true. With a `common`/`organizations` metadata URL, false accepts every tenant. */
   validateIssuer?: boolean;
-  /** Accepted issuers: their tenant ids become the allowed tenants of a multi-tenant API. */
+  /**
+   * Accepted issuers, compared exactly with the token's `iss` (as passport-azure-ad does). With a common/organizations
+   * metadata URL their tenant ids are also the allowed tenants.
+   */
   issuer?: string | string[];
   /** The token must carry one of these delegated scopes (`scp`). */
   scope?: string[];
@@ -28,7 +31,10 @@ export interface BearerStrategyOptions {
   loggingLevel?: 'info' | 'warn' | 'error';
   /** Accepted for compatibility; B2C is not supported (`true` is refused). */
   isB2C?: boolean;
-  /** Accepted for compatibility (a single `aud` is what Entra issues). */
+  /**
+   * Default false, as in passport-azure-ad: a token whose `aud` is an array of several audiences is refused. With
+   * true it is accepted when one audience is ours and `azp` is this client.
+   */
   allowMultiAudiencesInToken?: boolean;
   /** Not in passport-azure-ad: the `fetch` for discovery and keys (a proxy, or the emulator's pinned fetch). */
   fetch?: typeof fetch;
@@ -46,7 +52,17 @@ const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const MULTI_TENANT = new Set(['common', 'organizations']);
 
 /** Maps passport-azure-ad's options onto the verifier's settings, reporting every problem at once. */
-export function verifierSettingsFromBearerOptions(options: BearerStrategyOptions): { settings: VerifierSettings; requiredScopes: string[]; passReqToCallback: boolean } {
+/** What the strategy enforces itself, on top of the shared verifier's checks. */
+export interface StrategyChecks {
+  requiredScopes: string[];
+  passReqToCallback: boolean;
+  /** The `issuer` option: when given, `iss` must be one of these exactly. */
+  acceptedIssuers: readonly string[] | undefined;
+  allowMultipleAudiences: boolean;
+  clientId: string;
+}
+
+export function verifierSettingsFromBearerOptions(options: BearerStrategyOptions): { settings: VerifierSettings } & StrategyChecks {
   const problems: string[] = [];
   for (const name of Object.keys(options ?? {})) if (!KNOWN.has(name)) problems.push(`unknown option '${name}'`);
   let authorityHost = '';
@@ -71,11 +87,19 @@ export function verifierSettingsFromBearerOptions(options: BearerStrategyOptions
   if (options.clockSkew !== undefined && (!Number.isInteger(options.clockSkew) || options.clockSkew < 0)) problems.push('clockSkew must be a non-negative integer of seconds');
   if (options.scope !== undefined && (!Array.isArray(options.scope) || options.scope.some((scope) => typeof scope !== 'string'))) problems.push('scope must be an array of scope names');
 
+  if (options.allowMultiAudiencesInToken !== undefined && typeof options.allowMultiAudiencesInToken !== 'boolean') problems.push('allowMultiAudiencesInToken must be a boolean');
+  const issuers = options.issuer === undefined ? [] : [options.issuer].flat();
+  if (issuers.some((issuer) => typeof issuer !== 'string' || !/^https:\/\/[^\s]+$/.test(issuer))) problems.push('issuer must be an https: issuer URL or an array of them');
+
   const isMultiTenant = MULTI_TENANT.has(tenant);
   let allowedTenants: ReadonlySet<string> | 'any' = new Set(GUID.test(tenant) ? [tenant] : []);
+  if (!isMultiTenant && GUID.test(tenant)) {
+    // Tokens of a tenant-specific metadata URL come from that tenant: an issuer of another tenant would refuse them all.
+    const foreign = issuers.filter((issuer) => typeof issuer === 'string' && GUID.exec(issuer)?.[0]?.toLowerCase() !== tenant);
+    if (foreign.length > 0) problems.push(`issuer: ${foreign.join(', ')} is not an issuer of tenant ${tenant}, the tenant of identityMetadata`);
+  }
   if (isMultiTenant) {
-    const issuers = options.issuer === undefined ? [] : [options.issuer].flat();
-    const tenants = issuers.map((issuer) => GUID.exec(issuer)?.[0]?.toLowerCase());
+    const tenants = issuers.map((issuer) => (typeof issuer === 'string' ? GUID.exec(issuer)?.[0]?.toLowerCase() : undefined));
     if (tenants.some((value) => value === undefined)) problems.push('issuer: every issuer must contain its tenant id');
     if (issuers.length > 0) allowedTenants = new Set(tenants.filter((value): value is string => value !== undefined));
     else if (options.validateIssuer === false) allowedTenants = 'any';
@@ -100,5 +124,8 @@ export function verifierSettingsFromBearerOptions(options: BearerStrategyOptions
     },
     requiredScopes: options.scope ?? [],
     passReqToCallback: options.passReqToCallback === true,
+    acceptedIssuers: issuers.length > 0 ? issuers : undefined,
+    allowMultipleAudiences: options.allowMultiAudiencesInToken === true,
+    clientId,
   };
 }
