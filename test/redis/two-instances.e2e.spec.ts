@@ -95,7 +95,7 @@ describeWithRedis('two API instances sharing one Redis', () => {
     expect(response.status).toBe(200);
     const downstreamScope = ((await response.json()) as { scp: string }).scp;
     const entries = await scanPrefix(prefix);
-    expect(entries.filter((entry) => entry.key.startsWith(`${prefix}token:`)).length).toBeGreaterThanOrEqual(1);
+    expect(entries.filter((entry) => entry.key.startsWith(`${prefix}v2:t:`)).length).toBeGreaterThanOrEqual(1);
     const secrets = ['eyJ', user.id, user.tenantId, user.username, user.displayName, downstreamScope, token.slice(0, 40)];
     for (const { key, stored, pttlMs } of entries) {
       for (const secret of secrets) {
