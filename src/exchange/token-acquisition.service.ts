@@ -9,7 +9,10 @@ import { AppOnlyTokenError } from '../errors/obo-errors.js';
 import { MsalTokenExchanger } from './msal-token-exchanger.js';
 import { SingleFlight } from './single-flight.js';
 
-/** Slack on top of the longest exchange (all attempts) before another instance's lock counts as abandoned. */
+/**
+ * Slack on top of one exchange attempt (`timeoutMs`) before another instance's lock counts as abandoned. One attempt,
+ * not all retries: a lock left by a crashed instance (or planted) then costs a waiter about one exchange.
+ */
 const LOCK_MARGIN_MS = 1000;
 const LOCK_POLL_INTERVAL_MS = 25;
 
@@ -101,13 +104,13 @@ export class TokenAcquisitionService {
 
   /**
    * A miss, made once: in this process by single-flight, across instances by the cache's lock when it has one (the
-   * losers wait for the winner's entry, then exchange anyway if it does not come).
+   * losers wait for the winner's entry, then exchange anyway if it does not come within about one exchange).
    */
   private acquireOnce(key: string, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
     return this.flights.run(key, async () => {
       const again = await this.lookup(key);
       if (again) return this.fromCache(again);
-      const lockTtlMs = this.options.timeoutMs * (this.options.retries + 1) + LOCK_MARGIN_MS;
+      const lockTtlMs = this.options.timeoutMs + LOCK_MARGIN_MS;
       const outcome = await this.lockOrWait(key, lockTtlMs);
       if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
       const lock = outcome;
@@ -123,14 +126,22 @@ export class TokenAcquisitionService {
 
   /**
    * Takes the cache's cross-instance lock for `key`, or, while another instance holds it, waits for that instance's
-   * entry. Returns the entry, the lock, or undefined (no lock support, or the wait ran out: exchange anyway).
+   * entry. Returns the entry, the lock, or undefined (no lock support, or the wait of `lockTtlMs` ran out: exchange
+   * anyway).
    */
   private async lockOrWait(key: string, lockTtlMs: number): Promise<CachedToken | CacheLock | undefined> {
     if (!this.cache.tryLock) return undefined;
     const deadline = Date.now() + lockTtlMs;
     for (;;) {
       const lock = await this.cache.tryLock(key, lockTtlMs);
-      if (lock) return lock;
+      if (lock) {
+        // A lock just freed is most often the winner's, released right after it stored its token: read once more, or
+        // every instance that was waiting would take the lock in turn and exchange again.
+        const entry = await this.lookup(key);
+        if (!entry) return lock;
+        await lock.release().catch(() => undefined);
+        return entry;
+      }
       if (Date.now() >= deadline) return undefined;
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_INTERVAL_MS));
       // The holder stored its token, or released the lock after failing (then the next round takes it).
