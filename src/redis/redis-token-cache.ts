@@ -312,7 +312,7 @@ export class RedisTokenCache extends OboTokenCache {
   }
 
   /** Closes the connections the cache opened (the subscriber always; the client when it was not given). Idempotent. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.subscriber.disconnect();
