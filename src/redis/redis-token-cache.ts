@@ -102,7 +102,7 @@ type Attempt<T> = { ok: true; result: T } | { ok: false; sent: boolean };
 /**
  * A two-level token cache: a bounded in-process LRU (L1) in front of Redis (L2), shared by every instance of the API.
  * Values are encrypted at rest and expire in Redis with the token. Redis being slow or down never fails a request:
- * each operation has a short timeout, a circuit breaker skips Redis while it is down (logging once per change), and
+ * each operation has a short timeout, a circuit breaker skips Redis while it is down (logging once per outage), and
  * the request goes on through L1 and Entra. Redis key names are HMACs under a secret key, never a tenant, user or
  * token, and cannot be computed by someone who knows a user's ids. Each user's values are bound to a per-user
  * generation that `removeUser` discards, so a value written back after an eviction does not decrypt.
