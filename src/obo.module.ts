@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import { OboAuthGuard } from './auth/obo-auth.guard.js';
@@ -42,4 +42,17 @@ import { RouteInventory } from './routes/route-inventory.js';
   ],
   exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe],
 })
-export class OboModule extends ConfigurableOboModule {}
+export class OboModule extends ConfigurableOboModule implements OnApplicationShutdown {
+  constructor(@Inject(OboTokenCache) private readonly cache: OboTokenCache) {
+    super();
+  }
+
+  /**
+   * Closes the cache (the module's, or the one it was given, e.g. a `RedisTokenCache` with its connections) when the
+   * application shuts down, after the HTTP server has stopped taking requests: without it, `app.close()` would leave
+   * sockets open and the process running.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.cache.close?.();
+  }
+}

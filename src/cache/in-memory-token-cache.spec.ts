@@ -178,6 +178,16 @@ describe('InMemoryTokenCache', () => {
       expect(cache.size).toBe(3);
     });
 
+    it('matches tenant and object ids case-insensitively, as the GUIDs they are', () => {
+      // Entra's ids are GUIDs, which compare case-insensitively (RFC 9562, section 4); callers may hold either case.
+      cache.set('alice-upper', token('a1', { tenantId: TENANT.toUpperCase(), userObjectId: ALICE.toUpperCase() }), START_MS + HOUR_MS);
+      cache.set('alice-lower', token('a2', { userObjectId: ALICE }), START_MS + HOUR_MS);
+      cache.removeUser(TENANT, ALICE.toUpperCase());
+      expect(cache.get('alice-upper')).toBeUndefined();
+      expect(cache.get('alice-lower')).toBeUndefined();
+      expect(indexedKeys(cache).size).toBe(0);
+    });
+
     it('does nothing for a user without entries', () => {
       cache.set('app', token('app'), START_MS + HOUR_MS);
       cache.removeUser(TENANT, BOB);

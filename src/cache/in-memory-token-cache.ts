@@ -13,8 +13,9 @@ interface Entry {
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
 
+/** Entra's tenant and object ids are GUIDs, which compare case-insensitively: one user, whatever the case given. */
 function userTag(tenantId: string, userObjectId: string): string {
-  return `${tenantId}|${userObjectId}`;
+  return `${tenantId.toLowerCase()}|${userObjectId.toLowerCase()}`;
 }
 
 /**

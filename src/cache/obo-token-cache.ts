@@ -29,12 +29,21 @@ export abstract class OboTokenCache {
 
   abstract delete(key: string): Promise<void> | void;
 
-  /** Evicts every entry of one user (sign-out, revocation). Backends that cannot should leave it undefined. */
+  /**
+   * Evicts every entry of one user (sign-out, revocation); ids compare case-insensitively (they are GUIDs). Returns
+   * only once it is done, and throws (rejects) when it cannot confirm it: an eviction must never silently do nothing.
+   * A backend whose storage others can write to should also make the user's earlier stored values unusable even if
+   * they are written back (e.g. bind a per-user generation, discarded here, into their authenticated encryption).
+   * Backends that cannot evict by user should leave it undefined.
+   */
   removeUser?(tenantId: string, userObjectId: string): Promise<void> | void;
 
   /**
-   * Cross-instance single-flight: a short lock on `key`, or undefined when another instance holds it (then the caller
-   * polls `get`). Only distributed backends offer it.
+   * Cross-instance single-flight: a short lock on `key` that expires by itself after `ttlMs`, or undefined when
+   * another instance holds it (then the caller polls `get`). Only distributed backends offer it.
    */
   tryLock?(key: string, ttlMs: number): Promise<CacheLock | undefined>;
+
+  /** Releases connections and timers; the module calls it when the application shuts down. Idempotent. */
+  close?(): Promise<void> | void;
 }

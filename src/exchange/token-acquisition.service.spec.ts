@@ -81,7 +81,7 @@ function principal(): EntraPrincipal {
 }
 
 function service(cache: SharedLockingCache, exchanger: GatedExchanger, timing: { timeoutMs: number; retries: number } = { timeoutMs: 10_000, retries: 2 }) {
-  const options = { ...timing, ...API, refreshMarginSec: 0, clock: SYSTEM_CLOCK, isMultiTenant: false, tenantId: TENANT } as ResolvedOboOptions;
+  const options = { ...timing, ...API, deadlineMs: 15_000, refreshMarginSec: 0, clock: SYSTEM_CLOCK, isMultiTenant: false, tenantId: TENANT } as ResolvedOboOptions;
   return new TokenAcquisitionService(options, {} as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache, {} as AuthorityMetadataClient);
 }
 

@@ -13,7 +13,10 @@ import { MsalTokenExchanger } from './msal-token-exchanger.js';
 import { SingleFlight } from './single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
-/** Slack on top of the longest exchange (all attempts) before another instance's lock counts as abandoned. */
+/**
+ * Slack on top of one exchange attempt (`timeoutMs`) before another instance's lock counts as abandoned. One attempt,
+ * not all retries: a lock left by a crashed instance (or planted) then costs a waiter about one exchange.
+ */
 const LOCK_MARGIN_MS = 1000;
 const LOCK_POLL_INTERVAL_MS = 25;
 
@@ -105,7 +108,7 @@ export class TokenAcquisitionService {
     // A claims exchange is its own flight (it must not join, or be answered by, a plain one) and skips the cache read;
     // its result is stored under the plain key, replacing the token from before the challenge.
     if (claims) return this.throttledOr(key, () => this.flights.run(`${key}|claims:${claims}`, () => this.exchangeAndStore(key, produce)));
-    return this.throttledOr(key, () => this.acquireOnce(key, produce));
+    return this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, produce));
   }
 
   /** A client-credentials token for this API itself; `scopes` are `{resource}/.default`. */
@@ -117,7 +120,7 @@ export class TokenAcquisitionService {
     const cached = await this.lookup(key);
     if (cached) return this.fromCache(cached);
     return this.throttledOr(key, () =>
-      this.acquireOnce(key, async () => {
+      this.acquireOnce(key, deadlineAtMs, async () => {
         const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList, deadlineAtMs });
         const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId };
         // Dropped before it expires, so the next call fetches a fresh one in time.
@@ -178,14 +181,14 @@ export class TokenAcquisitionService {
 
   /**
    * A miss, made once: in this process by single-flight, across instances by the cache's lock when it has one (the
-   * losers wait for the winner's entry, then exchange anyway if it does not come).
+   * losers wait for the winner's entry, then exchange anyway if it does not come within about one exchange).
    */
-  private acquireOnce(key: string, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
+  private acquireOnce(key: string, deadlineAtMs: number, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
     return this.flights.run(key, async () => {
       const again = await this.lookup(key);
       if (again) return this.fromCache(again);
-      const lockTtlMs = this.options.timeoutMs * (this.options.retries + 1) + LOCK_MARGIN_MS;
-      const outcome = await this.lockOrWait(key, lockTtlMs);
+      const lockTtlMs = this.options.timeoutMs + LOCK_MARGIN_MS;
+      const outcome = await this.lockOrWait(key, lockTtlMs, deadlineAtMs);
       if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
       const lock = outcome;
       try {
@@ -200,12 +203,20 @@ export class TokenAcquisitionService {
    * Takes the cache's cross-instance lock for `key`, or, while another instance holds it, waits for that instance's
    * entry. Returns the entry, the lock, or undefined (no lock support, or the wait ran out: exchange anyway).
    */
-  private async lockOrWait(key: string, lockTtlMs: number): Promise<CachedToken | CacheLock | undefined> {
+  private async lockOrWait(key: string, lockTtlMs: number, deadlineAtMs: number): Promise<CachedToken | CacheLock | undefined> {
     if (!this.cache.tryLock) return undefined;
-    const deadline = Date.now() + lockTtlMs;
+    // The wait is bounded by one exchange of the holder and by this acquisition's own deadline.
+    const deadline = Math.min(Date.now() + lockTtlMs, deadlineAtMs);
     for (;;) {
       const lock = await this.cache.tryLock(key, lockTtlMs);
-      if (lock) return lock;
+      if (lock) {
+        // A lock just freed is most often the winner's, released right after it stored its token: read once more, or
+        // every instance that was waiting would take the lock in turn and exchange again.
+        const entry = await this.lookup(key);
+        if (!entry) return lock;
+        await lock.release().catch(() => undefined);
+        return entry;
+      }
       if (Date.now() >= deadline) return undefined;
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_INTERVAL_MS));
       // The holder stored its token, or released the lock after failing (then the next round takes it).

@@ -1,4 +1,4 @@
-import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 
 function breaker() {
   let now = 0;
@@ -7,7 +7,7 @@ function breaker() {
     failureThreshold: 3,
     openDurationMs: 1000,
     nowMs: () => now,
-    onStateChange: (state: BreakerState, previous: BreakerState) => changes.push(`${previous}->${state}`),
+    onAvailabilityChange: (available: boolean) => changes.push(available ? 'available' : 'unavailable'),
   });
   return { subject, changes, advance: (ms: number) => (now += ms) };
 }
@@ -24,7 +24,7 @@ describe('CircuitBreaker', () => {
     subject.recordFailure();
     expect(subject.currentState).toBe('open');
     expect(subject.allows()).toBe(false);
-    expect(changes).toEqual(['closed->open']);
+    expect(changes).toEqual(['unavailable']);
   });
 
   it('lets one probe through after the open duration; its success closes the circuit', () => {
@@ -38,17 +38,24 @@ describe('CircuitBreaker', () => {
     subject.recordSuccess();
     expect(subject.currentState).toBe('closed');
     expect(subject.allows()).toBe(true);
-    expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+    expect(changes).toEqual(['unavailable', 'available']);
   });
 
-  it('opens again at once when the probe fails, and reports each change once', () => {
+  it('opens again at once when the probe fails, and reports the outage once however many probes fail', () => {
     const { subject, changes, advance } = breaker();
     for (let index = 0; index < 10; index += 1) subject.recordFailure();
+    for (let probe = 0; probe < 6; probe += 1) {
+      advance(1000);
+      expect(subject.allows()).toBe(true);
+      expect(subject.currentState).toBe('half-open');
+      subject.recordFailure();
+      expect(subject.currentState).toBe('open');
+      expect(subject.allows()).toBe(false);
+    }
+    expect(changes).toEqual(['unavailable']);
     advance(1000);
     expect(subject.allows()).toBe(true);
-    subject.recordFailure();
-    expect(subject.currentState).toBe('open');
-    expect(subject.allows()).toBe(false);
-    expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->open']);
+    subject.recordSuccess();
+    expect(changes).toEqual(['unavailable', 'available']);
   });
 });

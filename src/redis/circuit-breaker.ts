@@ -6,8 +6,12 @@ export interface CircuitBreakerSettings {
   /** How long the circuit stays open before one probe is let through. */
   openDurationMs: number;
   nowMs: () => number;
-  /** Called once per state change (not per failure), so a dead backend logs once. */
-  onStateChange: (state: BreakerState, previous: BreakerState) => void;
+  /**
+   * Called once when an outage begins (the circuit opens from closed) and once when it ends (the circuit closes), never
+   * for a failed probe (half-open back to open): a backend that stays down for an hour logs two lines, not one per
+   * probe.
+   */
+  onAvailabilityChange: (available: boolean) => void;
 }
 
 /**
@@ -56,6 +60,7 @@ export class CircuitBreaker {
   private transition(next: BreakerState): void {
     const previous = this.state;
     this.state = next;
-    this.settings.onStateChange(next, previous);
+    if (next === 'open' && previous === 'closed') this.settings.onAvailabilityChange(false);
+    else if (next === 'closed') this.settings.onAvailabilityChange(true);
   }
 }

@@ -56,6 +56,19 @@ describe('TokenEncryption', () => {
     expect(encryption.decrypt('v2.x.y.z.w', 'k')).toBeUndefined();
   });
 
+  it('refuses a truncated authentication tag: only full 16-byte tags are accepted', () => {
+    // GCM tags are a prefix of the full tag, so without a fixed tag length a 4-byte prefix would authenticate; NIST
+    // SP 800-38D section 5.2.1.2 and Node's DEP0182 ask for the full length.
+    const encryption = new TokenEncryption([newKey]);
+    const parts = encryption.encrypt('value', 'k').split('.');
+    const fullTag = Buffer.from(parts[4]!, 'base64url');
+    expect(fullTag).toHaveLength(16);
+    for (const length of [4, 8, 12, 15]) {
+      parts[4] = fullTag.subarray(0, length).toString('base64url');
+      expect(encryption.decrypt(parts.join('.'), 'k')).toBeUndefined();
+    }
+  });
+
   it('refuses keys that are not 32 bytes', () => {
     expect(() => new TokenEncryption([])).toThrow(RangeError);
     expect(() => new TokenEncryption([randomBytes(16)])).toThrow(RangeError);

@@ -2,6 +2,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
+// The full GCM tag. Without a fixed length Node accepts any truncation down to 4 bytes, and a short tag is far easier
+// to forge (NIST SP 800-38D, section 5.2.1.2).
+const TAG_BYTES = 16;
 const FORMAT_VERSION = 'v1';
 
 interface EncryptionKey {
@@ -37,7 +40,7 @@ export class TokenEncryption {
   encrypt(plaintext: string, associatedData: string): string {
     const { id, key } = this.keys[0]!;
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associatedData));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return [FORMAT_VERSION, id, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
@@ -49,10 +52,13 @@ export class TokenEncryption {
     if (version !== FORMAT_VERSION || !iv || !ciphertext || !tag) return undefined;
     const entry = this.keys.find((candidate) => candidate.id === id);
     if (!entry) return undefined;
+    const ivBytes = Buffer.from(iv, 'base64url');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    if (ivBytes.length !== IV_BYTES || tagBytes.length !== TAG_BYTES) return undefined;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', entry.key, Buffer.from(iv, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', entry.key, ivBytes, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(associatedData));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(tagBytes);
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       return undefined;

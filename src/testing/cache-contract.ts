@@ -11,6 +11,12 @@ export interface CacheContractSubject {
    * real time (for a backend whose own clock, e.g. Redis's TTL, is what expires entries).
    */
   advanceMs?: (ms: number) => void;
+  /**
+   * For a backend whose storage others can write to: copies what it stores for its entries (not its own bookkeeping)
+   * and returns a function that writes those copies back, as someone with write access to the store would. Given,
+   * the contract checks that `removeUser` makes a user's written-back values unusable.
+   */
+  captureStoredEntries?: () => Promise<() => Promise<void>>;
   /** Called after each case (close connections, flush a test namespace). */
   cleanup?: () => Promise<void> | void;
 }
@@ -131,6 +137,34 @@ export function oboTokenCacheContract(createSubject: () => Promise<CacheContract
         if (!(await cache.get('contract:alice:other-tenant'))) throw new ContractViolation('removeUser evicted the same oid in another tenant');
         if (!(await cache.get('contract:bob'))) throw new ContractViolation("removeUser evicted another user's entry");
         if (!(await cache.get('contract:app'))) throw new ContractViolation('removeUser evicted an app token');
+      }),
+    },
+    {
+      name: 'removeUser (when offered) matches tenant and object ids case-insensitively (they are GUIDs)',
+      run: withSubject(async ({ cache }, now) => {
+        if (!cache.removeUser) return;
+        const tenant = '08CA7782-AB9B-4297-96FE-A80D943EE9F4';
+        const user = 'D09FDCC1-D26E-48E6-BAA5-5305C1DCBF61';
+        await cache.set('contract:upper', token('upper', { tenantId: tenant, userObjectId: user }), now() + 60_000);
+        await cache.set('contract:lower', token('lower', { tenantId: tenant.toLowerCase(), userObjectId: user.toLowerCase() }), now() + 60_000);
+        await cache.removeUser(tenant.toLowerCase(), user);
+        expectEqual(await cache.get('contract:upper'), undefined, 'an entry stored with upper-case ids');
+        expectEqual(await cache.get('contract:lower'), undefined, 'an entry stored with lower-case ids');
+      }),
+    },
+    {
+      name: "removeUser (when offered) leaves a user's stored values unusable even when they are written back",
+      run: withSubject(async ({ cache, captureStoredEntries }, now) => {
+        if (!cache.removeUser || !captureStoredEntries) return;
+        await cache.set('contract:revoked', token('revoked', { userObjectId: 'revoked' }), now() + 60_000);
+        await cache.set('contract:kept', token('kept', { userObjectId: 'kept' }), now() + 60_000);
+        const writeBack = await captureStoredEntries();
+        await cache.removeUser('tenant-a', 'revoked');
+        await writeBack();
+        expectEqual(await cache.get('contract:revoked'), undefined, "a removed user's value written back");
+        if (!(await cache.get('contract:kept'))) throw new ContractViolation("another user's value written back no longer reads");
+        await cache.set('contract:revoked', token('again', { userObjectId: 'revoked' }), now() + 60_000);
+        expectEqual((await cache.get('contract:revoked'))?.accessToken, 'access-token-again', 'a new entry of the removed user');
       }),
     },
     {

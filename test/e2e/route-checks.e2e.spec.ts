@@ -20,8 +20,8 @@ import { daemonToken, get, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_DEFAULT, DOWNSTREAM_READ, middleTierOptions, type AdapterName } from './support/test-app.js';
 
 /** Starts `controllers` under OboModule; rejects when bootstrap refuses them. The app is closed by the caller. */
-async function start(adapter: AdapterName, options: OboModuleOptions, controllers: Type[], extras: { globalGuard?: boolean; providers?: unknown[]; useGlobalGuard?: boolean } = {}) {
-  @Module({ imports: [OboModule.forRoot({ ...options, globalGuard: extras.globalGuard ?? false })], controllers, providers: (extras.providers ?? []) as never[] })
+async function start(adapter: AdapterName, options: OboModuleOptions, controllers: Type[], extras: { globalGuard?: boolean; providers?: readonly unknown[]; useGlobalGuard?: boolean } = {}) {
+  @Module({ imports: [OboModule.forRoot({ ...options, globalGuard: extras.globalGuard ?? false })], controllers, providers: [...(extras.providers ?? [])] as never[] })
   class RouteCheckModule {}
   const app: INestApplication = await NestFactory.create(RouteCheckModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
   try {
