@@ -565,7 +565,7 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     const commonPersonalUrl = useExtraApp(adapter, () => entra, () => ({ tenantId: 'common', allowAnyTenant: true, allowPersonalAccounts: true }));
 
     beforeAll(() => {
-      entra.directory.findTenant(CONSUMERS_TENANT_ID) ?? entra.directory.addTenant({ id: CONSUMERS_TENANT_ID, displayName: 'Microsoft accounts', domain: 'live.example' });
+      if (!entra.directory.findTenant(CONSUMERS_TENANT_ID)) entra.directory.addTenant({ id: CONSUMERS_TENANT_ID, displayName: 'Microsoft accounts', domain: 'live.example' });
       personal = entra.directory.findUser('pat@live.example') ?? entra.directory.addUser({ tenantId: CONSUMERS_TENANT_ID, username: 'pat@live.example' });
     });
 
