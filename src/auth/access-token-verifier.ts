@@ -1,12 +1,14 @@
 // The one file that uses jose to validate tokens.
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose';
 import { tokenHash } from '../cache/cache-key.js';
-import type { VerifierSettings } from '../config/resolve-options.js';
+import { CONSUMERS_TENANT_ID, DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InvalidTokenError } from '../errors/obo-errors.js';
-import { attachAccessToken, type EntraPrincipal } from './entra-principal.js';
+import { callerKindOf } from './caller-kind.js';
+import { attachAccessToken, deepFreeze, type EntraPrincipal } from './entra-principal.js';
+import { RejectionLog, type RejectionDetail } from './rejection-log.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -32,8 +34,18 @@ interface IssuerTemplates {
   tenantId: string | undefined;
 }
 
-function invalid(reason: string, message: string, cause?: unknown): InvalidTokenError {
-  return new InvalidTokenError(reason, message, cause === undefined ? undefined : { cause });
+/** What a rejection compared, for the debug log; kept beside the error, never in it. */
+const rejectionDetails = new WeakMap<InvalidTokenError, RejectionDetail>();
+
+function invalid(reason: string, message: string, cause?: unknown, detail?: RejectionDetail): InvalidTokenError {
+  const error = new InvalidTokenError(reason, message, cause === undefined ? undefined : { cause });
+  if (detail) rejectionDetails.set(error, detail);
+  return error;
+}
+
+/** A NumericDate (RFC 7519 §2): a finite JSON number. */
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
 function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
@@ -45,13 +57,19 @@ function stringClaim(claims: Record<string, unknown>, name: string): string | un
  * Validates Entra access tokens: RS256 only, a key from the authority's JWKS (never from the token), issuer in v2 or v1
  * form with `{tenantid}` bound to the token's own `tid`, allowed tenant, audience, `exp`/`nbf` with bounded skew, and
  * `scp` or `roles` present (so ID tokens fail). Verified tokens are remembered, keyed by hash, until they expire.
+ * With `warmUp` (the default) discovery and keys are fetched in the background at bootstrap.
  */
 @Injectable()
-export class AccessTokenVerifier {
+export class AccessTokenVerifier implements OnApplicationBootstrap {
+  private readonly logger = new Logger('OboModule');
+  private readonly rejections: RejectionLog;
+  private readonly maxTokenLengthBytes: number;
   private readonly keyStore: SigningKeyStore;
   private readonly importedKeys = new Map<string, CryptoKey>();
   private importedKeysVersion = -1;
   private readonly verified = new Map<string, VerifiedToken>();
+  /** Every principal this verifier built: only these are trusted without validating their token again. */
+  private readonly produced = new WeakSet<EntraPrincipal>();
   private issuerTemplates: Promise<IssuerTemplates> | undefined;
   private readonly audiences: ReadonlySet<string>;
   private readonly metadataTenant: string;
@@ -61,7 +79,10 @@ export class AccessTokenVerifier {
     private readonly metadata: AuthorityMetadataClient,
   ) {
     this.audiences = new Set(options.audiences);
-    this.metadataTenant = options.isMultiTenant ? 'organizations' : options.tenantId;
+    // A multi-tenant API reads its own authority's documents: `common` publishes the personal-account keys too.
+    this.metadataTenant = options.tenantId;
+    this.rejections = new RejectionLog(() => options.clock.nowMs());
+    this.maxTokenLengthBytes = options.maxTokenLengthBytes ?? DEFAULT_MAX_TOKEN_LENGTH_BYTES;
     this.keyStore = new SigningKeyStore({
       jwksUri: async () => (await this.metadata.get(this.metadataTenant, 2)).jwks_uri,
       fetch: options.fetch,
@@ -72,14 +93,54 @@ export class AccessTokenVerifier {
     });
   }
 
-  /** Validates `token` and returns its principal, or throws `InvalidTokenError` naming the failed check. */
+  /** Fetches discovery and keys in the background, so bootstrap is not delayed and the first request does not wait. */
+  onApplicationBootstrap(): void {
+    if (this.options.warmUp ?? true) void this.warmUp();
+  }
+
+  private async warmUp(): Promise<void> {
+    // Each fetch logs its own failure; one line says what it means for requests.
+    await Promise.allSettled([this.loadIssuerTemplates(), this.keyStore.refresh()]);
+    if (!this.keyStore.isLoaded) this.logger.warn('Warm-up could not load the signing keys; requests get 503 until they load');
+  }
+
+  /**
+   * Whether this verifier built `principal`, under this module's settings. A principal from another verifier (a
+   * passport strategy's, another module's) or a copy is not, whatever it carries.
+   */
+  isOwnPrincipal(principal: unknown): principal is EntraPrincipal {
+    return typeof principal === 'object' && principal !== null && this.produced.has(principal as EntraPrincipal);
+  }
+
+  /**
+   * Validates `token` and returns its principal, or throws `InvalidTokenError` naming the failed check. Throws
+   * `IdentityProviderUnavailableError` when the keys needed to decide cannot be fetched, and `ClientConfigurationError`
+   * when the configured tenant is unknown to the identity provider.
+   */
   async verify(token: string): Promise<EntraPrincipal> {
+    try {
+      return await this.verifyOrRemember(token);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) this.rejections.report(error.reason, error.message, rejectionDetails.get(error));
+      throw error;
+    }
+  }
+
+  private async verifyOrRemember(token: string): Promise<EntraPrincipal> {
+    // First, before hashing or parsing anything: a huge string (from a WebSocket, a queue) costs nothing more.
+    if (typeof token !== 'string' || token.length > this.maxTokenLengthBytes || Buffer.byteLength(token, 'utf8') > this.maxTokenLengthBytes) {
+      throw invalid('too_large', `The access token is longer than the ${this.maxTokenLengthBytes} bytes this API accepts.`);
+    }
     const hash = tokenHash(token);
     const nowMs = this.options.clock.nowMs();
     const remembered = this.verified.get(hash);
     if (remembered) {
-      // A remembered token is re-checked for what can change: time, and whether its key is still published.
-      if (this.isCurrent(remembered, nowMs) && this.keyStore.has(remembered.kid) && !this.keyStore.isStale) return remembered.principal;
+      // A remembered token is re-checked for what can change: time, and whether its key is still published. A due
+      // key refresh runs in the background; until it lands, the last good keys decide.
+      if (this.isCurrent(remembered, nowMs) && this.keyStore.has(remembered.kid)) {
+        this.keyStore.refreshInBackgroundIfDue();
+        return remembered.principal;
+      }
       this.verified.delete(hash);
     }
     const result = await this.verifyFully(token, hash, nowMs);
@@ -122,9 +183,13 @@ export class AccessTokenVerifier {
     }
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalid('malformed', 'The access token payload is not a JSON object.');
 
-    if (typeof claims.exp !== 'number') throw invalid('expired', 'The access token has no expiry (exp).');
-    const expiresAtMs = claims.exp * 1000;
-    const notBeforeMs = typeof claims.nbf === 'number' ? claims.nbf * 1000 : Number.NEGATIVE_INFINITY;
+    // Time claims of the wrong type refuse the token rather than being ignored (RFC 7519 §4.1.4-4.1.6: NumericDate).
+    if (claims.exp === undefined) throw invalid('expired', 'The access token has no expiry (exp).');
+    for (const name of ['exp', 'nbf', 'iat'] as const) {
+      if (claims[name] !== undefined && !isNumericDate(claims[name])) throw invalid('malformed', `The access token's ${name} claim is not a number (NumericDate).`);
+    }
+    const expiresAtMs = (claims.exp as number) * 1000;
+    const notBeforeMs = claims.nbf === undefined ? Number.NEGATIVE_INFINITY : (claims.nbf as number) * 1000;
     const toleranceMs = this.options.clockToleranceSec * 1000;
     if (nowMs >= expiresAtMs + toleranceMs) throw invalid('expired', 'The access token has expired.');
     if (nowMs < notBeforeMs - toleranceMs) throw invalid('not_yet_valid', 'The access token is not valid yet (nbf).');
@@ -134,17 +199,37 @@ export class AccessTokenVerifier {
     const templates = await this.loadIssuerTemplates();
     const issuer = stringClaim(claims, 'iss');
     const tenantIssuers = [templates.v2.replace(TENANT_TEMPLATE, tid), templates.v1.replace(TENANT_TEMPLATE, tid)];
-    if (!issuer || !tenantIssuers.includes(issuer)) throw invalid('issuer', 'The access token was not issued by the expected authority.');
-    if (jwk.issuer && issuer === tenantIssuers[0] && jwk.issuer.replace(TENANT_TEMPLATE, tid) !== issuer) {
-      throw invalid('issuer', 'The signing key is not published for the token issuer.');
+    if (!issuer || !tenantIssuers.includes(issuer)) {
+      throw invalid('issuer', 'The access token was not issued by the expected authority.', undefined, { claim: 'iss', expected: tenantIssuers, actual: claims.iss });
     }
-    const tenantAllowed =
-      templates.tenantId !== undefined ? tid.toLowerCase() === templates.tenantId : this.options.allowedTenants === 'any' || this.options.allowedTenants.has(tid.toLowerCase());
-    if (!tenantAllowed) throw invalid('tenant', 'Tokens from this tenant are not accepted.');
+    // Key-issuer validation, as Microsoft.IdentityModel does it (AadIssuerValidator.ValidateIssuerSigningKey): the
+    // key's issuer, with {tenantid} = tid, must be the token's issuer or the v2 issuer of that tid. So a v1-issuer
+    // token gets the same check as a v2 one: a key published for another tenant (the consumers tenant, say) signs
+    // for nobody else.
+    if (jwk.issuer) {
+      const keyIssuer = jwk.issuer.replace(/\{tenantid\}/i, tid);
+      if (keyIssuer !== issuer && keyIssuer !== tenantIssuers[0]) {
+        throw invalid('key_issuer', 'The signing key is not published for the token issuer.', undefined, { claim: 'key issuer', expected: [issuer, tenantIssuers[0]!], actual: jwk.issuer });
+      }
+    }
+    const tenant = tid.toLowerCase();
+    const isPersonalAccount = tenant === CONSUMERS_TENANT_ID;
+    let tenantAllowed: boolean;
+    if (templates.tenantId !== undefined) tenantAllowed = tenant === templates.tenantId;
+    // Personal accounts: never under `organizations`, and under `common` only when asked for, whatever the tenant list.
+    else if (isPersonalAccount) tenantAllowed = this.options.tenantId === 'common' && this.options.allowPersonalAccounts === true;
+    else tenantAllowed = this.options.allowedTenants === 'any' || this.options.allowedTenants.has(tenant);
+    if (!tenantAllowed) {
+      const expected = templates.tenantId ?? (this.options.allowedTenants === 'any' ? 'any organisational tenant' : [...this.options.allowedTenants]);
+      const message = isPersonalAccount ? 'Personal Microsoft account tokens are not accepted by this API.' : 'Tokens from this tenant are not accepted.';
+      throw invalid('tenant', message, undefined, { claim: 'tid', expected, actual: tid });
+    }
 
     const audience = claims.aud;
     const audiences = Array.isArray(audience) ? audience : [audience];
-    if (!audiences.some((value) => typeof value === 'string' && this.audiences.has(value))) throw invalid('audience', 'The access token is not for this API (aud).');
+    if (!audiences.some((value) => typeof value === 'string' && this.audiences.has(value))) {
+      throw invalid('audience', 'The access token is not for this API (aud).', undefined, { claim: 'aud', expected: [...this.audiences], actual: audience });
+    }
 
     // Only access tokens name the client they were issued to (v2 `azp`, v1 `appid`). ID tokens do not, and they can
     // carry `roles`, so this (not the presence of scp/roles) is what keeps an ID token out.
@@ -156,9 +241,7 @@ export class AccessTokenVerifier {
     if (scopes.length === 0 && roles.length === 0) {
       throw invalid('no_permissions', 'The token grants no scope (scp) and no role (roles): it is not an access token for this API (an ID token?).');
     }
-    const isAppOnly = claims.idtyp === 'app' || (scopes.length === 0 && roles.length > 0);
-    const idp = stringClaim(claims, 'idp');
-    const isGuest = claims.acct === 1 || (!isAppOnly && idp !== undefined && idp !== issuer && idp !== templates.v1.replace(TENANT_TEMPLATE, tid));
+    const { isAppOnly, isGuest } = callerKindOf(claims, scopes.length > 0, [issuer, ...tenantIssuers]);
     if (isGuest && !this.options.allowGuests) throw invalid('guest', 'Guest users are not accepted by this API.');
 
     const oid = stringClaim(claims, 'oid');
@@ -175,10 +258,13 @@ export class AccessTokenVerifier {
       clientId,
       isAppOnly,
       isGuest,
-      claims: Object.freeze({ ...claims }),
+      // Deeply frozen: the remembered principal is handed to every request with this token, so nothing one handler
+      // does to it (claims.amr.push(...)) may show in another.
+      claims: deepFreeze(claims),
     };
     attachAccessToken(principal, { token, hash, expiresAtMs });
     Object.freeze(principal);
+    this.produced.add(principal);
     return { principal, expiresAtMs, notBeforeMs, kid };
   }
 

@@ -12,13 +12,19 @@ describe('bearerTokenFrom', () => {
     expect(bearerTokenFrom(`${scheme} ${JWT}`)).toBe(JWT);
   });
 
+  it.each([2, 3, 10])('accepts %d spaces after the scheme (RFC 6750: 1*SP)', (count) => {
+    expect(bearerTokenFrom(`Bearer${' '.repeat(count)}${JWT}`)).toBe(JWT);
+    expect(bearerTokenFrom(`bearer${' '.repeat(count)}${JWT}`)).toBe(JWT);
+  });
+
   it('accepts every b64token character and trailing padding', () => {
     const token = 'AZaz09-._~+/abc==';
     expect(bearerTokenFrom(`Bearer ${token}`)).toBe(token);
   });
 
   it.each([
-    ['two spaces', `Bearer  ${JWT}`],
+    ['a space and a tab', `Bearer \t${JWT}`],
+    ['only spaces', 'Bearer    '],
     ['a tab', `Bearer\t${JWT}`],
     ['no space', `Bearer${JWT}`],
     ['no token', 'Bearer '],

@@ -18,8 +18,17 @@ export interface EntraPrincipal {
   readonly isAppOnly: boolean;
   /** True for a B2B guest (`acct` 1, or an `idp` other than the tenant). */
   readonly isGuest: boolean;
-  /** Every claim of the token, read-only. */
+  /** Every claim of the token, deeply frozen (shared by every request that presents the same token). */
   readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** Freezes `value` and everything reachable from it (JSON data: objects and arrays), and returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** The raw token behind a principal and its hash, kept off any enumerable property so it never serialises or logs. */

@@ -1,10 +1,13 @@
 import { Logger } from '@nestjs/common';
+import { ClientConfigurationError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 import { SigningKeyStore, type SigningJwk } from './signing-key-store.js';
 
 const JWKS_URI = 'https://login.example.test/tenant/discovery/v2.0/keys';
 const REFRESH_INTERVAL_MS = 24 * 3_600_000;
 const COOLDOWN_MS = 5 * 60_000;
 const START_MS = Date.UTC(2030, 0, 1);
+/** With the jitter pinned at its top, the n-th consecutive failure waits exactly min(2^(n-1) s, 30 s). */
+const FIRST_RETRY_MS = 1_000;
 
 function rsaKey(kid: string, modulus = `modulus-of-${kid}`): SigningJwk {
   return { kty: 'RSA', kid, use: 'sig', n: modulus, e: 'AQAB', issuer: 'https://login.example.test/{tenantid}/v2.0' };
@@ -61,10 +64,12 @@ describe('SigningKeyStore', () => {
       timeoutMs: 1_000,
       refreshIntervalMs: REFRESH_INTERVAL_MS,
       unknownKidCooldownMs: COOLDOWN_MS,
+      random: () => 0.999_999,
     });
     // The store reports refreshes and failures through Nest's logger; the tests assert on them instead of printing.
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
   });
 
   afterEach(() => {
@@ -88,12 +93,14 @@ describe('SigningKeyStore', () => {
     expect(endpoint.requests).toHaveLength(1);
   });
 
-  it('re-fetches periodically, even for a known kid', async () => {
+  it('re-fetches periodically, even for a known kid, in the background', async () => {
     await store.get('key-1');
     endpoint.keys = [rsaKey('key-1'), rsaKey('key-3')];
     nowMs += REFRESH_INTERVAL_MS;
     expect(store.isStale).toBe(true);
-    await store.get('key-1');
+    await expect(store.get('key-1')).resolves.toEqual(rsaKey('key-1'));
+    // refresh() joins the background fetch under way instead of starting another.
+    await store.refresh();
     expect(endpoint.requests).toHaveLength(2);
     expect(store.has('key-3')).toBe(true);
     expect(store.has('key-2')).toBe(false);
@@ -129,6 +136,7 @@ describe('SigningKeyStore', () => {
     endpoint.failWith = failure;
     nowMs += REFRESH_INTERVAL_MS;
     await expect(store.get('key-1')).resolves.toEqual(rsaKey('key-1'));
+    await store.refresh();
     expect(endpoint.requests).toHaveLength(2);
     expect(store.has('key-1')).toBe(true);
     expect(store.has('key-2')).toBe(true);
@@ -136,19 +144,106 @@ describe('SigningKeyStore', () => {
     expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringMatching(/keeping the last good keys/));
   });
 
-  it('waits for the cooldown before trying again after a failure, then recovers', async () => {
+  it('retries a failed periodic refresh after a short backoff, never the cooldown, and recovers', async () => {
     await store.get('key-1');
     endpoint.failWith = 'status';
     nowMs += REFRESH_INTERVAL_MS;
     await store.get('key-1');
-    nowMs += COOLDOWN_MS - 1;
+    await store.refresh();
+    expect(endpoint.requests).toHaveLength(2);
+    nowMs += FIRST_RETRY_MS - 1;
     await store.get('key-1');
     expect(endpoint.requests).toHaveLength(2);
     endpoint.failWith = undefined;
-    endpoint.keys = [rsaKey('key-9')];
+    endpoint.keys = [rsaKey('key-1'), rsaKey('key-9')];
     nowMs += 1;
     await expect(store.get('key-9')).resolves.toEqual(rsaKey('key-9'));
     expect(endpoint.requests).toHaveLength(3);
+    expect(Logger.prototype.log).toHaveBeenCalledWith(expect.stringMatching(/fetched again/));
+  });
+
+  it('answers "unavailable", not "unknown key", while no key set has ever loaded, and loads it after the backoff', async () => {
+    endpoint.failWith = 'network';
+    const failure = await store.get('key-1').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(IdentityProviderUnavailableError);
+    expect((failure as IdentityProviderUnavailableError).retryAfterSec).toBe(1);
+    expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringMatching(/no keys yet/));
+    // Within the backoff nothing is fetched, and the answer is still "unavailable".
+    await expect(store.get('key-1')).rejects.toBeInstanceOf(IdentityProviderUnavailableError);
+    expect(endpoint.requests).toHaveLength(1);
+    endpoint.failWith = undefined;
+    nowMs += FIRST_RETRY_MS;
+    await expect(store.get('key-1')).resolves.toEqual(rsaKey('key-1'));
+    expect(endpoint.requests).toHaveLength(2);
+  });
+
+  it('backs off longer on consecutive failures, bounded at 30 s, warning once per outage', async () => {
+    endpoint.failWith = 'status';
+    const waits: number[] = [];
+    for (let attempt = 0; attempt < 7; attempt += 1) {
+      const failure = (await store.get('key-1').catch((error: unknown) => error)) as IdentityProviderUnavailableError;
+      waits.push(failure.retryAfterSec);
+      nowMs += failure.retryAfterSec * 1000;
+    }
+    expect(waits).toEqual([1, 2, 4, 8, 16, 30, 30]);
+    expect(endpoint.requests).toHaveLength(7);
+    expect(Logger.prototype.warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers "unavailable" for an unknown kid whose refresh failed, and keeps serving known keys', async () => {
+    await store.get('key-1');
+    endpoint.failWith = 'status';
+    endpoint.keys = [rsaKey('key-1'), rsaKey('new-key')];
+    await expect(store.get('new-key')).rejects.toBeInstanceOf(IdentityProviderUnavailableError);
+    await expect(store.get('key-1')).resolves.toEqual(rsaKey('key-1'));
+    // The failure started no cooldown: once the backoff passes, the new kid is looked up again.
+    endpoint.failWith = undefined;
+    nowMs += FIRST_RETRY_MS;
+    await expect(store.get('new-key')).resolves.toEqual(rsaKey('new-key'));
+  });
+
+  it('finds a key rotated in right after start-up at once: the start-up fetch starts no cooldown', async () => {
+    await store.get('key-1');
+    endpoint.keys = [rsaKey('key-1'), rsaKey('key-2'), rsaKey('new-key')];
+    await expect(store.get('new-key')).resolves.toEqual(rsaKey('new-key'));
+    expect(endpoint.requests).toHaveLength(2);
+  });
+
+  it('finds a key rotated in right after a periodic refresh at once', async () => {
+    await store.get('key-1');
+    nowMs += REFRESH_INTERVAL_MS;
+    await store.refresh();
+    endpoint.keys = [rsaKey('key-1'), rsaKey('new-key')];
+    await expect(store.get('new-key')).resolves.toEqual(rsaKey('new-key'));
+    expect(endpoint.requests).toHaveLength(3);
+  });
+
+  it('never makes a caller with a known key wait for a refresh, even when the endpoint hangs', async () => {
+    await store.get('key-1');
+    nowMs += REFRESH_INTERVAL_MS;
+    endpoint.hold();
+    // Resolves while the periodic fetch it started is still held: a wait would never end (until Jest's timeout).
+    await expect(store.get('key-1')).resolves.toEqual(rsaKey('key-1'));
+    expect(store.isStale).toBe(true);
+    endpoint.release();
+    await store.refresh();
+    expect(store.isStale).toBe(false);
+  }, 5_000);
+
+  it('passes on a configuration error of discovery (an unknown tenant) instead of "unavailable"', async () => {
+    const misconfigured = new SigningKeyStore({
+      jwksUri: async () => {
+        throw new ClientConfigurationError('The configured tenant is not known to the identity provider.', { error: 'invalid_tenant' });
+      },
+      fetch: endpoint.fetch,
+      nowMs: () => nowMs,
+      timeoutMs: 1_000,
+      refreshIntervalMs: REFRESH_INTERVAL_MS,
+      unknownKidCooldownMs: COOLDOWN_MS,
+    });
+    await expect(misconfigured.get('key-1')).rejects.toBeInstanceOf(ClientConfigurationError);
+    await expect(misconfigured.get('key-1')).rejects.toBeInstanceOf(ClientConfigurationError);
+    expect(endpoint.requests).toHaveLength(0);
   });
 
   it('forgets keys the endpoint no longer publishes', async () => {

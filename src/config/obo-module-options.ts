@@ -64,6 +64,18 @@ export interface OboModuleOptions {
   verifiedTokenCacheSize?: number;
   /** Source of time for expiry checks. Default the system clock. */
   clock?: OboClock;
+  /**
+   * Fetch the discovery documents and signing keys in the background at bootstrap (not delaying it), so the first
+   * request does not wait for them. Default true. Until the keys have loaded, requests get 503.
+   */
+  warmUp?: boolean;
+  /**
+   * With `tenantId: 'common'`: also accept personal Microsoft accounts (tokens of the consumers tenant,
+   * `9188040d-6c67-4c5b-b112-36a304b66dad`). Default false; `organizations` never accepts them.
+   */
+  allowPersonalAccounts?: boolean;
+  /** Longer access tokens are refused before any parsing or hashing. Default 256,000 (250 KB, as Microsoft.IdentityModel). */
+  maxTokenLengthBytes?: number;
 }
 
 /** Module-definition extras: known when the module is declared, even with `forRootAsync`. */

@@ -395,12 +395,38 @@ describe('resolveOboOptions', () => {
       ['deadlineMs', 1, 600_000],
       ['refreshMarginSec', 0, 3600],
       ['verifiedTokenCacheSize', 0, 10_000_000],
+      ['maxTokenLengthBytes', 1024, 16 * 1024 * 1024],
     ] as const)('%s accepts %d to %d and nothing outside', (name, min, max) => {
       expect(resolveOboOptions(options({ [name]: min }))[name]).toBe(min);
       expect(resolveOboOptions(options({ [name]: max }))[name]).toBe(max);
       for (const value of [min - 1, max + 1, min + 0.5, Number.NaN, String(min)]) {
         expect(problemsOf(options({ [name]: value }))).toEqual([expect.stringMatching(new RegExp(`^${name} must be an integer from ${min} to ${max}, got `))]);
       }
+    });
+  });
+
+  describe('warmUp, allowPersonalAccounts, maxTokenLengthBytes', () => {
+    const CONSUMERS = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+    it('defaults to warming up, refusing personal accounts and a 250 KB token cap (Microsoft.IdentityModel\'s 1024 × 250)', () => {
+      expect(resolveOboOptions(options())).toMatchObject({ warmUp: true, allowPersonalAccounts: false, maxTokenLengthBytes: 256_000 });
+      expect(resolveOboOptions(options({ warmUp: false, maxTokenLengthBytes: 8192 }))).toMatchObject({ warmUp: false, maxTokenLengthBytes: 8192 });
+    });
+
+    it("accepts allowPersonalAccounts with tenantId 'common' only", () => {
+      expect(resolveOboOptions(options({ tenantId: 'common', allowAnyTenant: true, allowPersonalAccounts: true })).allowPersonalAccounts).toBe(true);
+      expect(problemsOf(options({ tenantId: 'organizations', allowAnyTenant: true, allowPersonalAccounts: true }))).toEqual([expect.stringMatching(/allowPersonalAccounts needs tenantId 'common'.*organizations/)]);
+      expect(problemsOf(options({ allowPersonalAccounts: true }))).toEqual([expect.stringMatching(/allowPersonalAccounts needs tenantId 'common'/)]);
+    });
+
+    it('refuses the consumers tenant in allowedTenants, pointing to allowPersonalAccounts', () => {
+      for (const tenantId of ['organizations', 'common']) {
+        expect(problemsOf(options({ tenantId, allowedTenants: [TENANT, CONSUMERS.toUpperCase()] }))).toEqual([expect.stringMatching(/consumers.*allowPersonalAccounts: true/)]);
+      }
+    });
+
+    it('refuses values that are not booleans', () => {
+      expect(problemsOf(options({ warmUp: 'yes', allowPersonalAccounts: 1 }))).toEqual(['warmUp must be a boolean', 'allowPersonalAccounts must be a boolean']);
     });
   });
 

@@ -10,9 +10,13 @@ const MULTI_TENANT = new Set(['organizations', 'common']);
 const KNOWN_OPTIONS = new Set<string>([
   'tenantId', 'clientId', 'audiences', 'credential', 'authorityHost', 'allowedTenants', 'allowAnyTenant', 'clockToleranceSec',
   'cache', 'timeoutMs', 'retries', 'allowGuests', 'fetch', 'refreshMarginSec', 'verifiedTokenCacheSize', 'clock',
-  'deadlineMs',
+  'deadlineMs', 'warmUp', 'allowPersonalAccounts', 'maxTokenLengthBytes',
 ]);
 const CREDENTIAL_KINDS = ['clientSecret', 'clientCertificate', 'clientAssertion', 'federatedTokenFile'] as const;
+/** The tenant of personal Microsoft accounts (MSA): `organizations` never issues its tokens, `common` does. */
+export const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
+/** Microsoft.IdentityModel's `TokenValidationParameters.DefaultMaximumTokenSizeInBytes` (1024 × 250). */
+export const DEFAULT_MAX_TOKEN_LENGTH_BYTES = 256_000;
 
 /** The credential in the form the exchanger uses: keys loaded, thumbprints computed. */
 export type ResolvedCredential =
@@ -41,6 +45,9 @@ export interface ResolvedOboOptions {
   refreshMarginSec: number;
   verifiedTokenCacheSize: number;
   clock: OboClock;
+  warmUp: boolean;
+  allowPersonalAccounts: boolean;
+  maxTokenLengthBytes: number;
 }
 
 /** What discovery needs: where, through which fetch, how long to wait, and the clock. */
@@ -48,7 +55,9 @@ export type MetadataSettings = Pick<ResolvedOboOptions, 'authorityHost' | 'fetch
 
 /** What token validation needs (no credential): the guard's verifier and the passport strategy share it. */
 export type VerifierSettings = MetadataSettings &
-  Pick<ResolvedOboOptions, 'tenantId' | 'isMultiTenant' | 'audiences' | 'allowedTenants' | 'clockToleranceSec' | 'allowGuests' | 'verifiedTokenCacheSize'>;
+  Pick<ResolvedOboOptions, 'tenantId' | 'isMultiTenant' | 'audiences' | 'allowedTenants' | 'clockToleranceSec' | 'allowGuests' | 'verifiedTokenCacheSize'> &
+  // Optional so other builders of these settings (the passport strategy) get the defaults without naming them.
+  Partial<Pick<ResolvedOboOptions, 'warmUp' | 'allowPersonalAccounts' | 'maxTokenLengthBytes'>>;
 
 export const SYSTEM_CLOCK: OboClock = { nowMs: () => Date.now() };
 
@@ -235,6 +244,15 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
   if (input.fetch !== undefined && typeof input.fetch !== 'function') problems.push('fetch must be a fetch function');
   if (input.allowGuests !== undefined && typeof input.allowGuests !== 'boolean') problems.push('allowGuests must be a boolean');
   if (input.clock !== undefined && typeof input.clock?.nowMs !== 'function') problems.push('clock must have a nowMs() method');
+  if (input.warmUp !== undefined && typeof input.warmUp !== 'boolean') problems.push('warmUp must be a boolean');
+  if (input.allowPersonalAccounts !== undefined && typeof input.allowPersonalAccounts !== 'boolean') problems.push('allowPersonalAccounts must be a boolean');
+  else if (input.allowPersonalAccounts === true && tenantId !== 'common') {
+    problems.push(`allowPersonalAccounts needs tenantId 'common' (${tenantId === 'organizations' ? "'organizations' never accepts personal accounts" : 'a single-tenant API accepts only its tenant'})`);
+  }
+  if (allowedTenants !== 'any' && allowedTenants.has(CONSUMERS_TENANT_ID) && isMultiTenant) {
+    problems.push(`allowedTenants: ${CONSUMERS_TENANT_ID} is the personal-account (consumers) tenant; accept personal accounts with tenantId 'common' and allowPersonalAccounts: true`);
+  }
+  const maxTokenLengthBytes = integerIn(input.maxTokenLengthBytes, 'maxTokenLengthBytes', 1024, 16 * 1024 * 1024, DEFAULT_MAX_TOKEN_LENGTH_BYTES, problems);
 
   if (problems.length > 0) throw new OboConfigurationError(problems);
   return {
@@ -255,5 +273,8 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
     refreshMarginSec,
     verifiedTokenCacheSize,
     clock: input.clock ?? SYSTEM_CLOCK,
+    warmUp: input.warmUp ?? true,
+    allowPersonalAccounts: input.allowPersonalAccounts === true,
+    maxTokenLengthBytes,
   };
 }

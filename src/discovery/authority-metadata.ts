@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { MetadataSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
-import { IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { ClientConfigurationError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { RetryBackoff } from './retry-backoff.js';
 
 /** The fields of an OpenID Connect discovery document that the library uses. */
 export interface OpenIdMetadata {
@@ -19,18 +20,31 @@ interface CachedMetadata {
   fetchedAtMs: number;
 }
 
+/** A run of failed fetches of one document: the last error, answered again (fresh) until the backoff allows a retry. */
+interface FailedMetadata {
+  backoff: RetryBackoff;
+  error: IdentityProviderUnavailableError | ClientConfigurationError;
+}
+
 const METADATA_TTL_MS = 24 * 3600 * 1000;
 const MAX_TENANTS_CACHED = 1000;
+const RETRY_INITIAL_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * Fetches and caches discovery documents per tenant and version, through the configured `fetch`. Concurrent first
- * requests for a tenant share one fetch; failures are not cached.
+ * requests for a tenant share one fetch. A document past its lifetime keeps serving while it is fetched again in the
+ * background. A failed fetch is retried after a short jittered backoff (on the configured clock); until then callers
+ * get the failure at once instead of waiting for another timeout. An unknown tenant (`invalid_tenant`) is a
+ * configuration error, logged once per tenant, and answered as `ClientConfigurationError` (500), not as a bad token.
  */
 @Injectable()
 export class AuthorityMetadataClient {
   private readonly logger = new Logger('OboModule');
   private readonly cache = new Map<string, CachedMetadata>();
   private readonly inFlight = new Map<string, Promise<CachedMetadata>>();
+  private readonly failures = new Map<string, FailedMetadata>();
+  private readonly reportedUnknownTenants = new Set<string>();
 
   constructor(@Inject(OBO_RESOLVED_OPTIONS) private readonly options: MetadataSettings) {}
 
@@ -64,23 +78,47 @@ export class AuthorityMetadataClient {
   private async load(tenant: string, version: 1 | 2): Promise<CachedMetadata> {
     const key = `${version}|${tenant.toLowerCase()}`;
     const cached = this.cache.get(key);
-    if (cached && this.options.clock.nowMs() - cached.fetchedAtMs < METADATA_TTL_MS) return cached;
-    let pending = this.inFlight.get(key);
-    if (!pending) {
-      pending = this.fetchMetadata(tenant, version).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
+    if (cached) {
+      // A stale document keeps serving; the fetch that replaces it runs in the background.
+      if (this.options.clock.nowMs() - cached.fetchedAtMs >= METADATA_TTL_MS) void this.fetchShared(key, tenant, version).catch(() => undefined);
+      return cached;
     }
-    try {
-      const loaded = await pending;
-      this.cache.delete(key);
-      this.cache.set(key, loaded);
-      if (this.cache.size > MAX_TENANTS_CACHED) this.cache.delete(this.cache.keys().next().value!);
-      return loaded;
-    } catch (error) {
-      // A failed refresh keeps serving the last good document.
-      if (cached) return cached;
-      throw error;
-    }
+    return this.fetchShared(key, tenant, version);
+  }
+
+  private fetchShared(key: string, tenant: string, version: 1 | 2): Promise<CachedMetadata> {
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const failed = this.failures.get(key);
+    if (failed?.backoff.isWaiting) return Promise.reject(this.repeat(failed));
+    const fetching = this.fetchMetadata(tenant, version).then(
+      (loaded) => {
+        this.failures.delete(key);
+        this.cache.delete(key);
+        this.cache.set(key, loaded);
+        if (this.cache.size > MAX_TENANTS_CACHED) this.cache.delete(this.cache.keys().next().value!);
+        return loaded;
+      },
+      (error: unknown) => {
+        const failure = failed ?? { backoff: new RetryBackoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS, nowMs: () => this.options.clock.nowMs() }), error: toFailure(error) };
+        failure.error = toFailure(error);
+        failure.backoff.failed();
+        this.failures.delete(key);
+        this.failures.set(key, failure);
+        if (this.failures.size > MAX_TENANTS_CACHED) this.failures.delete(this.failures.keys().next().value!);
+        throw this.repeat(failure);
+      },
+    );
+    const shared = fetching.finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, shared);
+    return shared;
+  }
+
+  /** The remembered failure, with the `Retry-After` of the backoff's remaining wait. */
+  private repeat(failed: FailedMetadata): IdentityProviderUnavailableError | ClientConfigurationError {
+    const { error } = failed;
+    if (error instanceof ClientConfigurationError) return error;
+    return new IdentityProviderUnavailableError(error.message, failed.backoff.retryAfterSec, error.entra, { cause: error.cause });
   }
 
   private async fetchMetadata(tenant: string, version: 1 | 2): Promise<CachedMetadata> {
@@ -93,6 +131,16 @@ export class AuthorityMetadataClient {
       throw new IdentityProviderUnavailableError('The identity provider could not be reached for its discovery document.', 30, {}, { cause: error });
     }
     const raw = await response.text();
+    if (!response.ok && isInvalidTenant(response.status, raw)) {
+      const shown = tenant.replace(/[^\w.-]/g, '?');
+      if (!this.reportedUnknownTenants.has(shown)) {
+        this.reportedUnknownTenants.add(shown);
+        this.logger.error(
+          `Configuration error: the identity provider at ${this.options.authorityHost} does not know tenant '${shown}' (invalid_tenant). Check tenantId (a tenant id or verified domain) and authorityHost (the tenant's cloud).`,
+        );
+      }
+      throw new ClientConfigurationError('The identity provider does not know the configured tenant (invalid_tenant).', { error: 'invalid_tenant', errorCodes: [90002] });
+    }
     if (!response.ok) {
       this.logger.warn(`Discovery for tenant ${tenant} answered HTTP ${response.status}`);
       throw new IdentityProviderUnavailableError(`The identity provider's discovery document answered HTTP ${response.status}.`, 30);
@@ -107,5 +155,24 @@ export class AuthorityMetadataClient {
       throw new IdentityProviderUnavailableError("The identity provider's discovery document lacks issuer, jwks_uri or token_endpoint.", 30);
     }
     return { metadata, raw, fetchedAtMs: this.options.clock.nowMs() };
+  }
+}
+
+function toFailure(error: unknown): IdentityProviderUnavailableError | ClientConfigurationError {
+  if (error instanceof ClientConfigurationError || error instanceof IdentityProviderUnavailableError) return error;
+  return new IdentityProviderUnavailableError('The identity provider could not be reached for its discovery document.', 1, {}, { cause: error });
+}
+
+/**
+ * Entra answers discovery for a tenant it does not know with HTTP 400 and `{"error":"invalid_tenant", "error_codes":
+ * [90002], ...}` ("AADSTS90002: Tenant '...' not found"), where a healthy tenant gets 200.
+ */
+function isInvalidTenant(status: number, raw: string): boolean {
+  if (status !== 400) return false;
+  try {
+    const body = JSON.parse(raw) as { error?: unknown; error_codes?: unknown };
+    return body.error === 'invalid_tenant' || (Array.isArray(body.error_codes) && body.error_codes.includes(90002));
+  } catch {
+    return false;
   }
 }

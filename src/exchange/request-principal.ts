@@ -1,6 +1,6 @@
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { bearerTokenFrom } from '../auth/bearer-token.js';
-import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
+import type { EntraPrincipal } from '../auth/entra-principal.js';
 import { MissingTokenError } from '../errors/obo-errors.js';
 
 export interface RequestWithUser {
@@ -9,12 +9,11 @@ export interface RequestWithUser {
 }
 
 /**
- * The validated caller of a request: the principal `OboAuthGuard` attached, or (on a route without the guard, or
- * behind another guard) the bearer token validated here.
+ * The validated caller of a request: the principal this module's `OboAuthGuard` attached, or (behind another guard,
+ * such as a passport strategy with its own settings) the bearer token validated here, under this module's settings.
  */
 export async function principalOf(request: RequestWithUser, verifier: AccessTokenVerifier): Promise<EntraPrincipal> {
-  const attached = request.user as EntraPrincipal | undefined;
-  if (attached && typeof attached === 'object' && accessTokenOf(attached)) return attached;
+  if (verifier.isOwnPrincipal(request.user)) return request.user;
   const token = bearerTokenFrom(request.headers.authorization);
   if (!token) throw new MissingTokenError();
   return verifier.verify(token);

@@ -1,17 +1,15 @@
-import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
-import { attachAccessToken, type EntraPrincipal } from '../auth/entra-principal.js';
+import { TEST_SCOPE, TEST_TENANT, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
-import type { AuthorityMetadataClient, OpenIdMetadata } from '../discovery/authority-metadata.js';
+import type { OpenIdMetadata } from '../discovery/authority-metadata.js';
 import { IdentityProviderUnavailableError } from '../errors/obo-errors.js';
-import type { ExchangedToken, MsalTokenExchanger } from './msal-token-exchanger.js';
-import { TokenAcquisitionService } from './token-acquisition.service.js';
+import type { ExchangedToken } from './msal-token-exchanger.js';
 
-const TENANT = '08ca7782-ab9b-4297-96fe-a80d943ee9f4';
+const TENANT = TEST_TENANT;
 const OTHER_TENANT = '4a3c2b1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d';
 const CONSUMERS = '9188040d-6c67-4c5b-b112-36a304b66dad';
-const SCOPE = 'api://downstream/Profile.Read';
+const SCOPE = TEST_SCOPE;
 const APP_SCOPE = 'api://downstream/.default';
 const CHALLENGE = '{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}';
 
@@ -46,42 +44,13 @@ class ScriptedExchanger {
   }
 }
 
-function principal(clock: ManualClock, token = 'incoming-token'): EntraPrincipal {
-  const user: EntraPrincipal = {
-    oid: 'd09fdcc1-d26e-48e6-baa5-5305c1dcbf61',
-    tid: TENANT,
-    sub: 'subject',
-    name: undefined,
-    username: undefined,
-    scopes: ['access_as_user'],
-    roles: [],
-    clientId: 'web-app',
-    isAppOnly: false,
-    isGuest: false,
-    claims: {},
-  };
-  attachAccessToken(user, { token, hash: `${token}-hash`, expiresAtMs: clock.now + 3_600_000 });
-  return user;
-}
+const principal = (clock: ManualClock, token = 'incoming-token') => testPrincipal({ token, expiresAtMs: clock.now + 3_600_000 });
 
 function setup(overrides: Partial<ResolvedOboOptions> = {}, issuer = `https://login.microsoftonline.com/${TENANT}/v2.0`) {
   const clock = new ManualClock();
   const exchanger = new ScriptedExchanger(clock);
-  const options = {
-    clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3',
-    authorityHost: 'https://login.microsoftonline.com',
-    tenantId: TENANT,
-    isMultiTenant: false,
-    allowedTenants: new Set([TENANT]),
-    timeoutMs: 10_000,
-    retries: 2,
-    deadlineMs: 15_000,
-    refreshMarginSec: 0,
-    clock,
-    ...overrides,
-  } as ResolvedOboOptions;
-  const metadata = { get: async () => ({ issuer }) as unknown as OpenIdMetadata } as unknown as AuthorityMetadataClient;
-  const service = new TokenAcquisitionService(options, {} as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, new InMemoryTokenCache({}, () => clock.now), metadata);
+  const metadata = { get: async () => ({ issuer }) as unknown as OpenIdMetadata };
+  const service = testService(new InMemoryTokenCache({}, () => clock.now), exchanger, { clock, ...overrides }, metadata);
   return { clock, exchanger, service };
 }
 

@@ -1,16 +1,12 @@
-import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
-import { attachAccessToken, type EntraPrincipal } from '../auth/entra-principal.js';
+import { TEST_API, TEST_SCOPE, TEST_TENANT, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
 import { oboCacheKey } from '../cache/cache-key.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { CacheLock, CachedToken } from '../cache/obo-token-cache.js';
-import { SYSTEM_CLOCK, type ResolvedOboOptions } from '../config/resolve-options.js';
-import type { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
-import type { ExchangedToken, MsalTokenExchanger } from './msal-token-exchanger.js';
-import { TokenAcquisitionService } from './token-acquisition.service.js';
+import type { ExchangedToken } from './msal-token-exchanger.js';
 
-const TENANT = '08ca7782-ab9b-4297-96fe-a80d943ee9f4';
-const SCOPE = 'api://downstream/Profile.Read';
-const API = { clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3', authorityHost: 'https://login.microsoftonline.com' };
+const TENANT = TEST_TENANT;
+const SCOPE = TEST_SCOPE;
+const API = TEST_API;
 
 /**
  * One store shared by several service instances, as Redis is: entries plus a lock table. `tryLock` hands out each key
@@ -62,27 +58,10 @@ class GatedExchanger {
   }
 }
 
-function principal(): EntraPrincipal {
-  const user: EntraPrincipal = {
-    oid: 'd09fdcc1-d26e-48e6-baa5-5305c1dcbf61',
-    tid: TENANT,
-    sub: 'subject',
-    name: undefined,
-    username: undefined,
-    scopes: ['access_as_user'],
-    roles: [],
-    clientId: 'web-app',
-    isAppOnly: false,
-    isGuest: false,
-    claims: {},
-  };
-  attachAccessToken(user, { token: 'incoming-token', hash: 'incoming-token-hash', expiresAtMs: Date.now() + 3_600_000 });
-  return user;
-}
+const principal = () => testPrincipal();
 
 function service(cache: SharedLockingCache, exchanger: GatedExchanger, timing: { timeoutMs: number; retries: number } = { timeoutMs: 10_000, retries: 2 }) {
-  const options = { ...timing, ...API, deadlineMs: 15_000, refreshMarginSec: 0, clock: SYSTEM_CLOCK, isMultiTenant: false, tenantId: TENANT } as ResolvedOboOptions;
-  return new TokenAcquisitionService(options, {} as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache, {} as AuthorityMetadataClient);
+  return testService(cache, exchanger, timing);
 }
 
 /** Resolves once `condition` holds, checking after each turn of the event loop. */

@@ -87,10 +87,9 @@ export class TokenAcquisitionService {
    */
   async acquireTokenOnBehalfOf(user: EntraPrincipal | string, scopes: string | readonly string[], options: AcquireOnBehalfOfOptions = {}): Promise<AcquiredToken> {
     const scopeList = checkedScopes(scopes, 'on-behalf-of', 'acquireTokenOnBehalfOf');
-    const principal = typeof user === 'string' ? await this.verifier.verify(user) : user;
+    const principal = await this.trustedPrincipal(user);
     if (principal.isAppOnly) throw new AppOnlyTokenError();
-    const handle = accessTokenOf(principal);
-    if (!handle) throw new TypeError('acquireTokenOnBehalfOf: pass the principal from OboAuthGuard / @CurrentUser(), or the raw access token');
+    const handle = accessTokenOf(principal)!;
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
     const key = oboCacheKey(this.keyContext, handle.hash, principal.tid, scopeList);
     const claims = options.claims ? options.claims : undefined;
@@ -109,6 +108,18 @@ export class TokenAcquisitionService {
     // its result is stored under the plain key, replacing the token from before the challenge.
     if (claims) return this.throttledOr(key, () => this.flights.run(`${key}|claims:${claims}`, () => this.exchangeAndStore(key, produce)));
     return this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, produce));
+  }
+
+  /**
+   * The caller as this module's verifier sees it: its own principals as they are; the raw token, or the token behind a
+   * principal another verifier built (a passport strategy's, with other settings), validated here first.
+   */
+  private async trustedPrincipal(user: EntraPrincipal | string): Promise<EntraPrincipal> {
+    if (typeof user === 'string') return this.verifier.verify(user);
+    if (this.verifier.isOwnPrincipal(user)) return user;
+    const handle = typeof user === 'object' && user !== null ? accessTokenOf(user) : undefined;
+    if (!handle) throw new TypeError('acquireTokenOnBehalfOf: pass the principal from OboAuthGuard / @CurrentUser(), or the raw access token');
+    return this.verifier.verify(handle.token);
   }
 
   /** A client-credentials token for this API itself; `scopes` are `{resource}/.default`. */

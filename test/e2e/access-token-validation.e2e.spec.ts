@@ -3,13 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import { OboConfigurationError, type OboModuleOptions } from '../../src/index.js';
+import { AccessTokenVerifier, OboConfigurationError, type OboModuleOptions } from '../../src/index.js';
 import { startEntraEmulator, type EmulatorUser, type EntraEmulator, type IssueAccessTokenOptions } from '../../src/testing/index.js';
 import { startGuardedByDefaultApp } from './support/guarded-by-default-app.js';
 import { ADAPTERS, middleTierOptions, startTestApp, type AdapterName } from './support/test-app.js';
 import {
   claimsOf,
   fetchPublishedKeys,
+  fetchWithKeysPublishedFor,
   generateAttackerCertificate,
   generateAttackerKey,
   headerOf,
@@ -24,6 +25,8 @@ import {
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const INVALID_TOKEN_CHALLENGE = /^Bearer error="invalid_token", error_description="((?:[^"\\]|\\.)+)"$/;
 const DEFAULT_TOLERANCE_SEC = 60;
+/** The tenant of personal Microsoft accounts (Microsoft identity platform, "ID token claims reference", `tid`). */
+const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 interface Answer {
   status: number;
@@ -101,6 +104,16 @@ async function expectOk(baseUrl: string, path: string, token: string): Promise<u
   return answer.body;
 }
 
+/** Polls `check` until it holds, for a generous 10 s at most (background work, no timing asserted). */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
 /** Token minting against the default directory's middle-tier API. */
 function tokensFor(entra: () => EntraEmulator) {
   return {
@@ -161,6 +174,12 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     it('is accepted with a lower-case scheme (RFC 6750: the scheme is case-insensitive)', async () => {
       const answer = await call(url, '/me', `bearer ${await tokens.user()}`);
       expect(answer.status).toBe(200);
+    });
+
+    it('is accepted with several spaces after the scheme (RFC 6750 §2.1: "Bearer" 1*SP b64token)', async () => {
+      const token = await tokens.user();
+      expect((await call(url, '/me', `Bearer  ${token}`)).status).toBe(200);
+      expect((await call(url, '/me', `bearer     ${token}`)).status).toBe(200);
     });
 
     it('is accepted with the App ID URI as audience (api://{clientId})', async () => {
@@ -289,6 +308,31 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     });
   });
 
+  // Microsoft.IdentityModel (AadTokenValidationParametersExtension.EnableAadSigningKeyIssuerValidation, in
+  // github.com/AzureAD/azure-activedirectory-identitymodel-extensions-for-dotnet, src/Microsoft.IdentityModel.Validators)
+  // substitutes the token's tid into the key's `issuer` and compares it with the token's issuer and with the v2 issuer
+  // for that tid, so a key published for another tenant signs for nobody else, whatever the token's issuer form.
+  describe('a genuine signature by a key published for another tenant (forged-key incident)', () => {
+    const forgedKeysUrl = useExtraApp(adapter, () => entra, () => ({ fetch: fetchWithKeysPublishedFor(entra, entra.issuer(CONSUMERS_TENANT_ID)) }));
+    const templatedKeysUrl = useExtraApp(adapter, () => entra, () => ({ fetch: fetchWithKeysPublishedFor(entra, `${entra.authorityHost}/{tenantid}/v2.0`) }));
+
+    it.each([
+      ['v2', 2],
+      ['v1', 1],
+    ] as const)('refuses a %s-issuer token signed by a key whose issuer names the consumers tenant', async (_label, version) => {
+      const token = await tokens.user(undefined, { version });
+      expect(claimsOf(token).iss).toBe(entra.issuer(entra.defaults.tenants.primary.id, version));
+      await expectInvalidToken(forgedKeysUrl(), token, /signing key is not published for the token issuer/);
+    });
+
+    it.each([
+      ['v2', 2],
+      ['v1', 1],
+    ] as const)('accepts a %s-issuer token signed by a key published for the {tenantid} template (control)', async (_label, version) => {
+      await expectOk(templatedKeysUrl(), '/me', await tokens.user(undefined, { version }));
+    });
+  });
+
   describe('lifetime (default tolerance 60 s)', () => {
     const now = () => entra.clock.nowSec();
 
@@ -310,6 +354,17 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
 
     it('accepts a token whose nbf is 30 s in the future, within the tolerance', async () => {
       await expectOk(url, '/me', await tokens.user(undefined, { claims: { nbf: now() + 30 } }));
+    });
+
+    // RFC 7519 §4.1.4-4.1.6: exp, nbf and iat are NumericDate values (JSON numbers); jose refuses other types too.
+    it.each([
+      ['nbf as a string', () => ({ nbf: String(now() + 3600) })],
+      ['nbf as an object', () => ({ nbf: { value: now() } })],
+      ['exp as a string', () => ({ exp: String(now() + 3600) })],
+      ['exp as null', () => ({ exp: null })],
+      ['iat as a string', () => ({ iat: 'yesterday' })],
+    ])('refuses a signed token with %s instead of ignoring the claim', async (_label, claims) => {
+      await expectInvalidToken(url, await tokens.user(undefined, { claims: claims() }), /not a number|expiry/);
     });
   });
 
@@ -354,7 +409,9 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     it('refuses a genuine token from the secondary tenant (v2 and v1)', async () => {
       const dave = entra.defaults.users.secondTenantMember;
       await expectInvalidToken(url, await tokens.user(dave), /issuer|tenant/);
-      await expectInvalidToken(url, await tokens.user(dave, { version: 1 }), /tenant/);
+      // The v1 token is signed by a key our tenant publishes for its own issuer only: the key-issuer check or the
+      // tenant check refuses it, whichever runs first.
+      await expectInvalidToken(url, await tokens.user(dave, { version: 1 }), /issuer|tenant/);
     });
   });
 
@@ -445,6 +502,23 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     it('still accepts a member', async () => {
       await expectOk(guestFreeUrl(), '/me', await tokens.user());
     });
+
+    it('refuses a guest whose delegated token carries roles and no scp (not app-only: oid differs from sub)', async () => {
+      const token = await tokens.user(entra.defaults.users.guest, { scopes: [], claims: { acct: undefined, scp: undefined, roles: ['Tasks.Read.All'] } });
+      expect(claimsOf(token)).not.toHaveProperty('scp');
+      expect(claimsOf(token).oid).not.toBe(claimsOf(token).sub);
+      await expectInvalidToken(guestFreeUrl(), token, /[Gg]uest/, '/either');
+    });
+
+    it('accepts a member whose delegated token carries roles and no scp, as a user, not app-only', async () => {
+      const token = await tokens.user(undefined, { scopes: [], claims: { scp: undefined, roles: ['Tasks.Read.All'] } });
+      expect(await expectOk(guestFreeUrl(), '/either', token)).toEqual({ oid: entra.defaults.users.member.id, isAppOnly: false });
+    });
+
+    it('accepts an app-only token without the optional idtyp claim (no scp, oid === sub)', async () => {
+      const token = await tokens.daemon({ claims: { idtyp: undefined } });
+      expect(await expectOk(guestFreeUrl(), '/either', token)).toMatchObject({ isAppOnly: true });
+    });
   });
 
   describe('multi-tenant API with allowedTenants', () => {
@@ -481,6 +555,72 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     it('still refuses a foreign issuer host', async () => {
       const primary = entra.defaults.tenants.primary.id;
       await expectInvalidToken(anyUrl(), await tokens.user(undefined, { claims: { iss: `https://login.microsoftonline.com/${primary}/v2.0` } }), /expected authority/);
+    });
+  });
+
+  describe('personal Microsoft accounts (consumers tenant)', () => {
+    let personal: EmulatorUser;
+    const organizationsUrl = useExtraApp(adapter, () => entra, () => ({ tenantId: 'organizations', allowAnyTenant: true }));
+    const commonUrl = useExtraApp(adapter, () => entra, () => ({ tenantId: 'common', allowAnyTenant: true }));
+    const commonPersonalUrl = useExtraApp(adapter, () => entra, () => ({ tenantId: 'common', allowAnyTenant: true, allowPersonalAccounts: true }));
+
+    beforeAll(() => {
+      if (!entra.directory.findTenant(CONSUMERS_TENANT_ID)) entra.directory.addTenant({ id: CONSUMERS_TENANT_ID, displayName: 'Microsoft accounts', domain: 'live.example' });
+      personal = entra.directory.findUser('pat@live.example') ?? entra.directory.addUser({ tenantId: CONSUMERS_TENANT_ID, username: 'pat@live.example' });
+    });
+
+    it("refuses a personal account under 'organizations', even with allowAnyTenant", async () => {
+      const token = await tokens.user(personal);
+      expect(claimsOf(token).tid).toBe(CONSUMERS_TENANT_ID);
+      await expectInvalidToken(organizationsUrl(), token, /[Pp]ersonal Microsoft account/);
+    });
+
+    it("refuses a personal account under 'common' without allowPersonalAccounts", async () => {
+      await expectInvalidToken(commonUrl(), await tokens.user(personal), /[Pp]ersonal Microsoft account/);
+      await expectOk(commonUrl(), '/me', await tokens.user());
+    });
+
+    it("accepts a personal account under 'common' with allowPersonalAccounts: true", async () => {
+      expect(await expectOk(commonPersonalUrl(), '/me', await tokens.user(personal))).toMatchObject({ oid: personal.id, tid: CONSUMERS_TENANT_ID });
+      await expectOk(commonPersonalUrl(), '/me', await tokens.user(entra.defaults.users.secondTenantMember));
+    });
+  });
+
+  describe('token length cap (maxTokenLengthBytes)', () => {
+    const cappedUrl = useExtraApp(adapter, () => entra, () => ({ maxTokenLengthBytes: 4096 }));
+
+    it('refuses a genuine token longer than the cap, which the default cap accepts', async () => {
+      const token = await tokens.user(undefined, { claims: { padding: 'p'.repeat(4000) } });
+      expect(token.length).toBeGreaterThan(4096);
+      await expectOk(url, '/me', token);
+      await expectInvalidToken(cappedUrl(), token, /longer than the 4096 bytes/);
+    });
+
+    it('refuses a 16 MB string handed to the verifier directly (a WebSocket or queue caller) before fetching or parsing anything', async () => {
+      const verifier = app.get(AccessTokenVerifier);
+      const jwksBefore = entra.requests.filter((request) => request.endpoint === 'jwks').length;
+      const huge = `${'e'.repeat(16 * 1024 * 1024 - 2)}.x`;
+      await expect(verifier.verify(huge)).rejects.toMatchObject({ code: 'invalid_token', reason: 'too_large' });
+      // 250 KB (Microsoft.IdentityModel's DefaultMaximumTokenSizeInBytes, 1024 × 250) is the default cap.
+      await expect(verifier.verify('a'.repeat(256_001))).rejects.toMatchObject({ reason: 'too_large' });
+      await expect(verifier.verify('a'.repeat(256_000))).rejects.toMatchObject({ reason: 'malformed' });
+      expect(entra.requests.filter((request) => request.endpoint === 'jwks').length).toBe(jwksBefore);
+    });
+  });
+
+  describe('the principal shared by requests with one token', () => {
+    it('is deeply frozen: a handler cannot change what the next request sees', async () => {
+      const verifier = app.get(AccessTokenVerifier);
+      const token = await tokens.user(undefined, { version: 1, amr: ['pwd'] });
+      const first = await verifier.verify(token);
+      const amr = first.claims.amr as string[];
+      expect(amr).toEqual(['pwd']);
+      expect(() => amr.push('mfa')).toThrow(TypeError);
+      expect(() => ((first.claims as Record<string, unknown>).scp = 'admin')).toThrow(TypeError);
+      expect(() => (first.scopes as string[]).push('admin')).toThrow(TypeError);
+      const second = await verifier.verify(token);
+      expect(second.claims.amr).toEqual(['pwd']);
+      expect(second.claims.scp).toBe('access_as_user');
     });
   });
 
@@ -571,7 +711,7 @@ describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) =>
     await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
   });
 
-  it('refuses a remembered old-key token once the key is retired and the 12 h periodic refresh is due', async () => {
+  it('serves a remembered token with the last good keys while the 12 h refresh runs in the background, then refuses it once its key is retired', async () => {
     const oldToken = await tokens.user(undefined, { lifetimeSec: TWO_DAYS_SEC });
     await expectOk(url, '/me', oldToken);
     const { previousKid } = await entra.rotateSigningKeys();
@@ -579,10 +719,16 @@ describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) =>
     entra.clock.advanceSec(PERIODIC_REFRESH_PASSED_SEC);
 
     const fetchesBefore = jwksFetches();
+    // A token whose key is known never waits for the refresh: this one is served, and the refresh starts behind it.
+    await expectOk(url, '/me', oldToken);
+    const refused = await eventually(async () => (await call(url, '/me', `Bearer ${oldToken}`)).status === 401);
+    expect(refused).toBe(true);
     await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
-    expect(jwksFetches()).toBe(fetchesBefore + 1);
+    // The periodic refresh, then one look for the now unknown kid (which starts the cooldown), and no more.
+    expect(jwksFetches()).toBe(fetchesBefore + 2);
+    await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
     await expectOk(url, '/me', await tokens.user());
-    expect(jwksFetches()).toBe(fetchesBefore + 1);
+    expect(jwksFetches()).toBe(fetchesBefore + 2);
   });
 
   it('lets a remembered token expire', async () => {
@@ -605,10 +751,7 @@ describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) =>
     const initial = jwksFetches();
     expect(initial).toBe(1);
 
-    await flood(30);
-    expect(jwksFetches()).toBe(initial);
-
-    entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
+    // The start-up fetch starts no cooldown: the first unknown kid refreshes at once, the rest of the flood waits.
     await flood(30);
     expect(jwksFetches()).toBe(initial + 1);
     await flood(30);
@@ -617,6 +760,12 @@ describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) =>
     entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
     await flood(30);
     expect(jwksFetches()).toBe(initial + 2);
+    await flood(30);
+    expect(jwksFetches()).toBe(initial + 2);
+
+    entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
+    await flood(30);
+    expect(jwksFetches()).toBe(initial + 3);
     // Genuine tokens keep working throughout.
     await expectOk(url, '/me', await tokens.user());
   });

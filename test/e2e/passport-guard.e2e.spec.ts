@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { DownstreamToken, OboConfigurationError, OboModule, RequireRoles, RequireScopes } from '../../src/index.js';
+import { DownstreamToken, OboConfigurationError, OboModule, RequireRoles, RequireScopes, type OboModuleOptions } from '../../src/index.js';
 import { BearerStrategy, EntraAuthGuard, EntraBearerStrategy, type BearerStrategyOptions } from '../../src/passport/index.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
 import { challengeParams, daemonToken, get, userToken } from './support/http-calls.js';
@@ -21,7 +21,7 @@ function strategyOptions(entra: EntraEmulator, extra: Partial<BearerStrategyOpti
 }
 
 /** An app with the passport strategies and OboModule (whose filter turns the guard's errors into RFC 6750 answers). */
-async function startApp(adapter: AdapterName, entra: EntraEmulator, controllers: Type[], strategyExtra: Partial<BearerStrategyOptions> = {}) {
+async function startApp(adapter: AdapterName, entra: EntraEmulator, controllers: Type[], strategyExtra: Partial<BearerStrategyOptions> = {}, moduleExtra: Partial<OboModuleOptions> = {}) {
   @Injectable()
   class EntraStrategy extends EntraBearerStrategy {
     constructor() {
@@ -37,7 +37,7 @@ async function startApp(adapter: AdapterName, entra: EntraEmulator, controllers:
       return { oid: claims.oid };
     }
   }
-  @Module({ imports: [OboModule.forRoot(middleTierOptions(entra))], controllers, providers: [EntraStrategy, MigratedStrategy] })
+  @Module({ imports: [OboModule.forRoot(middleTierOptions(entra, moduleExtra))], controllers, providers: [EntraStrategy, MigratedStrategy] })
   class PassportGuardModule {}
   const app: INestApplication = await NestFactory.create(PassportGuardModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
   try {
@@ -143,27 +143,49 @@ describe.each(ADAPTERS)('EntraAuthGuard (passport) on %s', (adapter) => {
     expect((await get(url, '/role', await member())).status).toBe(403);
   });
 
-  it('answers 503 with Retry-After when the signing keys cannot be fetched, not a bare 401', async () => {
-    const { app: cold, url: coldUrl } = await startApp(adapter, entra, [GuardedByPassportController]);
-    try {
-      entra.faults.inject({ type: 'server-error', status: 503 }, { endpoint: 'jwks', times: 20 });
-      const answer = await get(coldUrl, '/any', await member());
-      expect(answer.status).toBe(503);
-      expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
-    } finally {
-      await cold.close();
-    }
-  });
-
   it("serves @DownstreamToken behind it, validating the caller again under the module's own settings", async () => {
     const answer = await get(url, '/downstream', await member());
     expect(answer.status).toBe(200);
     expect(Number(answer.json?.length)).toBeGreaterThan(100);
   });
 
+  it("does not trust the strategy's principal for @DownstreamToken: the module's own settings (here, no guests) apply", async () => {
+    const { app: strict, url: strictUrl } = await startApp(adapter, entra, [GuardedByPassportController], {}, { allowGuests: false });
+    try {
+      const guest = await userToken(entra, entra.defaults.users.guest);
+      // The strategy accepts guests (its default); the module does not, so the exchange is refused before Entra is asked.
+      expect((await get(strictUrl, '/any', guest)).status).toBe(200);
+      const before = entra.tokenRequests().length;
+      const answer = await get(strictUrl, '/downstream', guest);
+      expect(answer.status).toBe(401);
+      expect(challengeParams(answer.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token' });
+      expect(entra.tokenRequests().length).toBe(before);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('lets bootstrap refuse @RequireScopes behind a plain AuthGuard, which would not enforce it', async () => {
     await expect(startApp(adapter, entra, [PlainAuthGuardController])).rejects.toThrow(OboConfigurationError);
     await expect(startApp(adapter, entra, [PlainAuthGuardController])).rejects.toThrow(/GET \/scoped \(PlainAuthGuardController\.scoped\): uses @RequireScopes but no OboAuthGuard/);
+  });
+});
+
+// Its own app and emulator: passport keeps strategies in one process-wide registry, so the strategies of an app started
+// inside another suite would replace that suite's.
+describe.each(ADAPTERS)('EntraAuthGuard when Entra cannot be reached, on %s', (adapter) => {
+  it('answers 503 with Retry-After when the signing keys cannot be fetched, not a bare 401', async () => {
+    const entra = await startEntraEmulator();
+    const { app, url } = await startApp(adapter, entra, [GuardedByPassportController]);
+    try {
+      entra.faults.inject({ type: 'server-error', status: 503 }, { endpoint: 'jwks', times: 20 });
+      const answer = await get(url, '/any', await userToken(entra, entra.defaults.users.member));
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await app.close();
+      await entra.close();
+    }
   });
 });
 

@@ -106,3 +106,17 @@ export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
       }),
   };
 }
+
+/**
+ * A `fetch` over the emulator's that rewrites the v2 key set so every key names `keyIssuer` as the issuer it signs for
+ * (with `{tenantid}` kept as a template when given): a key set like the one of a forged-key incident, where a key
+ * published for another tenant (the consumers tenant) signed tokens for ours. Everything else passes through.
+ */
+export function fetchWithKeysPublishedFor(entra: EntraEmulator, keyIssuer: string): typeof fetch {
+  return async (input, init) => {
+    const response = await entra.fetch(input, init);
+    if (!/\/discovery\/v2\.0\/keys$/.test(new URL(String(input instanceof Request ? input.url : input)).pathname) || !response.ok) return response;
+    const body = (await response.json()) as { keys: Array<Record<string, unknown>> };
+    return Response.json({ keys: body.keys.map((key) => ({ ...key, issuer: keyIssuer })) });
+  };
+}

@@ -1,0 +1,40 @@
+import { Logger } from '@nestjs/common';
+
+/** One comparison that made a token fail: what this API expects, and what the token had. */
+export interface RejectionDetail {
+  claim: 'aud' | 'iss' | 'tid' | 'key issuer';
+  expected: string | readonly string[];
+  actual: unknown;
+}
+
+const ONE_MINUTE_MS = 60_000;
+const MAX_VALUE_CHARS = 200;
+
+/** A claim value as a log can carry it: JSON (so CR/LF and quotes are escaped), cut short. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text;
+}
+
+/**
+ * Logs rejected tokens at debug level, at most once per reason per minute (on the configured clock), so a flood of
+ * bad tokens costs one line a minute. A line names the reason and, where it helps a deployment, the expected and
+ * actual audience, issuer or tenant; never the token.
+ */
+export class RejectionLog {
+  private readonly logger = new Logger('OboModule');
+  private readonly lastLoggedMs = new Map<string, number>();
+
+  constructor(private readonly nowMs: () => number) {}
+
+  report(reason: string, message: string, detail?: RejectionDetail): void {
+    const nowMs = this.nowMs();
+    const last = this.lastLoggedMs.get(reason);
+    if (last !== undefined && nowMs - last < ONE_MINUTE_MS && nowMs >= last) return;
+    this.lastLoggedMs.set(reason, nowMs);
+    const comparison = detail
+      ? `; expected ${detail.claim} ${typeof detail.expected === 'string' ? shown(detail.expected) : `one of ${shown(detail.expected)}`}, got ${shown(detail.actual)}`
+      : '';
+    this.logger.debug(`Access token rejected (${reason}): ${message}${comparison}`);
+  }
+}
