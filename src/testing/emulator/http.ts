@@ -39,6 +39,21 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(payload);
 }
 
+/**
+ * Discovery documents and keys: cacheable for a day and readable cross-origin, as Entra serves them
+ * (`Cache-Control: max-age=86400, private`, `Access-Control-Allow-Origin: *`).
+ */
+export function sendMetadata(response: ServerResponse, body: unknown): void {
+  const payload = JSON.stringify(body);
+  response.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'max-age=86400, private',
+    'access-control-allow-origin': '*',
+    'content-length': Buffer.byteLength(payload).toString(),
+  });
+  response.end(payload);
+}
+
 export function sendHtml(response: ServerResponse, status: number, html: string): void {
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
