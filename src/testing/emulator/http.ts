@@ -33,6 +33,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store, no-cache',
     pragma: 'no-cache',
+    expires: '-1',
     'content-length': Buffer.byteLength(payload).toString(),
     ...headers,
   });

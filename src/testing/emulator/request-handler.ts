@@ -103,7 +103,7 @@ export class EmulatorRequestHandler {
       if (await this.applyFault(response, entry, { endpoint: 'token', grantType: entry.grantType, clientId: entry.clientId })) return;
       const body = await handleTokenRequest(request, params, tenantSegment, this.services);
       const answer = v1 ? v2ResponseAsV1(body, received.get('resource'), this.services.clock.nowSec()) : body;
-      return sendJson(response, 200, answer, { expires: '-1', ...(correlationId ? { 'client-request-id': correlationId } : {}) });
+      return sendJson(response, 200, answer, correlationId ? { 'client-request-id': correlationId } : {});
     }
     if ((path === 'oauth2/v2.0/logout' || path === 'oauth2/logout') && method === 'GET') {
       entry.endpoint = 'logout';
