@@ -94,13 +94,19 @@ export class AppOnlyTokenError extends OboError {
  */
 export class InsufficientClaimsError extends EntraResponseError {
   readonly code = 'insufficient_claims' as const;
+  /**
+   * The tenant whose authority the user must sign in at again (the caller's `tid`), when known; the challenge's
+   * `authorization_uri` names it.
+   */
+  readonly tenantId: string | undefined;
   constructor(
     /** The claims challenge as Entra sent it (JSON). It names policies, not user data. */
     readonly claims: string,
     entra: EntraErrorDetails,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; tenantId?: string },
   ) {
     super(`Entra ID requires the user to satisfy a claims challenge (AADSTS${entra.errorCodes?.[0] ?? '?'}); sign in again with the claims.`, entra, options);
+    this.tenantId = options?.tenantId;
   }
 }
 

@@ -14,10 +14,12 @@ import {
   OboConfigurationError,
   type KnownOboError,
 } from './obo-errors.js';
+import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OboExceptionFilter, toErrorResponse } from './obo-exception.filter.js';
 
 const MFA_CLAIMS = '{"access_token":{"capolids":{"essential":true,"values":["8a3b2f4c-policy"]}}}';
 const SECRET = 'Sup3r~Secret.Value_DO-NOT-LEAK';
+const TENANT = '6f1c2a9e-3b7d-4e8f-a1c2-5d6e7f8a9b0c';
 const ENTRA = { error: 'invalid_grant', errorCodes: [50076], correlationId: 'c0ffee00-0000-4000-8000-000000000001' };
 
 describe('toErrorResponse', () => {
@@ -67,12 +69,15 @@ describe('toErrorResponse', () => {
     });
   });
 
-  it("claims challenge: 401 insufficient_claims with the claims base64-encoded in Entra's format, and not in the body", () => {
-    const response = toErrorResponse(new InsufficientClaimsError(MFA_CLAIMS, ENTRA));
+  // https://learn.microsoft.com/entra/identity-platform/claims-challenge: a resource's challenge is
+  // `Bearer realm="", authorization_uri="…/oauth2/authorize", error="insufficient_claims", claims="<base64>"`, and
+  // clients (MSAL among them) find the authority to sign in at through authorization_uri.
+  it("claims challenge: 401 insufficient_claims in Entra's format, naming the caller's authority, the claims base64-encoded and not in the body", () => {
+    const response = toErrorResponse(new InsufficientClaimsError(MFA_CLAIMS, ENTRA), { authorityHost: 'https://login.microsoftonline.us', tenantId: TENANT });
     const base64Claims = Buffer.from(MFA_CLAIMS, 'utf8').toString('base64');
     expect(response.status).toBe(401);
     expect(response.headers).toEqual({
-      'www-authenticate': `Bearer error="insufficient_claims", error_description="The user must satisfy additional requirements (such as MFA); sign in again with the claims.", claims="${base64Claims}"`,
+      'www-authenticate': `Bearer realm="", authorization_uri="https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/authorize", error="insufficient_claims", claims="${base64Claims}"`,
     });
     expect(Buffer.from(/claims="([^"]+)"/.exec(response.headers['www-authenticate']!)![1]!, 'base64').toString('utf8')).toBe(MFA_CLAIMS);
     expect(response.body).toEqual({ statusCode: 401, error: 'insufficient_claims', message: expect.stringContaining('AADSTS50076') });
@@ -80,6 +85,14 @@ describe('toErrorResponse', () => {
     expect(body).not.toContain('capolids');
     expect(body).not.toContain('8a3b2f4c-policy');
     expect(body).not.toContain(base64Claims);
+  });
+
+  it("claims challenge: the error's own tenant wins; without any, the public cloud's common authority", () => {
+    const other = '0b3e7e23-6f5c-4a88-9d7e-3c2b4f9a1d10';
+    const fromError = toErrorResponse(new InsufficientClaimsError(MFA_CLAIMS, ENTRA, { tenantId: other }), { authorityHost: 'https://login.example.com', tenantId: TENANT });
+    expect(fromError.headers['www-authenticate']).toContain(`authorization_uri="https://login.example.com/${other}/oauth2/v2.0/authorize"`);
+    const bare = toErrorResponse(new InsufficientClaimsError(MFA_CLAIMS, ENTRA));
+    expect(bare.headers['www-authenticate']).toMatch(/^Bearer realm="", authorization_uri="https:\/\/login\.microsoftonline\.com\/common\/oauth2\/v2\.0\/authorize", error="insufficient_claims", claims="/);
   });
 
   it('consent missing: 403, the body names the scopes', () => {
@@ -157,8 +170,8 @@ describe('OboExceptionFilter', () => {
     status?: number;
   }
 
-  function hostFor(reply: Reply, type: 'http' | 'rpc' = 'http'): ArgumentsHost {
-    return { getType: () => type, switchToHttp: () => ({ getResponse: () => reply }) } as unknown as ArgumentsHost;
+  function hostFor(reply: Reply, type: 'http' | 'rpc' = 'http', request: { user?: unknown } = {}): ArgumentsHost {
+    return { getType: () => type, switchToHttp: () => ({ getResponse: () => reply, getRequest: () => request }) } as unknown as ArgumentsHost;
   }
 
   const adapterHost = {
@@ -179,6 +192,19 @@ describe('OboExceptionFilter', () => {
     expect(reply.status).toBe(403);
     expect(reply.headers['www-authenticate']).toMatch(/^Bearer error="insufficient_scope", scope="access_as_user"/);
     expect(reply.body).toEqual(expect.objectContaining({ statusCode: 403, error: 'insufficient_scope' }));
+  });
+
+  it("points a claims challenge at the caller's tenant (the guard's principal) on the configured authority host", () => {
+    const options = { authorityHost: 'https://127.0.0.1:8443', tenantId: 'organizations' } as ResolvedOboOptions;
+    const reply: Reply = { headers: {} };
+    new OboExceptionFilter(adapterHost, options).catch(new InsufficientClaimsError(MFA_CLAIMS, ENTRA), hostFor(reply, 'http', { user: { tid: TENANT, oid: 'x' } }));
+    expect(reply.status).toBe(401);
+    expect(reply.headers['www-authenticate']).toContain(`authorization_uri="https://127.0.0.1:8443/${TENANT}/oauth2/v2.0/authorize"`);
+
+    // A route that validated the token itself leaves no principal: the configured tenant stands in.
+    const unguarded: Reply = { headers: {} };
+    new OboExceptionFilter(adapterHost, options).catch(new InsufficientClaimsError(MFA_CLAIMS, ENTRA), hostFor(unguarded));
+    expect(unguarded.headers['www-authenticate']).toContain('authorization_uri="https://127.0.0.1:8443/organizations/oauth2/v2.0/authorize"');
   });
 
   it('logs configuration errors as errors, without answering with their text', () => {

@@ -1,5 +1,7 @@
-import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, Inject, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { ResolvedOboOptions } from '../config/resolve-options.js';
+import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { boundedRetryAfterSec, OboError, type KnownOboError } from './obo-errors.js';
 import { bearerChallenge } from './www-authenticate.js';
 
@@ -10,8 +12,22 @@ export interface OboErrorResponse {
   body: { statusCode: number; error: string; message: string; scopes?: string[] };
 }
 
-/** The RFC 6750 mapping of DESIGN.md's error table. */
-export function toErrorResponse(failure: OboError): OboErrorResponse {
+/** Where a client sends the user to satisfy a claims challenge: the authority host and the caller's tenant. */
+export interface ChallengeAuthority {
+  /** `https://login.microsoftonline.com` unless configured otherwise. */
+  authorityHost?: string;
+  /** The caller's tenant (`tid`); `common` when unknown. The error's own `tenantId` takes precedence. */
+  tenantId?: string;
+}
+
+const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+/**
+ * The RFC 6750 mapping of the README's error table. A claims challenge names the authority to sign in at in
+ * `authorization_uri`, as resource APIs' challenges do in Entra (claims-challenge documentation): give it the
+ * configured authority host and the caller's tenant.
+ */
+export function toErrorResponse(failure: OboError, authority: ChallengeAuthority = {}): OboErrorResponse {
   const error = failure as KnownOboError;
   const respond = (status: number, code: string, message: string, headers: Record<string, string> = {}, extra: { scopes?: string[] } = {}): OboErrorResponse => ({
     status,
@@ -30,11 +46,16 @@ export function toErrorResponse(failure: OboError): OboErrorResponse {
       });
     case 'app_only_token':
       return respond(403, 'insufficient_scope', error.message, { 'www-authenticate': bearerChallenge({ error: 'insufficient_scope', error_description: error.message }) });
-    case 'insufficient_claims':
-      // Entra's claims-challenge format: the client signs the user in again with `claims` (base64-decoded).
+    case 'insufficient_claims': {
+      // Entra's claims-challenge format: the client finds the authority through authorization_uri and signs the user
+      // in again there with `claims` (base64-decoded).
+      // https://learn.microsoft.com/entra/identity-platform/claims-challenge
+      const tenant = error.tenantId ?? authority.tenantId ?? 'common';
+      const authorizationUri = `${authority.authorityHost ?? DEFAULT_AUTHORITY_HOST}/${tenant}/oauth2/v2.0/authorize`;
       return respond(401, 'insufficient_claims', error.message, {
-        'www-authenticate': bearerChallenge({ error: 'insufficient_claims', error_description: 'The user must satisfy additional requirements (such as MFA); sign in again with the claims.', claims: Buffer.from(error.claims).toString('base64') }),
+        'www-authenticate': bearerChallenge({ realm: '', authorization_uri: authorizationUri, error: 'insufficient_claims', claims: Buffer.from(error.claims).toString('base64') }),
       });
+    }
     case 'consent_required':
       return respond(403, 'consent_required', error.message, {}, { scopes: [...error.scopes] });
     case 'conditional_access_blocked':
@@ -55,15 +76,30 @@ export function toErrorResponse(failure: OboError): OboErrorResponse {
 export class OboExceptionFilter implements ExceptionFilter<OboError> {
   private readonly logger = new Logger('OboModule');
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(OBO_RESOLVED_OPTIONS) private readonly options?: ResolvedOboOptions,
+  ) {}
 
   catch(error: OboError, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw error;
-    const { status, headers, body } = toErrorResponse(error);
+    const { status, headers, body } = toErrorResponse(error, this.challengeAuthority(host));
     if (status === 500) this.logger.error(`${error.name}: ${error.message}`);
     const adapter = this.adapterHost.httpAdapter;
     const response = host.switchToHttp().getResponse<unknown>();
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
     adapter.reply(response, body, status);
+  }
+
+  /**
+   * The authority a claims challenge points to: the configured host, and the caller's tenant from the principal the
+   * guard attached (falling back to the configured tenant when the route validated the token itself).
+   */
+  private challengeAuthority(host: ArgumentsHost): ChallengeAuthority {
+    const request = host.switchToHttp().getRequest<{ user?: unknown } | undefined>();
+    const user = request?.user as { tid?: unknown } | undefined;
+    const callerTenant = user && typeof user === 'object' && typeof user.tid === 'string' ? user.tid : undefined;
+    const tenantId = callerTenant ?? this.options?.tenantId;
+    return { ...(this.options ? { authorityHost: this.options.authorityHost } : {}), ...(tenantId ? { tenantId } : {}) };
   }
 }

@@ -145,6 +145,12 @@ describe('mapMsalFailure', () => {
     it('maps any error that carries claims, whatever its code', () => {
       expect(mapped(interactionRequired('invalid_grant', '50158', { claims: MFA_CLAIMS })).error).toBeInstanceOf(InsufficientClaimsError);
     });
+
+    it("names the caller's tenant, where the challenge's authorization_uri sends the user", () => {
+      const tenantId = '4a3c2b1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d';
+      const { error } = mapMsalFailure(interactionRequired('invalid_grant', '50076', { claims: MFA_CLAIMS }), {}, SCOPES, tenantId);
+      expect((error as InsufficientClaimsError).tenantId).toBe(tenantId);
+    });
   });
 
   describe("this API's own configuration", () => {

@@ -81,10 +81,10 @@ function detailsOf(error: AuthError & { errorNo?: string | number; traceId?: str
 
 /**
  * Turns what MSAL threw (plus the HTTP status it hides) into our errors, by Entra's error code and AADSTS number:
- * MFA and any claims challenge, consent, Conditional Access blocks, a rejected assertion, our own credential, and the
- * identity provider being throttled or down.
+ * MFA and any claims challenge (naming `tenantId`, where the user signs in again), consent, Conditional Access
+ * blocks, a rejected assertion, our own credential, and the identity provider being throttled or down.
  */
-export function mapMsalFailure(error: unknown, observed: ObservedResponse, scopes: readonly string[]): MappedFailure {
+export function mapMsalFailure(error: unknown, observed: ObservedResponse, scopes: readonly string[], tenantId?: string): MappedFailure {
   if (!(error instanceof AuthError)) {
     return { error: new IdentityProviderUnavailableError('The token request failed unexpectedly.', DEFAULT_OUTAGE_RETRY_AFTER_SEC, {}, { cause: error }), retryable: true };
   }
@@ -108,7 +108,7 @@ export function mapMsalFailure(error: unknown, observed: ObservedResponse, scope
   }
   if (aadsts === '53003') return { error: new ConditionalAccessBlockedError(entra, { cause: error }), retryable: false };
   if (typeof failure.claims === 'string' && failure.claims.length > 0) {
-    return { error: new InsufficientClaimsError(failure.claims, entra, { cause: error }), retryable: false };
+    return { error: new InsufficientClaimsError(failure.claims, entra, { cause: error, ...(tenantId ? { tenantId } : {}) }), retryable: false };
   }
   if (errorCode !== undefined && CLIENT_CONFIGURATION_CODES.has(errorCode)) {
     return {

@@ -77,7 +77,7 @@ export class MsalTokenExchanger {
         return { accessToken: result.accessToken, expiresOnMs: this.options.clock.nowMs() + lifetimeMs, scopes: result.scopes };
       } catch (error) {
         if (error instanceof ClientConfigurationError) throw error;
-        const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes);
+        const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes, tenantId);
         this.logFailure(flow, tenantId, scopes, mapped, error, correlationId, attempt);
         if (!retryable || attempt >= this.options.retries) throw mapped;
         // Entra's own Retry-After on a 5xx says when trying again is useful; our backoff applies otherwise.

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   const directory = {
     authorityHost: emulator.authorityHost,
     knownAuthority: emulator.knownAuthority,
+    graphBaseUrl: emulator.graphBaseUrl,
     caFile,
     tenants: { primary: tenants.primary, secondary: tenants.secondary },
     users,
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
   authority (Contoso)      ${emulator.authority(tenants.primary.id)}
   authority (Fabrikam)     ${emulator.authority(tenants.secondary.id)}
   knownAuthorities         ["${emulator.knownAuthority}"]
+  Microsoft Graph          ${emulator.graphBaseUrl}  (in place of https://graph.microsoft.com)
   CA certificate           ${caFile}
   ids and secrets          ${directoryFile}
 

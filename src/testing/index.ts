@@ -16,8 +16,8 @@ export type { EntraEmulatorOptions, IssueAccessTokenOptions, IssueIdTokenOptions
 /** The seeded directory's fixed ids and shape. */
 export { DEFAULT_DIRECTORY_IDS } from './emulator/default-directory.js';
 export type { DefaultDirectory } from './emulator/default-directory.js';
-/** The directory model and its mutators. */
-export { EmulatorDirectory } from './emulator/directory.js';
+/** The directory model and its mutators; Microsoft Graph's and the consumers tenant's fixed ids. */
+export { EmulatorDirectory, MICROSOFT_GRAPH_APP_ID, MICROSOFT_GRAPH_RESOURCE, CONSUMERS_TENANT_ID } from './emulator/directory.js';
 export type {
   EmulatorTenant,
   EmulatorUser,
@@ -28,6 +28,9 @@ export type {
   AddAppInput,
   AppCertificateCredential,
   RegisteredCertificate,
+  AppOptionalClaims,
+  AccessTokenOptionalClaim,
+  IdTokenOptionalClaim,
 } from './emulator/directory.js';
 /** Conditional Access and consent policies. */
 export { EmulatorPolicies } from './emulator/policies.js';
@@ -38,7 +41,7 @@ export { EmulatorClock } from './emulator/clock.js';
 export { FaultQueue } from './emulator/faults.js';
 export type { EmulatorFault, FaultMatch, FaultableEndpoint } from './emulator/faults.js';
 export type { RecordedRequest, RequestFilter, EmulatorEndpoint } from './emulator/request-log.js';
-export type { EmulatorTokenLifetimes, ClientAuthenticationMethod } from './emulator/tokens.js';
+export type { EmulatorTokenLifetimes, LifetimeRange, ClientAuthenticationMethod } from './emulator/tokens.js';
 export type { SignInOptions } from './emulator/scripted-sign-in.js';
 /** A `fetch` that trusts only the given CA, for HTTPS. */
 export { createPinnedFetch } from './pinned-fetch.js';

@@ -156,7 +156,9 @@ describe.each(ADAPTERS)('On-Behalf-Of over HTTP on %s', (adapter) => {
 
       expect(refused.status).toBe(401);
       const header = refused.headers.get('www-authenticate');
-      expect(header).toMatch(/^Bearer error="insufficient_claims", error_description="[^"]+", claims="[A-Za-z0-9+/]+=*"$/);
+      // The challenge names the caller's authority (authorization_uri), where the client signs the user in again.
+      const authorizationUri = `${entra.authorityHost}/${users.mfaUser.tenantId}/oauth2/v2.0/authorize`;
+      expect(header).toMatch(new RegExp(`^Bearer realm="", authorization_uri="${authorizationUri}", error="insufficient_claims", claims="[A-Za-z0-9+/]+=*"$`));
       const claims = JSON.parse(Buffer.from(challengeParams(header).claims!, 'base64').toString('utf8')) as unknown;
       expect(claims).toEqual({ access_token: { capolids: { essential: true, values: [policies.mfaForDownstream.id] } } });
       expectNoLeak(refused, users.mfaUser, token);

@@ -114,7 +114,8 @@ describe('Entra ID emulator over raw HTTP', () => {
       expect(status).toBe(200);
       expect(body.issuer).toBe(`https://sts.windows.net/${tid}/`);
       expect(body.issuer).toBe(entra.issuer(tid, 1));
-      expect(body.jwks_uri).toBe(`${entra.authorityHost}/${tid}/discovery/keys`);
+      // Entra's v1 documents name the common keys endpoint, whatever the tenant.
+      expect(body.jwks_uri).toBe(`${entra.authorityHost}/common/discovery/keys`);
       expect(body.id_token_signing_alg_values_supported).toEqual(['RS256']);
     });
 
@@ -335,10 +336,10 @@ describe('Entra ID emulator over raw HTTP', () => {
       expect(html).toContain(d.apps.webApp.app.displayName);
     });
 
+    // PKCE is required only for SPA redirect URIs; a web app may omit it or use plain (v2-oauth2-auth-code-flow).
     it.each([
-      ['code_challenge is missing', { code_challenge: undefined }],
-      ['code_challenge_method is plain', { code_challenge_method: 'plain' }],
-      ['code_challenge_method is missing', { code_challenge_method: undefined }],
+      ['code_challenge_method is unknown', { code_challenge_method: 'S512' }],
+      ['code_challenge_method comes without code_challenge', { code_challenge: undefined }],
     ])('redirects back with invalid_request when %s', async (_case, overrides) => {
       const location = redirectOf(await getAuthorize(signInParams(overrides)));
 
@@ -442,16 +443,40 @@ describe('Entra ID emulator over raw HTTP', () => {
         code_verifier: verifier,
         scope: `openid ${d.apps.middleTierApi.scope}`,
       });
-      expect(decodeJwt(tokens.access_token).amr).toEqual(['pwd', 'mfa']);
+      // v2 access tokens carry no amr: the second factor shows where Entra keeps it, in the session. The MFA-protected
+      // downstream API now issues to the middle tier on behalf of this token.
+      expect(decodeJwt(tokens.access_token).amr).toBeUndefined();
       expect(decodeJwt(tokens.id_token!).nonce).toBe('nonce-91c2');
+      const downstream = await requestTokens(entra, primaryTenant(), {
+        grant_type: JWT_BEARER,
+        client_id: d.apps.middleTierApi.app.clientId,
+        client_secret: d.apps.middleTierApi.clientSecret,
+        assertion: tokens.access_token,
+        requested_token_use: 'on_behalf_of',
+        scope: d.apps.downstreamApi.scopes.read,
+      });
+      expect(decodeJwt(downstream.access_token).oid).toBe(d.users.mfaUser.id);
     });
 
-    it('the logout endpoint redirects to post_logout_redirect_uri, or shows a signed-out page without one', async () => {
-      const target = 'http://localhost:3000/signed-out';
+    it('the logout endpoint redirects only to a registered post_logout_redirect_uri, or shows a signed-out page', async () => {
+      // The web app registers http://localhost/ (any port, as a loopback URI).
+      const target = 'http://localhost:3000/';
       const base = `${entra.authorityHost}/${primaryTenant()}/oauth2/v2.0/logout`;
       const withTarget = await entra.fetch(`${base}?post_logout_redirect_uri=${encodeURIComponent(target)}`, { redirect: 'manual' });
       expect(withTarget.status).toBe(302);
       expect(withTarget.headers.get('location')).toBe(target);
+      const forClient = await entra.fetch(`${base}?client_id=${entra.defaults.apps.webApp.app.clientId}&post_logout_redirect_uri=${encodeURIComponent(target)}`, { redirect: 'manual' });
+      expect(forClient.status).toBe(302);
+      await forClient.arrayBuffer();
+
+      for (const unregistered of ['https://evil.example/phish', 'http://localhost:3000/elsewhere']) {
+        const refused = await entra.fetch(`${base}?post_logout_redirect_uri=${encodeURIComponent(unregistered)}`, { redirect: 'manual' });
+        expect(refused.status).toBe(200);
+        expect(await refused.text()).toContain('signed out');
+      }
+      const wrongClient = await entra.fetch(`${base}?client_id=${entra.defaults.apps.daemon.app.clientId}&post_logout_redirect_uri=${encodeURIComponent(target)}`, { redirect: 'manual' });
+      expect(wrongClient.status).toBe(200);
+      await wrongClient.arrayBuffer();
 
       const withoutTarget = await entra.fetch(base, { redirect: 'manual' });
       expect(withoutTarget.status).toBe(200);
@@ -630,7 +655,8 @@ describe('Entra ID emulator start-up options', () => {
     const entra = await startEntraEmulator({ seed: 'empty' });
     try {
       expect(entra.directory.tenants).toEqual([]);
-      expect(entra.directory.apps).toEqual([]);
+      // Microsoft Graph is part of every directory, even an empty one.
+      expect(entra.directory.apps.map((app) => app.displayName)).toEqual(['Microsoft Graph']);
       expect(() => entra.defaults).toThrow(/not started with the default directory/);
       expect(() => entra.authority()).toThrow(/no tenant/);
       const response = await entra.fetch(`${entra.authorityHost}/${DEFAULT_DIRECTORY_IDS.tenants.primary}/v2.0/.well-known/openid-configuration`);
@@ -668,7 +694,9 @@ describe('Entra ID emulator start-up options', () => {
         client_secret: secret,
         scope: `${api.identifierUris[0]}/.default`,
       });
-      expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: api.clientId, tid: tenant!.id, roles: ['Orders.Read'], idtyp: 'app' });
+      const claims = decodeJwt(tokens.access_token);
+      expect(claims).toMatchObject({ aud: api.clientId, tid: tenant!.id, roles: ['Orders.Read'] });
+      expect(claims.oid).toBe(claims.sub);
     } finally {
       await entra.close();
     }

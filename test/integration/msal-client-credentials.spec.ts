@@ -18,7 +18,8 @@ describe('client credentials: real msal-node against the emulator', () => {
     entra.faults.clear();
   });
 
-  it('a daemon with its secret gets an app-only token: roles, idtyp app, no scp, oid = sub = its service principal', async () => {
+  // idtyp is an optional claim (absent unless the resource configures it); app tokens are known by no scp and oid = sub.
+  it('a daemon with its secret gets an app-only token: roles, no scp, no idtyp, oid = sub = its service principal', async () => {
     const d = entra.defaults;
     const msal = confidentialClient(entra, { clientId: d.apps.daemon.app.clientId, credential: { clientSecret: d.apps.daemon.clientSecret } });
     const network = recordingNetworkClient(entra.networkClient);
@@ -35,7 +36,6 @@ describe('client credentials: real msal-node against the emulator', () => {
       azp: d.apps.daemon.app.clientId,
       azpacr: '1',
       roles: ['Directory.Read.All'],
-      idtyp: 'app',
       oid: servicePrincipalId,
       sub: servicePrincipalId,
       tid: d.tenants.primary.id,
@@ -43,6 +43,7 @@ describe('client credentials: real msal-node against the emulator', () => {
       ver: '2.0',
     });
     expect(claims.scp).toBeUndefined();
+    expect(claims.idtyp).toBeUndefined();
     // No user, no ID token, no account.
     expect(result!.account).toBeNull();
     expect(result!.idToken).toBe('');
@@ -75,7 +76,7 @@ describe('client credentials: real msal-node against the emulator', () => {
     const sent = network.posts.at(-1)!;
     expect(sent.get('client_assertion_type')).toBe(CLIENT_ASSERTION_TYPE);
     expect(headerOf(sent.get('client_assertion')!)).toMatchObject({ alg: 'RS256', x5t: hexToBase64Url(certificate.thumbprintSha1Hex) });
-    expect(claimsOf(result!.accessToken)).toMatchObject({ aud: d.apps.downstreamApi.app.clientId, azp: d.apps.middleTierApi.app.clientId, azpacr: '2', roles: ['Directory.Read.All'], idtyp: 'app' });
+    expect(claimsOf(result!.accessToken)).toMatchObject({ aud: d.apps.downstreamApi.app.clientId, azp: d.apps.middleTierApi.app.clientId, azpacr: '2', roles: ['Directory.Read.All'] });
   });
 
   it('the middle tier with its certificate by SHA-256 thumbprint and x5c: PS256 + x5t#S256', async () => {
@@ -115,7 +116,7 @@ describe('client credentials: real msal-node against the emulator', () => {
 
     const result = await msal.acquireTokenByClientCredential({ scopes: [`${d.apps.middleTierApi.app.identifierUris[0]}/.default`] });
 
-    expect(claimsOf(result!.accessToken)).toMatchObject({ aud: d.apps.middleTierApi.app.clientId, roles: ['Tasks.Read.All'], idtyp: 'app', azp: d.apps.daemon.app.clientId });
+    expect(claimsOf(result!.accessToken)).toMatchObject({ aud: d.apps.middleTierApi.app.clientId, roles: ['Tasks.Read.All'], azp: d.apps.daemon.app.clientId });
   });
 
   it('a scope without /.default: invalid_scope (AADSTS1002012)', async () => {

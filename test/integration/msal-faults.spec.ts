@@ -32,7 +32,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
       const d = entra.defaults;
       const msal = confidentialClient(entra);
       const scopes = [d.apps.downstreamApi.scopes.read];
-      entra.faults.inject({ type: 'throttle', retryAfterSec: 1 }, { grantType: JWT_BEARER });
+      entra.faults.inject({ type: 'throttle', retryAfterSec: 1, body: 'json' }, { grantType: JWT_BEARER });
       const before = entra.tokenRequests().length;
 
       const throttled = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
@@ -64,11 +64,11 @@ describe('faults and transport: how msal-node reports them against the emulator'
       expect(tokenRequestsSince(entra, before)).toHaveLength(4);
     });
 
-    it('a plain-text 429 ("Too Many Requests") is a token_parsing_error, and msal does not throttle after it', async () => {
+    it('a plain-text 429 ("Too Many Requests", the default throttle, as Entra sends it) is a token_parsing_error, and msal does not throttle after it', async () => {
       const d = entra.defaults;
       const msal = confidentialClient(entra);
       const scopes = [d.apps.downstreamApi.scopes.read];
-      entra.faults.inject({ type: 'throttle', body: 'text', retryAfterSec: 30 });
+      entra.faults.inject({ type: 'throttle', retryAfterSec: 30 });
       const before = entra.tokenRequests().length;
 
       const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
@@ -189,7 +189,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
 
     it('an injected 429 echoes it too', async () => {
       const d = entra.defaults;
-      entra.faults.inject({ type: 'throttle', retryAfterSec: 5 });
+      entra.faults.inject({ type: 'throttle', retryAfterSec: 5, body: 'json' });
       const correlationId = randomUUID();
 
       const error = await rejectionOf(

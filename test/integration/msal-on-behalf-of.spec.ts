@@ -21,7 +21,8 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
   let entra: EntraEmulator;
 
   beforeAll(async () => {
-    entra = await startEntraEmulator();
+    // Fixed lifetimes: one test moves the clock past a token's expiry.
+    entra = await startEntraEmulator({ tokenLifetimes: { accessTokenSec: 3600 } });
   });
 
   afterAll(async () => {
@@ -208,8 +209,47 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       expect(JSON.parse(challenge.claims)).toEqual({ access_token: { capolids: { essential: true, values: [d.policies.mfaForDownstream.id] } } });
       expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ grantType: JWT_BEARER, status: 400 })]);
 
-      const afterMfa = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] }), scopes });
-      expect(claimsOf(afterMfa!.accessToken)).toMatchObject({ oid: d.users.mfaUser.id, amr: ['pwd', 'mfa'], aud: d.apps.downstreamApi.app.clientId });
+      // Signed in with a second factor: Entra knows it from the session behind the token (v2 tokens carry no amr).
+      const mfaAssertion = await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] });
+      expect(claimsOf(mfaAssertion).amr).toBeUndefined();
+      const afterMfa = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: mfaAssertion, scopes });
+      expect(claimsOf(afterMfa!.accessToken)).toMatchObject({ oid: d.users.mfaUser.id, aud: d.apps.downstreamApi.app.clientId });
+      expect(claimsOf(afterMfa!.accessToken).amr).toBeUndefined();
+    });
+
+    it('an amr claim in the token proves nothing: a password-only sign-in stays password-only, whatever the token says', async () => {
+      const d = entra.defaults;
+      const scopes = [d.apps.downstreamApi.scopes.read];
+      const claimsMfa = await userTokenFor(d.users.mfaUser);
+      const forged = await entra.issueAccessToken({
+        user: d.users.mfaUser,
+        client: d.apps.webApp.app,
+        resource: d.apps.middleTierApi.app,
+        scopes: ['access_as_user'],
+        claims: { amr: ['pwd', 'mfa'] },
+      });
+      for (const assertion of [claimsMfa, forged]) {
+        const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes }));
+        expect(aadstsOf(error)).toBe('50076');
+      }
+    });
+
+    it('the MFA state travels with the session through a second On-Behalf-Of hop (the downstream token as the next assertion)', async () => {
+      const d = entra.defaults;
+      // The downstream API calls on as a middle tier in its turn: its token from the first hop is the next assertion.
+      entra.directory.grantApiPermission(d.apps.downstreamApi.app.clientId, d.apps.downstreamApi.app.clientId, ['Profile.Read']);
+      const secret = entra.directory.addSecret(d.apps.downstreamApi.app.clientId);
+      try {
+        const first = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] }), scopes: [d.apps.downstreamApi.scopes.read] });
+        const second = await confidentialClient(entra, { clientId: d.apps.downstreamApi.app.clientId, credential: { clientSecret: secret } }).acquireTokenOnBehalfOf({
+          oboAssertion: first!.accessToken,
+          scopes: [d.apps.downstreamApi.scopes.read],
+        });
+        expect(claimsOf(second!.accessToken)).toMatchObject({ oid: d.users.mfaUser.id, azp: d.apps.downstreamApi.app.clientId });
+      } finally {
+        entra.directory.removeSecret(d.apps.downstreamApi.app.clientId, secret);
+        delete entra.directory.app(d.apps.downstreamApi.app.clientId).apiPermissions[d.apps.downstreamApi.app.clientId];
+      }
     });
 
     it('MFA registration required: InteractionRequiredAuthError 50079 with claims', async () => {
@@ -223,7 +263,8 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       expect(error).toBeInstanceOf(InteractionRequiredAuthError);
       expect(error.errorCode).toBe('interaction_required');
       expect(aadstsOf(error)).toBe('50079');
-      expect(JSON.parse((error as InteractionRequiredAuthError).claims)).toEqual({ access_token: { capolids: { essential: true, values: [policy.id] } } });
+      // MFA enrolment names its policies in polids, not capolids.
+      expect(JSON.parse((error as InteractionRequiredAuthError).claims)).toEqual({ access_token: { polids: { essential: true, values: [policy.id] } } });
     });
 
     it('blocked by Conditional Access: a plain ServerError 53003, nothing to satisfy interactively', async () => {
@@ -383,11 +424,13 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
   });
 
   describe("guests and other tenants: OBO at the caller's tenant", () => {
-    it("a B2B guest: the token's tid is the resource tenant, acct 1 and idp name the home tenant, and OBO there keeps them", async () => {
+    it("a B2B guest: the token's tid is the resource tenant, idp names the home tenant, and OBO there keeps them", async () => {
       const d = entra.defaults;
       const assertion = await userTokenFor(d.users.guest);
       const incoming = claimsOf(assertion);
-      expect(incoming).toMatchObject({ tid: d.tenants.primary.id, oid: d.users.guest.id, acct: 1, idp: `https://sts.windows.net/${d.tenants.secondary.id}/` });
+      // acct is an optional claim the middle tier did not configure.
+      expect(incoming).toMatchObject({ tid: d.tenants.primary.id, oid: d.users.guest.id, idp: `https://sts.windows.net/${d.tenants.secondary.id}/` });
+      expect(incoming.acct).toBeUndefined();
       const before = entra.tokenRequests().length;
 
       const result = await confidentialClient(entra, { tenant: incoming.tid }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { EmulatorApp, EmulatorUser } from './directory.js';
+import type { CodeChallengeMethod } from './grant-store.js';
 import { EntraProtocolError, entraErrors } from './entra-errors.js';
 import { clientCapabilitiesFrom, isClaimsChallenge } from './grants/client-capabilities.js';
 import { resolveRequestedScopes } from './scopes.js';
@@ -22,7 +23,11 @@ interface SignInTransaction {
   scope: string;
   state: string | undefined;
   nonce: string | undefined;
-  codeChallenge: string;
+  codeChallenge: string | undefined;
+  codeChallengeMethod: CodeChallengeMethod;
+  /** `code id_token` (hybrid, as passport-azure-ad's OIDCStrategy asks): an ID token comes back with the code. */
+  hybrid: boolean;
+  platform: 'web' | 'spa';
   claims: string | undefined;
   expiresAtMs: number;
   /** Set once an account is picked and a second factor is due. */
@@ -36,13 +41,19 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Entra ignores the port of a loopback redirect URI (RFC 8252 §7.3), so tests can use ephemeral ports. */
 export function isRegisteredRedirectUri(app: EmulatorApp, redirectUri: string): boolean {
+  return matchesRegisteredUri([...app.redirectUris, ...app.spaRedirectUris], redirectUri);
+}
+
+/** Whether `uri` is one of `registered`, a loopback `http:` URI matching on any port. */
+export function matchesRegisteredUri(registeredUris: readonly string[], uri: string): boolean {
   let requested: URL;
   try {
-    requested = new URL(redirectUri);
+    requested = new URL(uri);
   } catch {
     return false;
   }
-  return app.redirectUris.some((registered) => {
+  const redirectUri = uri;
+  return registeredUris.some((registered) => {
     if (registered === redirectUri) return true;
     if (!URL.canParse(registered)) return false;
     const candidate = new URL(registered);
@@ -70,7 +81,7 @@ export class AuthorizeEndpoint {
   ) {}
 
   /** The GET: a new sign-in. */
-  begin(tenantSegment: string, query: URLSearchParams): AuthorizeOutcome {
+  async begin(tenantSegment: string, query: URLSearchParams): Promise<AuthorizeOutcome> {
     let tenantId: string | undefined;
     try {
       tenantId = resolveTenantSegment(tenantSegment, this.services);
@@ -93,11 +104,26 @@ export class AuthorizeEndpoint {
     if (!['query', 'fragment', 'form_post'].includes(responseMode)) {
       return this.respond({ redirectUri, responseMode: 'query' }, errorFields(entraErrors.malformedRequest(`The response_mode '${responseMode}' is not supported: use query, fragment or form_post.`), state));
     }
-    if (query.get('response_type') !== 'code') {
-      return fail({ error: 'unsupported_response_type', description: 'AADSTS70005: response_type must be code.' });
+    const responseType = (query.get('response_type') ?? '').split(/\s+/).filter(Boolean).sort().join(' ');
+    if (responseType !== 'code' && responseType !== 'code id_token') {
+      return fail({ error: 'unsupported_response_type', description: "AADSTS70005: response_type must be 'code' or 'code id_token'." });
     }
-    const codeChallenge = query.get('code_challenge');
-    if (!codeChallenge || query.get('code_challenge_method') !== 'S256') return fail(entraErrors.pkceRequired());
+    const hybrid = responseType === 'code id_token';
+    const nonce = query.get('nonce') ?? undefined;
+    if (hybrid && responseMode === 'query') {
+      return fail(entraErrors.malformedRequest("The response_mode 'query' is not allowed when an ID token is requested: use form_post or fragment."));
+    }
+    if (hybrid && !nonce) return fail(entraErrors.missingParameter('nonce'));
+    // PKCE is required for redirect URIs of the single-page-app platform only; web and public clients may omit it,
+    // and may use `plain` (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow).
+    const platform = matchesRegisteredUri(client.spaRedirectUris, redirectUri) && !matchesRegisteredUri(client.redirectUris, redirectUri) ? 'spa' : 'web';
+    const codeChallenge = query.get('code_challenge') ?? undefined;
+    const codeChallengeMethod = query.get('code_challenge_method') ?? (codeChallenge !== undefined ? 'plain' : undefined);
+    if (codeChallengeMethod !== undefined && codeChallengeMethod !== 'S256' && codeChallengeMethod !== 'plain') {
+      return fail(entraErrors.malformedRequest(`The code_challenge_method '${codeChallengeMethod}' is not supported: use S256 or plain.`));
+    }
+    if (codeChallengeMethod !== undefined && !codeChallenge) return fail(entraErrors.missingParameter('code_challenge'));
+    if (platform === 'spa' && !codeChallenge) return fail(entraErrors.pkceRequired());
     const scope = query.get('scope');
     if (!scope) return fail(entraErrors.missingParameter('scope'));
     try {
@@ -116,8 +142,11 @@ export class AuthorizeEndpoint {
       responseMode,
       scope,
       state,
-      nonce: query.get('nonce') ?? undefined,
+      nonce,
       codeChallenge,
+      codeChallengeMethod: codeChallengeMethod ?? 'S256',
+      hybrid,
+      platform,
       claims: query.get('claims') ?? undefined,
       expiresAtMs: this.services.clock.nowMs() + TRANSACTION_LIFETIME_MS,
     };
@@ -137,7 +166,7 @@ export class AuthorizeEndpoint {
   }
 
   /** The POSTs of the sign-in page: an account picked, or a second factor entered. */
-  continue(form: URLSearchParams): AuthorizeOutcome {
+  async continue(form: URLSearchParams): Promise<AuthorizeOutcome> {
     const transaction = this.transactions.get(form.get('tx') ?? '');
     if (!transaction || transaction.expiresAtMs <= this.services.clock.nowMs()) {
       return { kind: 'html', status: 400, html: errorPage('This sign-in has expired or is unknown. Start again from the application.') };
@@ -170,7 +199,7 @@ export class AuthorizeEndpoint {
     return account && this.candidates(transaction).some((candidate) => candidate.id === account.id) ? account : undefined;
   }
 
-  private accountChosen(transaction: SignInTransaction, user: EmulatorUser): AuthorizeOutcome {
+  private accountChosen(transaction: SignInTransaction, user: EmulatorUser): AuthorizeOutcome | Promise<AuthorizeOutcome> {
     const requested = resolveRequestedScopes(transaction.scope, this.services.directory, user.tenantId);
     const policies = requested.resource ? this.services.policies.applicable(user, requested.resource, user.tenantId) : [];
     if (policies.some((policy) => policy.grant === 'block')) {
@@ -207,7 +236,7 @@ export class AuthorizeEndpoint {
     };
   }
 
-  private complete(transaction: SignInTransaction, user: EmulatorUser, amr: string[]): AuthorizeOutcome {
+  private async complete(transaction: SignInTransaction, user: EmulatorUser, amr: string[]): Promise<AuthorizeOutcome> {
     this.transactions.delete(transaction.id);
     const code = this.services.grants.issueCode({
       clientId: transaction.client.clientId,
@@ -215,14 +244,18 @@ export class AuthorizeEndpoint {
       tenantId: user.tenantId,
       amr,
       clientCapabilities: clientCapabilitiesFrom(transaction.claims),
+      platform: transaction.platform,
       redirectUri: transaction.redirectUri,
       scope: transaction.scope,
       codeChallenge: transaction.codeChallenge,
+      codeChallengeMethod: transaction.codeChallengeMethod,
       nonce: transaction.nonce,
       expiresAtMs: this.services.clock.nowMs() + this.services.issuer.lifetimes.authorizationCodeSec * 1000,
     });
+    const idToken = transaction.hybrid ? (await this.services.issuer.idToken({ user, client: transaction.client, nonce: transaction.nonce, code })).token : undefined;
     return this.respond(transaction, {
       code,
+      ...(idToken !== undefined ? { id_token: idToken } : {}),
       ...(transaction.state !== undefined ? { state: transaction.state } : {}),
       client_info: Buffer.from(JSON.stringify({ uid: user.id, utid: user.tenantId })).toString('base64url'),
       session_state: randomBytes(16).toString('hex'),

@@ -24,12 +24,13 @@ export interface ClientCredentialInput {
 
 /**
  * Checks how the client proved who it is: a registered secret (form post or HTTP Basic), or a JWT signed with a
- * registered certificate's key (`private_key_jwt`), whose `aud` must be one of this tenant's token endpoints.
+ * registered certificate's key (`private_key_jwt`), whose `aud` must be one of this tenant's token endpoints; or,
+ * where `allowPublic` says a public client may, nothing at all.
  */
 export async function authenticateClient(
   app: EmulatorApp,
   input: ClientCredentialInput,
-  context: { tokenEndpoints: string[]; clock: EmulatorClock },
+  context: { tokenEndpoints: string[]; clock: EmulatorClock; allowPublic?: boolean },
 ): Promise<ClientAuthenticationMethod> {
   if (input.clientAssertion !== undefined || input.clientAssertionType !== undefined) {
     if (input.clientAssertionType !== CLIENT_ASSERTION_TYPE) throw entraErrors.malformedRequest(`client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
@@ -37,7 +38,11 @@ export async function authenticateClient(
     await verifyClientAssertion(app, input.clientAssertion, context);
     return 'certificate';
   }
-  if (input.clientSecret === undefined) throw entraErrors.missingClientCredential();
+  if (input.clientSecret === undefined) {
+    // A public client (mobile, desktop, or a code sent to a SPA redirect URI) has no credential to present.
+    if (context.allowPublic) return 'public';
+    throw entraErrors.missingClientCredential();
+  }
   if (!app.secrets.some((secret) => secretsEqual(input.clientSecret!, secret))) throw entraErrors.wrongClientSecret(app.clientId);
   return 'secret';
 }

@@ -1,4 +1,12 @@
-import type { AppCertificateCredential, EmulatorApp, EmulatorDirectory, EmulatorTenant, EmulatorUser } from './directory.js';
+import {
+  MICROSOFT_GRAPH_APP_ID,
+  MICROSOFT_GRAPH_RESOURCE,
+  type AppCertificateCredential,
+  type EmulatorApp,
+  type EmulatorDirectory,
+  type EmulatorTenant,
+  type EmulatorUser,
+} from './directory.js';
 import type { ConditionalAccessPolicy, EmulatorPolicies } from './policies.js';
 
 /** Fixed ids, so that configuration written for the default directory works across restarts of the emulator. */
@@ -48,6 +56,11 @@ export interface DefaultDirectory {
     downstreamApi: { app: EmulatorApp; scopes: { read: string; write: string }; defaultScope: string };
     /** A daemon with application permissions on both APIs. */
     daemon: { app: EmulatorApp; clientSecret: string };
+    /**
+     * Microsoft Graph, present in every tenant (not seeded: it is part of every directory). The middle tier holds
+     * delegated `User.Read` on it, so it can call Graph on behalf of its users.
+     */
+    microsoftGraph: { app: EmulatorApp; scopes: { userRead: string }; defaultScope: string };
   };
   policies: {
     /** The MFA policy: `mfaUser` needs a second factor for the downstream API. */
@@ -80,7 +93,7 @@ export async function seedDefaultDirectory(directory: EmulatorDirectory, policie
     signInAudience: 'AzureADMultipleOrgs',
     scopes: ['access_as_user'],
     appRoles: ['Tasks.Read.All'],
-    apiPermissions: { [downstreamApi.clientId]: ['Profile.Read', 'Profile.Write'] },
+    apiPermissions: { [downstreamApi.clientId]: ['Profile.Read', 'Profile.Write'], [MICROSOFT_GRAPH_APP_ID]: ['User.Read'] },
     appPermissions: { [downstreamApi.clientId]: ['Directory.Read.All'] },
   });
   const webApp = directory.addApp({
@@ -89,7 +102,8 @@ export async function seedDefaultDirectory(directory: EmulatorDirectory, policie
     displayName: 'Contoso Web',
     signInAudience: 'AzureADMultipleOrgs',
     redirectUris: ['http://localhost/auth/callback', 'http://127.0.0.1/auth/callback'],
-    apiPermissions: { [middleTierApi.clientId]: ['access_as_user'] },
+    postLogoutRedirectUris: ['http://localhost/', 'http://127.0.0.1/'],
+    apiPermissions: { [middleTierApi.clientId]: ['access_as_user'], [MICROSOFT_GRAPH_APP_ID]: ['User.Read'] },
   });
   const daemon = directory.addApp({
     clientId: ids.apps.daemon,
@@ -116,6 +130,11 @@ export async function seedDefaultDirectory(directory: EmulatorDirectory, policie
         defaultScope: `${downstreamUri}/.default`,
       },
       daemon: { app: daemon, clientSecret: directory.addSecret(daemon.clientId) },
+      microsoftGraph: {
+        app: directory.microsoftGraph,
+        scopes: { userRead: `${MICROSOFT_GRAPH_RESOURCE}/User.Read` },
+        defaultScope: `${MICROSOFT_GRAPH_RESOURCE}/.default`,
+      },
     },
     policies: { mfaForDownstream: policies.requireMfa({ resource: downstreamApi.clientId, users: [mfaUser.id] }) },
   };

@@ -1,5 +1,5 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
-import { EmulatorDirectory, deterministicGuid, generateClientSecret, isGuid, type EmulatorTenant, type EmulatorUser } from './directory.js';
+import { CONSUMERS_TENANT_ID, EmulatorDirectory, MICROSOFT_GRAPH_APP_ID, deterministicGuid, generateClientSecret, isGuid, type EmulatorTenant, type EmulatorUser } from './directory.js';
 import { createSelfSignedCertificate } from './x509-certificates.js';
 
 const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
@@ -207,6 +207,10 @@ describe('EmulatorDirectory', () => {
         scopes: [],
         appRoles: [],
         redirectUris: [],
+        spaRedirectUris: [],
+        postLogoutRedirectUris: [],
+        isFallbackPublicClient: false,
+        optionalClaims: { accessToken: [], idToken: [] },
         accessTokenVersion: 2,
         preAuthorizedClients: [],
         apiPermissions: {},
@@ -214,6 +218,21 @@ describe('EmulatorDirectory', () => {
         secrets: [],
         certificates: [],
       });
+    });
+
+    it('refuses optional claims it does not know, naming them', () => {
+      expect(() => directory.addApp({ displayName: 'API', tenantId: CONTOSO_ID, optionalClaims: { accessToken: ['groups' as 'idtyp'] } })).toThrow(/optionalClaims.accessToken: 'groups'/);
+      expect(() => directory.addApp({ displayName: 'Web', tenantId: CONTOSO_ID, optionalClaims: { idToken: ['idtyp' as 'acct'] } })).toThrow(/optionalClaims.idToken: 'idtyp'/);
+    });
+
+    it('holds Microsoft Graph from the start, as every tenant does, available in every organisation but not to personal accounts', () => {
+      const graph = directory.findApp('https://graph.microsoft.com');
+      expect(graph).toBe(directory.microsoftGraph);
+      expect(graph).toMatchObject({ clientId: MICROSOFT_GRAPH_APP_ID, accessTokenVersion: 1, appRoles: ['User.Read.All'] });
+      expect(graph!.scopes).toEqual(expect.arrayContaining(['User.Read', 'User.ReadBasic.All', 'Mail.Read', 'offline_access']));
+      expect(directory.isAppAvailableIn(graph!, CONTOSO_ID)).toBe(true);
+      expect(directory.isAppAvailableIn(graph!, CONSUMERS_TENANT_ID)).toBe(false);
+      expect(() => directory.addApp({ displayName: 'Impostor', tenantId: CONTOSO_ID, clientId: MICROSOFT_GRAPH_APP_ID })).toThrow(/already exists/);
     });
 
     it('copies the caller’s arrays and permission maps, so later changes to them do not leak in', () => {

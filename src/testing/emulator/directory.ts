@@ -51,8 +51,19 @@ export interface EmulatorApp {
   readonly scopes: string[];
   /** App roles the app exposes (granted to daemons as application permissions). */
   readonly appRoles: string[];
-  /** Redirect URIs for sign-in. A loopback `http://localhost` or `http://127.0.0.1` URI matches any port. */
+  /**
+   * Redirect URIs of the web (or, with `isFallbackPublicClient`, mobile and desktop) platform. A loopback
+   * `http://localhost` or `http://127.0.0.1` URI matches any port. PKCE is optional here.
+   */
   readonly redirectUris: string[];
+  /** Redirect URIs of the single-page-application platform: PKCE is required, and the code is redeemed with no credential. */
+  readonly spaRedirectUris: string[];
+  /** Where logout may send the browser back to (`post_logout_redirect_uri`); loopback URIs match any port. */
+  readonly postLogoutRedirectUris: string[];
+  /** "Allow public client flows": the app may redeem codes and refresh tokens without a credential. */
+  readonly isFallbackPublicClient: boolean;
+  /** Optional claims this app asks for in tokens issued to it (`optionalClaims` of its manifest). */
+  readonly optionalClaims: AppOptionalClaims;
   /** `accessTokenAcceptedVersion`: the version of access tokens issued for this app as a resource. */
   readonly accessTokenVersion: 1 | 2;
   /** Client ids allowed to request this API's scopes without a consent prompt. */
@@ -63,6 +74,17 @@ export interface EmulatorApp {
   readonly appPermissions: Record<string, string[]>;
   readonly secrets: string[];
   readonly certificates: RegisteredCertificate[];
+}
+
+/** Optional claims the emulator knows; absent from tokens unless the app that receives the token asks for them. */
+export type AccessTokenOptionalClaim = 'idtyp' | 'xms_cc' | 'acct';
+export type IdTokenOptionalClaim = 'acct';
+
+export interface AppOptionalClaims {
+  /** In access tokens for this app (as a resource): `idtyp` (`app` / `user`), `xms_cc` (client capabilities), `acct`. */
+  readonly accessToken: readonly AccessTokenOptionalClaim[];
+  /** In ID tokens issued to this app (as a client): `acct`. */
+  readonly idToken: readonly IdTokenOptionalClaim[];
 }
 
 export interface AddTenantInput {
@@ -88,12 +110,31 @@ export interface AddAppInput {
   scopes?: string[];
   appRoles?: string[];
   redirectUris?: string[];
+  /** Redirect URIs of the SPA platform (PKCE required, no credential at redemption). */
+  spaRedirectUris?: string[];
+  /** Registered post-logout redirect URIs; logout redirects nowhere else. */
+  postLogoutRedirectUris?: string[];
+  /** Allow public client flows (mobile and desktop): codes and refresh tokens are redeemed without a credential. */
+  isFallbackPublicClient?: boolean;
+  /** Optional claims in the tokens this app receives; none by default, as in Entra. */
+  optionalClaims?: { accessToken?: AccessTokenOptionalClaim[]; idToken?: IdTokenOptionalClaim[] };
   accessTokenVersion?: 1 | 2;
   preAuthorizedClients?: string[];
   apiPermissions?: Record<string, string[]>;
   appPermissions?: Record<string, string[]>;
   secrets?: string[];
 }
+
+const ACCESS_TOKEN_OPTIONAL_CLAIMS: readonly string[] = ['idtyp', 'xms_cc', 'acct'];
+const ID_TOKEN_OPTIONAL_CLAIMS: readonly string[] = ['acct'];
+
+/** Microsoft's own tenant, home of the first-party apps such as Microsoft Graph. */
+export const MICROSOFT_SERVICES_TENANT_ID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
+/** The tenant of personal Microsoft accounts; `/consumers` resolves to it. No work or school app is available there. */
+export const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
+/** Microsoft Graph's app id and resource, the same in every tenant. */
+export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+export const MICROSOFT_GRAPH_RESOURCE = 'https://graph.microsoft.com';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -121,6 +162,31 @@ export class EmulatorDirectory {
   private readonly tenantsById = new Map<string, EmulatorTenant>();
   private readonly usersById = new Map<string, EmulatorUser>();
   private readonly appsByClientId = new Map<string, EmulatorApp>();
+
+  constructor() {
+    // Microsoft Graph is a service principal in every tenant; it is the most common On-Behalf-Of downstream API.
+    // https://learn.microsoft.com/graph/permissions-reference lists its permissions; its tokens are v1.
+    this.appsByClientId.set(MICROSOFT_GRAPH_APP_ID, {
+      clientId: MICROSOFT_GRAPH_APP_ID,
+      tenantId: MICROSOFT_SERVICES_TENANT_ID,
+      displayName: 'Microsoft Graph',
+      signInAudience: 'AzureADMultipleOrgs',
+      identifierUris: [MICROSOFT_GRAPH_RESOURCE],
+      scopes: ['User.Read', 'User.ReadBasic.All', 'Mail.Read', 'offline_access', 'openid', 'profile', 'email'],
+      appRoles: ['User.Read.All'],
+      redirectUris: [],
+      spaRedirectUris: [],
+      postLogoutRedirectUris: [],
+      isFallbackPublicClient: false,
+      optionalClaims: { accessToken: [], idToken: [] },
+      accessTokenVersion: 1,
+      preAuthorizedClients: [],
+      apiPermissions: {},
+      appPermissions: {},
+      secrets: [],
+      certificates: [],
+    });
+  }
 
   get tenants(): EmulatorTenant[] {
     return [...this.tenantsById.values()];
@@ -245,6 +311,10 @@ export class EmulatorDirectory {
       scopes: [...(input.scopes ?? [])],
       appRoles: [...(input.appRoles ?? [])],
       redirectUris: [...(input.redirectUris ?? [])],
+      spaRedirectUris: [...(input.spaRedirectUris ?? [])],
+      postLogoutRedirectUris: [...(input.postLogoutRedirectUris ?? [])],
+      isFallbackPublicClient: input.isFallbackPublicClient ?? false,
+      optionalClaims: { accessToken: [...(input.optionalClaims?.accessToken ?? [])], idToken: [...(input.optionalClaims?.idToken ?? [])] },
       accessTokenVersion: input.accessTokenVersion ?? 2,
       preAuthorizedClients: [...(input.preAuthorizedClients ?? [])],
       apiPermissions: structuredClone(input.apiPermissions ?? {}),
@@ -252,8 +322,14 @@ export class EmulatorDirectory {
       secrets: [...(input.secrets ?? [])],
       certificates: [],
     };
-    for (const uri of app.redirectUris) {
+    for (const uri of [...app.redirectUris, ...app.spaRedirectUris, ...app.postLogoutRedirectUris]) {
       if (!URL.canParse(uri)) throw new TypeError(`addApp: redirect URI '${uri}' is not a URL`);
+    }
+    for (const claim of app.optionalClaims.accessToken) {
+      if (!ACCESS_TOKEN_OPTIONAL_CLAIMS.includes(claim)) throw new TypeError(`addApp: optionalClaims.accessToken: '${claim}' is not one of ${ACCESS_TOKEN_OPTIONAL_CLAIMS.join(', ')}`);
+    }
+    for (const claim of app.optionalClaims.idToken) {
+      if (!ID_TOKEN_OPTIONAL_CLAIMS.includes(claim)) throw new TypeError(`addApp: optionalClaims.idToken: '${claim}' is not one of ${ID_TOKEN_OPTIONAL_CLAIMS.join(', ')}`);
     }
     for (const uri of app.identifierUris) {
       if (this.findApp(uri)) throw new Error(`addApp: the identifier URI ${uri} is already used by another app`);
@@ -274,9 +350,17 @@ export class EmulatorDirectory {
     return app;
   }
 
-  /** Whether `app` can be used in `tenantId` (its home tenant, or any tenant when multi-tenant). */
+  /**
+   * Whether `app` can be used in `tenantId` (its home tenant, or any organisation when multi-tenant). The consumers
+   * tenant takes no work or school app: `AzureADMultipleOrgs` means organisations only.
+   */
   isAppAvailableIn(app: EmulatorApp, tenantId: string): boolean {
-    return app.tenantId === tenantId || app.signInAudience === 'AzureADMultipleOrgs';
+    return app.tenantId === tenantId || (app.signInAudience === 'AzureADMultipleOrgs' && tenantId !== CONSUMERS_TENANT_ID);
+  }
+
+  /** Microsoft Graph, the first-party API present in every tenant. */
+  get microsoftGraph(): EmulatorApp {
+    return this.appsByClientId.get(MICROSOFT_GRAPH_APP_ID)!;
   }
 
   /** Adds a client secret (a generated one unless given) and returns it. */

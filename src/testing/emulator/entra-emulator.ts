@@ -12,10 +12,19 @@ import { FaultQueue } from './faults.js';
 import { GrantStore } from './grant-store.js';
 import { EmulatorPolicies } from './policies.js';
 import { RequestLog, type RecordedRequest, type RequestFilter } from './request-log.js';
+import { GRAPH_PATH_SEGMENT, GraphEndpoint } from './graph-endpoint.js';
 import { EmulatorRequestHandler } from './request-handler.js';
 import type { EmulatorServices } from './services.js';
 import { SigningKeyRing } from './signing-keys.js';
-import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
+import {
+  DEFAULT_TOKEN_LIFETIMES,
+  lifetimeProblems,
+  seededRandom,
+  TokenIssuer,
+  type ClientAuthenticationMethod,
+  type EmulatorTokenLifetimes,
+  type TokenOverrides,
+} from './tokens.js';
 import { createCertificateAuthority, issueServerCertificate } from './x509-certificates.js';
 import { completeSignIn, type SignInOptions } from './scripted-sign-in.js';
 
@@ -29,8 +38,14 @@ export interface EntraEmulatorOptions {
    * `DefaultDirectory`), `'empty'`, or a function that builds it.
    */
   seed?: 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>);
-  /** Lifetimes of issued tokens, codes and refresh tokens. msal-node treats tokens as expired 300 s early. */
+  /**
+   * Lifetimes of issued tokens, codes and refresh tokens. Access tokens live a random 3600–5400 s by default, as in
+   * Entra; give `accessTokenSec: 3600` for a fixed lifetime when a test does expiry arithmetic. msal-node treats
+   * tokens as expired 300 s early.
+   */
   tokenLifetimes?: Partial<EmulatorTokenLifetimes>;
+  /** Seeds the random lifetimes, so that a run can be repeated draw for draw. */
+  randomSeed?: number;
   /** Whether `login_hint` signs the user in without showing the account picker (default true). */
   allowLoginHintSignIn?: boolean;
 }
@@ -48,7 +63,11 @@ export interface IssueAccessTokenOptions {
   roles?: string[];
   /** Tenant of an app-only token; defaults to the client's home tenant. */
   tenantId?: string;
-  /** Authentication methods; `['pwd', 'mfa']` for a user who passed a second factor. Default `['pwd']`. */
+  /**
+   * How the user signed in; `['pwd', 'mfa']` for a user who passed a second factor. Default `['pwd']`. Kept with the
+   * sign-in (found again by the token's `uti`, as Entra keeps it with the session) so On-Behalf-Of sees it; it appears
+   * in the token as `amr` only when the token is v1, as in Entra.
+   */
   amr?: string[];
   /** Token version; defaults to the resource's `accessTokenVersion`. */
   version?: 1 | 2;
@@ -65,7 +84,6 @@ export interface IssueIdTokenOptions {
   user: EmulatorUser | string;
   client: EmulatorApp | string;
   nonce?: string;
-  amr?: string[];
   lifetimeSec?: number;
   claims?: TokenOverrides['claims'];
   header?: TokenOverrides['header'];
@@ -91,6 +109,11 @@ export class EntraEmulator {
   readonly fetch: typeof fetch;
   /** An MSAL `system.networkClient` over that `fetch`. */
   readonly networkClient: INetworkModule;
+  /**
+   * `https://{host}:{port}/graph`: a minimal Microsoft Graph (`GET /v1.0/me`, OIDC userinfo) that accepts the Graph
+   * tokens this emulator issues. Use it where code calls `https://graph.microsoft.com`.
+   */
+  readonly graphBaseUrl: string;
 
   private readonly services: EmulatorServices;
   private readonly log = new RequestLog();
@@ -106,8 +129,10 @@ export class EntraEmulator {
     caCertificatePem: string,
     lifetimes: EmulatorTokenLifetimes,
     allowLoginHintSignIn: boolean,
+    random: () => number,
   ) {
     this.authorityHost = authorityHost;
+    this.graphBaseUrl = `${authorityHost}/${GRAPH_PATH_SEGMENT}`;
     this.caCertificatePem = caCertificatePem;
     this.pinnedFetch = createPinnedFetch(caCertificatePem);
     this.fetch = this.pinnedFetch.fetch;
@@ -117,11 +142,11 @@ export class EntraEmulator {
       directory: this.directory,
       policies: this.policies,
       clock: this.clock,
-      issuer: new TokenIssuer(keys, this.clock, authorityHost, lifetimes),
+      issuer: new TokenIssuer(keys, this.clock, authorityHost, lifetimes, random),
       grants: new GrantStore(this.clock),
     };
     const authorize = new AuthorizeEndpoint(this.services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
-    const handler = new EmulatorRequestHandler(this.services, keys, authorize, this.faults, this.log);
+    const handler = new EmulatorRequestHandler(this.services, keys, authorize, new GraphEndpoint(this.services), this.faults, this.log, this.graphBaseUrl);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -137,9 +162,8 @@ export class EntraEmulator {
     if (!LOOPBACK.has(host)) problems.push(`host must be a loopback address (127.0.0.1, ::1 or localhost), got '${host}'`);
     if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer from 0 to 65535, got ${port}`);
     const lifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.tokenLifetimes };
-    for (const [name, value] of Object.entries(lifetimes)) {
-      if (!Number.isInteger(value) || value <= 0) problems.push(`tokenLifetimes.${name} must be a positive integer of seconds, got ${value}`);
-    }
+    problems.push(...lifetimeProblems(lifetimes));
+    if (options.randomSeed !== undefined && !Number.isInteger(options.randomSeed)) problems.push(`randomSeed must be an integer, got ${options.randomSeed}`);
     const seed = options.seed ?? 'default';
     if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty' or a function`);
     if (problems.length > 0) throw new TypeError(`startEntraEmulator: invalid options:\n- ${problems.join('\n- ')}`);
@@ -158,7 +182,8 @@ export class EntraEmulator {
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
     const hostInUrl = host === '::1' ? '[::1]' : host;
-    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true);
+    const random = options.randomSeed !== undefined ? seededRandom(options.randomSeed) : Math.random;
+    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true, random);
     try {
       if (seed === 'default') emulator.seeded = await seedDefaultDirectory(emulator.directory, emulator.policies);
       else if (typeof seed === 'function') await seed(emulator);
@@ -231,13 +256,16 @@ export class EntraEmulator {
     const user = typeof options.user === 'string' ? this.directory.user(options.user) : options.user;
     const overrides: TokenOverrides = { ...(options.claims ? { claims: options.claims } : {}), ...(options.header ? { header: options.header } : {}) };
     const issued = await this.services.issuer.idToken(
-      { user, client, amr: options.amr ?? ['pwd'], ...(options.nonce !== undefined ? { nonce: options.nonce } : {}), ...(options.lifetimeSec ? { lifetimeSec: options.lifetimeSec } : {}) },
+      { user, client, ...(options.nonce !== undefined ? { nonce: options.nonce } : {}), ...(options.lifetimeSec ? { lifetimeSec: options.lifetimeSec } : {}) },
       overrides,
     );
     return issued.token;
   }
 
-  /** Key ids of the published signing keys; the last one signs. */
+  /**
+   * Key ids of the published signing keys, oldest first; the last one signs. Like Entra, the emulator publishes more
+   * than one key: it starts with two (a previous key that still verifies, and the active one).
+   */
   get signingKeyIds(): string[] {
     return this.keys.published.map((key) => key.kid);
   }

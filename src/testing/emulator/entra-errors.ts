@@ -40,9 +40,10 @@ export function entraTimestamp(nowMs: number): string {
 
 export function entraErrorBody(
   failure: EntraProtocolError,
-  context: { correlationId: string | undefined; nowMs: number; errorUriBase: string },
+  context: { correlationId: string | undefined; nowMs: number; errorUriBase: string; traceId?: string },
 ): Record<string, unknown> {
-  const traceId = randomUUID();
+  // Entra's trace_id is the response's x-ms-request-id header.
+  const traceId = context.traceId ?? randomUUID();
   const correlationId = context.correlationId ?? randomUUID();
   const timestamp = entraTimestamp(context.nowMs);
   return {

@@ -1,6 +1,9 @@
 /** A failure the emulator answers with instead of (or before) its normal response. */
 export type EmulatorFault =
-  /** HTTP 429 with `Retry-After`. Entra has been seen to send the plain text `Too Many Requests` as the body. */
+  /**
+   * HTTP 429 with `Retry-After`. Entra's body is the plain text `Too Many Requests` (the default, `body: 'text'`);
+   * `body: 'json'` answers with an Entra-shaped error instead (AADSTS90055).
+   */
   | { type: 'throttle'; retryAfterSec?: number; body?: 'json' | 'text' }
   /** An Entra-shaped `temporarily_unavailable` error with this HTTP status. */
   | { type: 'server-error'; status?: 500 | 502 | 503 | 504; retryAfterSec?: number }

@@ -17,6 +17,7 @@ function codeRecord(expiresAtMs: number): Omit<AuthorizationCodeRecord, 'redeeme
     redirectUri: 'http://localhost/cb',
     scope: 'openid api://x/read',
     codeChallenge: 'challenge',
+    codeChallengeMethod: 'S256',
     nonce: 'nonce-1',
     expiresAtMs,
   };

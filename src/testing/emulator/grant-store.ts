@@ -9,12 +9,18 @@ export interface UserGrant {
   tenantId: string;
   amr: string[];
   clientCapabilities: string[];
+  /** `spa` when the sign-in came back to a single-page-app redirect URI: its codes and refresh tokens need no credential. */
+  platform?: 'web' | 'spa';
 }
+
+export type CodeChallengeMethod = 'S256' | 'plain';
 
 export interface AuthorizationCodeRecord extends UserGrant {
   redirectUri: string;
   scope: string;
-  codeChallenge: string;
+  /** The PKCE challenge, when the authorize request had one (optional for web apps, required for SPAs). */
+  codeChallenge: string | undefined;
+  codeChallengeMethod: CodeChallengeMethod;
   nonce: string | undefined;
   expiresAtMs: number;
   redeemed: boolean;
@@ -43,6 +49,12 @@ export class GrantStore {
     const code = `1.${randomBytes(48).toString('base64url')}`;
     this.codes.set(code, { ...record, redeemed: false });
     return code;
+  }
+
+  /** The platform a code or refresh token was issued for, without using it: decides whether a credential is due. */
+  platformOf(kind: 'code' | 'refresh_token', value: string): 'web' | 'spa' | undefined {
+    const record = kind === 'code' ? this.codes.get(value) : this.refreshTokens.get(value);
+    return record ? (record.platform ?? 'web') : undefined;
   }
 
   /** The code's record (marked redeemed from now on), or why it cannot be redeemed. */

@@ -33,8 +33,24 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store, no-cache',
     pragma: 'no-cache',
+    expires: '-1',
     'content-length': Buffer.byteLength(payload).toString(),
     ...headers,
+  });
+  response.end(payload);
+}
+
+/**
+ * Discovery documents and keys: cacheable for a day and readable cross-origin, as Entra serves them
+ * (`Cache-Control: max-age=86400, private`, `Access-Control-Allow-Origin: *`).
+ */
+export function sendMetadata(response: ServerResponse, body: unknown): void {
+  const payload = JSON.stringify(body);
+  response.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'max-age=86400, private',
+    'access-control-allow-origin': '*',
+    'content-length': Buffer.byteLength(payload).toString(),
   });
   response.end(payload);
 }

@@ -38,9 +38,12 @@ export interface PolicyDirectoryLookup {
   tenant(idOrDomain: string): { id: string };
 }
 
-/** The claims challenge Entra returns for a Conditional Access policy: `{"access_token":{"capolids":...}}`. */
-export function claimsChallengeFor(policyIds: readonly string[]): string {
-  return JSON.stringify({ access_token: { capolids: { essential: true, values: policyIds } } });
+/**
+ * The claims challenge Entra returns for Conditional Access: `{"access_token":{"capolids":...}}` when a second factor
+ * is due (AADSTS50076), `polids` when the user must first enrol in MFA (AADSTS50079).
+ */
+export function claimsChallengeFor(policyIds: readonly string[], member: 'capolids' | 'polids' = 'capolids'): string {
+  return JSON.stringify({ access_token: { [member]: { essential: true, values: policyIds } } });
 }
 
 /**
@@ -110,7 +113,7 @@ export class EmulatorPolicies {
       (denial) =>
         denial.client === client.clientId &&
         denial.resource === resource.clientId &&
-        (denial.scopes === undefined || denial.scopes.some((scope) => scopes.includes(scope))),
+        (denial.scopes === undefined || denial.scopes.some((scope) => scopes.some((requested) => requested.toLowerCase() === scope.toLowerCase()))),
     );
   }
 

@@ -1,4 +1,4 @@
-export type EmulatorEndpoint = 'token' | 'authorize' | 'discovery' | 'jwks' | 'instance-discovery' | 'logout' | 'unknown';
+export type EmulatorEndpoint = 'token' | 'authorize' | 'discovery' | 'jwks' | 'instance-discovery' | 'logout' | 'graph' | 'unknown';
 
 /** One request the emulator received. Credentials, assertions, codes and tokens are never recorded. */
 export interface RecordedRequest {
@@ -13,6 +13,8 @@ export interface RecordedRequest {
   clientId?: string | undefined;
   scope?: string | undefined;
   correlationId?: string | undefined;
+  /** The `x-ms-request-id` the emulator answered with (Entra's `trace_id` in error bodies). */
+  requestId?: string;
   /** The injected fault this request was answered with. */
   fault?: string;
   /** HTTP status sent (0 until the response is finished, and for a reset connection). */

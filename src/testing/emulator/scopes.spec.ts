@@ -1,4 +1,4 @@
-import { EmulatorDirectory, type EmulatorApp } from './directory.js';
+import { EmulatorDirectory, MICROSOFT_GRAPH_APP_ID, MICROSOFT_GRAPH_RESOURCE, type EmulatorApp } from './directory.js';
 import { EntraProtocolError } from './entra-errors.js';
 import { resolveRequestedScopes, splitScopeParameter } from './scopes.js';
 
@@ -82,11 +82,23 @@ describe('resolveRequestedScopes', () => {
     expect(failure.message).toContain(CONTOSO_ID);
   });
 
-  // A bare name like `User.Read` means Microsoft Graph, which the emulator does not host.
-  it('answers invalid_resource for a bare scope name', () => {
-    const failure = failureOf(() => resolveRequestedScopes('User.Read', directory, CONTOSO_ID));
-    expect(failure).toMatchObject({ error: 'invalid_resource', aadsts: 500011 });
-    expect(failure.message).toContain('https://graph.microsoft.com');
+  // A bare name like `User.Read` means Microsoft Graph, which exists in every tenant.
+  it('resolves a bare scope name to Microsoft Graph, in every tenant', () => {
+    for (const tenant of [CONTOSO_ID, FABRIKAM_ID]) {
+      const requested = resolveRequestedScopes('User.Read openid', directory, tenant);
+      expect(requested).toMatchObject({ resource: directory.microsoftGraph, resourcePrefix: MICROSOFT_GRAPH_RESOURCE, scopes: ['User.Read'] });
+      expect(requested.resource!.clientId).toBe(MICROSOFT_GRAPH_APP_ID);
+    }
+    expect(resolveRequestedScopes(`${MICROSOFT_GRAPH_APP_ID}/Mail.Read`, directory, CONTOSO_ID)).toMatchObject({ resourcePrefix: MICROSOFT_GRAPH_APP_ID, scopes: ['Mail.Read'] });
+  });
+
+  // Scope names are case-insensitive in Entra (Microsoft's on-behalf-of sample asks for `user.read`); the registered
+  // spelling is what the token's scp and the response's scope carry.
+  it('compares scope names and .default without regard to case, answering with the registered spelling', () => {
+    expect(resolveRequestedScopes('user.read', directory, CONTOSO_ID).scopes).toEqual(['User.Read']);
+    expect(resolveRequestedScopes('HTTPS://GRAPH.MICROSOFT.COM/USER.READ', directory, CONTOSO_ID).scopes).toEqual(['User.Read']);
+    expect(resolveRequestedScopes(`api://${api.clientId}/files.read api://${api.clientId}/Files.Read`, directory, CONTOSO_ID).scopes).toEqual(['Files.Read']);
+    expect(resolveRequestedScopes(`api://${api.clientId}/.DEFAULT`, directory, CONTOSO_ID).scopes).toEqual(['.default']);
   });
 
   it('answers invalid_scope (AADSTS70011) for a scope the resource does not expose', () => {

@@ -22,15 +22,16 @@ export interface JsonWebKeySetEntry {
 }
 
 /**
- * The emulator's token-signing keys. One key signs; every published key verifies. Rotation adds a new signing key and
- * keeps the old one published (as Entra does while it rolls keys) until it is retired.
+ * The emulator's token-signing keys. One key signs; every published key verifies. Entra publishes several keys at
+ * once, so the ring starts with two: a previous key that still verifies and the active one. Rotation adds a new
+ * signing key and keeps the old ones published (as Entra does while it rolls keys) until they are retired.
  */
 export class SigningKeyRing {
   private keys: SigningKey[] = [];
 
   static async create(): Promise<SigningKeyRing> {
     const ring = new SigningKeyRing();
-    await ring.rotate();
+    await Promise.all([ring.generate(), ring.generate()]);
     return ring;
   }
 
@@ -50,6 +51,11 @@ export class SigningKeyRing {
 
   /** Generates a new signing key and makes it the active one; the previous keys stay published. */
   async rotate(): Promise<SigningKey> {
+    return this.generate();
+  }
+
+  /** Keys sign in the order they were published: the last one added is the active one. */
+  private async generate(): Promise<SigningKey> {
     const certificate = await createSelfSignedCertificate('accounts.emulator.local');
     const key: SigningKey = {
       kid: certificate.x5t,

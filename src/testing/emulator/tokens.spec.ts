@@ -1,19 +1,27 @@
-import { compactVerify, type CompactJWSHeaderParameters } from 'jose';
+import { createHash } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, type CompactJWSHeaderParameters } from 'jose';
 import { EmulatorClock } from './clock.js';
 import { EmulatorDirectory, type EmulatorApp, type EmulatorUser } from './directory.js';
 import { SigningKeyRing } from './signing-keys.js';
-import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, pairwiseSubject, type IssuedToken } from './tokens.js';
+import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, lifetimeProblems, pairwiseSubject, seededRandom, type EmulatorTokenLifetimes, type IssuedToken } from './tokens.js';
 
 const AUTHORITY_HOST = 'https://127.0.0.1:8443';
 const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
 const FABRIKAM_ID = '22222222-2222-4222-8222-222222222222';
 const NOW_SEC = Date.UTC(2030, 0, 1, 12, 0, 0) / 1000;
+/** Fixed lifetimes, so that the claims tests can do expiry arithmetic. */
+const FIXED_LIFETIMES: EmulatorTokenLifetimes = { ...DEFAULT_TOKEN_LIFETIMES, accessTokenSec: 3600, accessTokenExtensionSec: 1800 };
+const ACCESS_TOKEN_SEC = 3600;
 
 describe('TokenIssuer', () => {
   let ring: SigningKeyRing;
   let issuer: TokenIssuer;
   let apiV2: EmulatorApp;
   let apiV1: EmulatorApp;
+  let apiWithOptionalClaims: EmulatorApp;
+  let clientWithOptionalClaims: EmulatorApp;
+  let graph: EmulatorApp;
+  let clock: EmulatorClock;
   let client: EmulatorApp;
   let alice: EmulatorUser;
   let aliceAsGuest: EmulatorUser;
@@ -30,9 +38,9 @@ describe('TokenIssuer', () => {
   });
 
   beforeEach(() => {
-    const clock = new EmulatorClock();
+    clock = new EmulatorClock();
     clock.freeze(new Date(NOW_SEC * 1000));
-    issuer = new TokenIssuer(ring, clock, AUTHORITY_HOST, DEFAULT_TOKEN_LIFETIMES);
+    issuer = new TokenIssuer(ring, clock, AUTHORITY_HOST, FIXED_LIFETIMES);
 
     const directory = new EmulatorDirectory();
     directory.addTenant({ id: CONTOSO_ID, displayName: 'Contoso' });
@@ -40,14 +48,26 @@ describe('TokenIssuer', () => {
     apiV2 = directory.addApp({ displayName: 'API v2', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs', scopes: ['access_as_user', 'Files.Read'], appRoles: ['Data.Read'] });
     apiV1 = directory.addApp({ displayName: 'API v1', tenantId: CONTOSO_ID, scopes: ['user_impersonation'], appRoles: ['Data.Read'], accessTokenVersion: 1 });
     client = directory.addApp({ displayName: 'Web', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs' });
+    apiWithOptionalClaims = directory.addApp({
+      displayName: 'API with optional claims',
+      tenantId: CONTOSO_ID,
+      signInAudience: 'AzureADMultipleOrgs',
+      scopes: ['access_as_user'],
+      optionalClaims: { accessToken: ['idtyp', 'xms_cc', 'acct'] },
+    });
+    clientWithOptionalClaims = directory.addApp({ displayName: 'Web with acct', tenantId: CONTOSO_ID, optionalClaims: { idToken: ['acct'] } });
+    graph = directory.microsoftGraph;
     alice = directory.addUser({ tenantId: CONTOSO_ID, username: 'alice', displayName: 'Alice Smith' });
     aliceAsGuest = directory.addGuest({ member: alice, tenantId: FABRIKAM_ID });
   });
 
-  it('signs with RS256 and names the active key by kid and x5t', async () => {
-    const issued = await issuer.userAccessToken({ user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' });
-    const { header } = await verified(issued);
-    expect(header).toEqual({ typ: 'JWT', alg: 'RS256', kid: ring.active.kid, x5t: ring.active.x5t });
+  // v2 headers are typ, alg, kid; v1 headers add x5t (access-token-claims-reference, "Header claims").
+  it('signs with RS256 and names the active key by kid (and, in v1 tokens only, by x5t)', async () => {
+    const v2 = await issuer.userAccessToken({ user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' });
+    expect((await verified(v2)).header).toEqual({ typ: 'JWT', alg: 'RS256', kid: ring.active.kid });
+    const v1 = await issuer.userAccessToken({ user: alice, client, resource: apiV1, scopes: ['user_impersonation'], amr: ['pwd'], authenticatedBy: 'secret' });
+    expect((await verified(v1)).header).toEqual({ typ: 'JWT', alg: 'RS256', x5t: ring.active.x5t, kid: ring.active.kid });
+    expect((await verified(await issuer.idToken({ user: alice, client }))).header).toEqual({ typ: 'JWT', alg: 'RS256', kid: ring.active.kid });
   });
 
   describe('v2 user access tokens', () => {
@@ -67,9 +87,8 @@ describe('TokenIssuer', () => {
         iss: `${AUTHORITY_HOST}/${CONTOSO_ID}/v2.0`,
         iat: NOW_SEC - 300,
         nbf: NOW_SEC - 300,
-        exp: NOW_SEC + DEFAULT_TOKEN_LIFETIMES.accessTokenSec,
+        exp: NOW_SEC + ACCESS_TOKEN_SEC,
         aio: expect.any(String),
-        amr: ['pwd', 'mfa'],
         azp: client.clientId,
         azpacr: '1',
         name: 'Alice Smith',
@@ -82,7 +101,31 @@ describe('TokenIssuer', () => {
         uti: expect.any(String),
         ver: '2.0',
       });
-      expect(issued.expiresInSec).toBe(DEFAULT_TOKEN_LIFETIMES.accessTokenSec);
+      expect(issued.expiresInSec).toBe(ACCESS_TOKEN_SEC);
+      expect(issued.extExpiresInSec).toBe(ACCESS_TOKEN_SEC + 1800);
+    });
+
+    // amr is a v1 claim; v2 access tokens carry none, so an API must not decide MFA from it. The emulator keeps the
+    // sign-in's methods with the session instead, found again by the token's uti.
+    it('carry no amr, but the sign-in behind them is remembered by uti until the token expires', async () => {
+      const issued = await issuer.userAccessToken({ user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd', 'mfa'], authenticatedBy: 'secret' });
+      expect(issued.claims).not.toHaveProperty('amr');
+      expect(issuer.signInOf(issued.claims.uti)).toEqual({ amr: ['pwd', 'mfa'] });
+      expect(issuer.signInOf('unknown-uti')).toBeUndefined();
+      expect(issuer.signInOf(undefined)).toBeUndefined();
+      clock.advanceSec(ACCESS_TOKEN_SEC);
+      expect(issuer.signInOf(issued.claims.uti)).toBeUndefined();
+    });
+
+    it('leave out idtyp, xms_cc and acct unless the resource configured them as optional claims', async () => {
+      const base = { user: alice, client, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' as const, clientCapabilities: ['cp1'] };
+      const plain = await issuer.userAccessToken({ ...base, resource: apiV2 });
+      for (const optional of ['idtyp', 'xms_cc', 'acct']) expect(plain.claims).not.toHaveProperty(optional);
+      const configured = await issuer.userAccessToken({ ...base, resource: apiWithOptionalClaims });
+      // acct: 0 for a member, 1 for a guest (optional-claims-reference).
+      expect(configured.claims).toMatchObject({ idtyp: 'user', xms_cc: ['cp1'], acct: 0 });
+      const guest = await issuer.userAccessToken({ ...base, user: aliceAsGuest, resource: apiWithOptionalClaims });
+      expect(guest.claims.acct).toBe(1);
     });
 
     it('report how the client authenticated in azpacr', async () => {
@@ -99,8 +142,8 @@ describe('TokenIssuer', () => {
       expect(issued.expiresInSec).toBe(600);
     });
 
-    it('carry xms_cc only when the client declared capabilities', async () => {
-      const base = { user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' as const };
+    it('carry xms_cc only when the client declared capabilities (and the resource asked for it)', async () => {
+      const base = { user: alice, client, resource: apiWithOptionalClaims, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' as const };
       expect((await issuer.userAccessToken({ ...base, clientCapabilities: ['cp1'] })).claims.xms_cc).toEqual(['cp1']);
       expect('xms_cc' in (await issuer.userAccessToken({ ...base, clientCapabilities: [] })).claims).toBe(false);
       expect('xms_cc' in (await issuer.userAccessToken(base)).claims).toBe(false);
@@ -128,6 +171,7 @@ describe('TokenIssuer', () => {
         appidacr: '2',
         upn: 'alice@contoso.onmicrosoft.com',
         unique_name: 'alice@contoso.onmicrosoft.com',
+        amr: ['pwd'],
         scp: 'user_impersonation',
         sub: pairwiseSubject(alice.id, apiV1.clientId),
         ver: '1.0',
@@ -150,18 +194,18 @@ describe('TokenIssuer', () => {
   });
 
   describe('guest tokens', () => {
-    it('are issued in the resource tenant, with acct 1 and the home tenant as idp', async () => {
+    it('are issued in the resource tenant, with the home tenant as idp (acct only as an optional claim)', async () => {
       const issued = await issuer.userAccessToken({ user: aliceAsGuest, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' });
       const { claims } = await verified(issued);
       expect(claims).toMatchObject({
         iss: `${AUTHORITY_HOST}/${FABRIKAM_ID}/v2.0`,
         tid: FABRIKAM_ID,
         oid: aliceAsGuest.id,
-        acct: 1,
         idp: `https://sts.windows.net/${CONTOSO_ID}/`,
         preferred_username: aliceAsGuest.username,
         sub: pairwiseSubject(aliceAsGuest.id, apiV2.clientId),
       });
+      expect(claims).not.toHaveProperty('acct');
     });
 
     it('are not given to members: no acct, no idp', async () => {
@@ -174,7 +218,8 @@ describe('TokenIssuer', () => {
   describe('app-only access tokens', () => {
     const servicePrincipalId = '55555555-5555-4555-8555-555555555555';
 
-    it('have idtyp app, roles, oid = sub = the service principal, and no scp', async () => {
+    // An API recognises them without idtyp: no scp, and oid = sub (access-token-claims-reference, "idtyp").
+    it('have roles, oid = sub = the service principal, no scp, and idtyp app only as an optional claim', async () => {
       const issued = await issuer.appAccessToken({ client, resource: apiV2, tenantId: FABRIKAM_ID, servicePrincipalId, roles: ['Data.Read'], authenticatedBy: 'certificate' });
       const { claims } = await verified(issued);
       expect(claims).toEqual({
@@ -182,12 +227,11 @@ describe('TokenIssuer', () => {
         iss: `${AUTHORITY_HOST}/${FABRIKAM_ID}/v2.0`,
         iat: NOW_SEC - 300,
         nbf: NOW_SEC - 300,
-        exp: NOW_SEC + DEFAULT_TOKEN_LIFETIMES.accessTokenSec,
+        exp: NOW_SEC + ACCESS_TOKEN_SEC,
         aio: expect.any(String),
         azp: client.clientId,
         azpacr: '2',
         idp: `https://sts.windows.net/${FABRIKAM_ID}/`,
-        idtyp: 'app',
         oid: servicePrincipalId,
         rh: expect.any(String),
         roles: ['Data.Read'],
@@ -196,6 +240,11 @@ describe('TokenIssuer', () => {
         uti: expect.any(String),
         ver: '2.0',
       });
+    });
+
+    it('carry idtyp app when the resource configured it', async () => {
+      const issued = await issuer.appAccessToken({ client, resource: apiWithOptionalClaims, tenantId: CONTOSO_ID, servicePrincipalId, roles: [], authenticatedBy: 'secret' });
+      expect(issued.claims.idtyp).toBe('app');
     });
 
     it('leave roles out when none were granted', async () => {
@@ -212,8 +261,8 @@ describe('TokenIssuer', () => {
   });
 
   describe('ID tokens', () => {
-    it('are for the client, carry the nonce and no scp', async () => {
-      const issued = await issuer.idToken({ user: alice, client, amr: ['pwd'], nonce: 'n-0S6_WzA2Mj' });
+    it('are for the client, carry the nonce and aio, and no scp or amr', async () => {
+      const issued = await issuer.idToken({ user: alice, client, nonce: 'n-0S6_WzA2Mj' });
       const { claims } = await verified(issued);
       expect(claims).toMatchObject({
         aud: client.clientId,
@@ -226,14 +275,21 @@ describe('TokenIssuer', () => {
         ver: '2.0',
         exp: NOW_SEC + DEFAULT_TOKEN_LIFETIMES.idTokenSec,
         sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        aio: expect.any(String),
       });
-      expect(claims).not.toHaveProperty('scp');
-      expect(claims).not.toHaveProperty('roles');
+      for (const absent of ['scp', 'roles', 'amr', 'acct', 'c_hash']) expect(claims).not.toHaveProperty(absent);
     });
 
     it('have no nonce when none was sent', async () => {
-      const issued = await issuer.idToken({ user: alice, client, amr: ['pwd'] });
+      const issued = await issuer.idToken({ user: alice, client });
       expect(issued.claims).not.toHaveProperty('nonce');
+    });
+
+    it('carry acct when the client configured it, and c_hash when they travel with a code', async () => {
+      expect((await issuer.idToken({ user: aliceAsGuest, client: clientWithOptionalClaims })).claims.acct).toBe(1);
+      const code = '1.AbCdEf';
+      const digest = createHash('sha256').update(code).digest();
+      expect((await issuer.idToken({ user: alice, client, code })).claims.c_hash).toBe(digest.subarray(0, 16).toString('base64url'));
     });
   });
 
@@ -251,9 +307,59 @@ describe('TokenIssuer', () => {
     });
 
     it('set and remove header members before signing', async () => {
-      const issued = await issuer.idToken({ user: alice, client, amr: ['pwd'] }, { header: { kid: 'unknown-kid', x5t: undefined, nonce: 'graph-style' } });
+      const issued = await issuer.idToken({ user: alice, client }, { header: { kid: 'unknown-kid', x5t: undefined, nonce: 'graph-style' } });
       const { header } = await verified(issued);
       expect(header).toEqual({ typ: 'JWT', alg: 'RS256', kid: 'unknown-kid', nonce: 'graph-style' });
+    });
+  });
+
+  describe('Microsoft Graph tokens', () => {
+    // Graph's tokens carry a header nonce and are signed over its SHA-256, so no resource but Graph validates them
+    // (https://github.com/AzureAD/azure-activedirectory-identitymodel-extensions-for-dotnet/issues/609).
+    it('are v1 for https://graph.microsoft.com, with a header nonce that makes standard validation fail', async () => {
+      const issued = await issuer.userAccessToken({ user: alice, client, resource: graph, scopes: ['User.Read'], amr: ['pwd'], authenticatedBy: 'secret', requestedAudience: 'https://graph.microsoft.com' });
+      expect(issued.claims).toMatchObject({ aud: 'https://graph.microsoft.com', iss: `https://sts.windows.net/${CONTOSO_ID}/`, ver: '1.0', scp: 'User.Read', amr: ['pwd'] });
+      const header = decodeProtectedHeader(issued.token);
+      expect(Object.keys(header)).toEqual(['typ', 'nonce', 'alg', 'x5t', 'kid']);
+      await expect(compactVerify(issued.token, ring.active.publicKey, { algorithms: ['RS256'] })).rejects.toThrow(/signature verification failed/);
+
+      const [, payload, signature] = issued.token.split('.');
+      const hashed = { ...header, nonce: createHash('sha256').update(header.nonce as string).digest('base64url') };
+      const asSigned = `${Buffer.from(JSON.stringify(hashed)).toString('base64url')}.${payload}.${signature}`;
+      await expect(compactVerify(asSigned, ring.active.publicKey, { algorithms: ['RS256'] })).resolves.toBeDefined();
+    });
+  });
+
+  describe('lifetimes', () => {
+    // Entra's default access-token lifetime is random between 60 and 90 minutes (configurable-token-lifetimes).
+    it('draw access-token lifetimes from [3600, 5400] by default, not all equal', async () => {
+      const random = new TokenIssuer(ring, clock, AUTHORITY_HOST, DEFAULT_TOKEN_LIFETIMES);
+      const lifetimes = await Promise.all(
+        Array.from({ length: 20 }, async () => (await random.userAccessToken({ user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' })).expiresInSec),
+      );
+      for (const lifetime of lifetimes) {
+        expect(lifetime).toBeGreaterThanOrEqual(3600);
+        expect(lifetime).toBeLessThanOrEqual(5400);
+      }
+      expect(new Set(lifetimes).size).toBeGreaterThan(1);
+    });
+
+    it('repeat the same draws for the same seed', () => {
+      const draws = (seed: number) => {
+        const seeded = new TokenIssuer(ring, clock, AUTHORITY_HOST, DEFAULT_TOKEN_LIFETIMES, seededRandom(seed));
+        return Array.from({ length: 5 }, () => seeded.accessTokenLifetimeSec());
+      };
+      expect(draws(42)).toEqual(draws(42));
+      expect(draws(42)).not.toEqual(draws(43));
+    });
+
+    it('report what is wrong with configured lifetimes', () => {
+      expect(lifetimeProblems(DEFAULT_TOKEN_LIFETIMES)).toEqual([]);
+      expect(lifetimeProblems({ ...DEFAULT_TOKEN_LIFETIMES, accessTokenSec: { minSec: 600, maxSec: 300 }, accessTokenExtensionSec: -1, idTokenSec: 0 })).toEqual([
+        'tokenLifetimes.accessTokenSec.maxSec must not be below minSec',
+        'tokenLifetimes.accessTokenExtensionSec must be a non-negative integer of seconds, got -1',
+        'tokenLifetimes.idTokenSec must be a positive integer of seconds, got 0',
+      ]);
     });
   });
 

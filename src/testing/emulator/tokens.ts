@@ -1,23 +1,79 @@
 import { createHash, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { EmulatorClock } from './clock.js';
-import type { EmulatorApp, EmulatorUser } from './directory.js';
-import { signJwt, type JwtClaims, type JwtHeader } from './jwt.js';
+import { MICROSOFT_GRAPH_APP_ID, type EmulatorApp, type EmulatorUser } from './directory.js';
+import { signJwt, signJwtWithHashedNonce, type JwtClaims, type JwtHeader } from './jwt.js';
 import type { SigningKeyRing } from './signing-keys.js';
+
+/** Bounds (inclusive) a lifetime is drawn from, uniformly, for each token. */
+export interface LifetimeRange {
+  minSec: number;
+  maxSec: number;
+}
 
 /** Lifetimes of what the emulator issues. Access tokens must outlive msal-node's fixed 300 s expiry margin. */
 export interface EmulatorTokenLifetimes {
-  accessTokenSec: number;
+  /**
+   * Access tokens: a fixed number of seconds, or a range each token's lifetime is drawn from. Entra's default
+   * lifetime is random between 60 and 90 minutes, so the default is `{ minSec: 3600, maxSec: 5400 }`.
+   */
+  accessTokenSec: number | LifetimeRange;
+  /** How much longer than `expires_in` the reported `ext_expires_in` is (Entra's resilience extension). */
+  accessTokenExtensionSec: number;
   idTokenSec: number;
   refreshTokenSec: number;
   authorizationCodeSec: number;
 }
 
 export const DEFAULT_TOKEN_LIFETIMES: EmulatorTokenLifetimes = {
-  accessTokenSec: 3600,
+  accessTokenSec: { minSec: 3600, maxSec: 5400 },
+  accessTokenExtensionSec: 3600,
   idTokenSec: 3600,
   refreshTokenSec: 24 * 3600,
   authorizationCodeSec: 600,
 };
+
+/** Problems with a `tokenLifetimes` option, one sentence each. */
+export function lifetimeProblems(lifetimes: EmulatorTokenLifetimes): string[] {
+  const problems: string[] = [];
+  const positive = (name: string, value: unknown) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) problems.push(`tokenLifetimes.${name} must be a positive integer of seconds, got ${String(value)}`);
+  };
+  const { accessTokenSec, accessTokenExtensionSec, ...rest } = lifetimes;
+  if (typeof accessTokenSec === 'object' && accessTokenSec !== null) {
+    positive('accessTokenSec.minSec', accessTokenSec.minSec);
+    positive('accessTokenSec.maxSec', accessTokenSec.maxSec);
+    if (accessTokenSec.maxSec < accessTokenSec.minSec) problems.push('tokenLifetimes.accessTokenSec.maxSec must not be below minSec');
+  } else {
+    positive('accessTokenSec', accessTokenSec);
+  }
+  if (!Number.isInteger(accessTokenExtensionSec) || accessTokenExtensionSec < 0) {
+    problems.push(`tokenLifetimes.accessTokenExtensionSec must be a non-negative integer of seconds, got ${accessTokenExtensionSec}`);
+  }
+  for (const [name, value] of Object.entries(rest)) positive(name, value);
+  return problems;
+}
+
+/** A small seedable generator (mulberry32): the same seed draws the same lifetimes, run after run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What the emulator remembers of the sign-in behind an access token it issued, found again by the token's `uti`. */
+export interface SignInSession {
+  /** Authentication methods of the sign-in: `['pwd']`, or `['pwd', 'mfa']` after a second factor. */
+  amr: readonly string[];
+}
+
+/** At most this many sign-ins are remembered (the oldest go first), so long benchmarks stay within memory. */
+const MAX_REMEMBERED_SIGN_INS = 200_000;
+const SIGN_IN_SWEEP_INTERVAL_MS = 60_000;
 
 /** How the client authenticated, as `azpacr`/`appidacr` report it. */
 export type ClientAuthenticationMethod = 'public' | 'secret' | 'certificate';
@@ -29,7 +85,7 @@ export interface UserAccessTokenSpec {
   resource: EmulatorApp;
   scopes: string[];
   /** Authentication methods of the sign-in: `['pwd']`, or `['pwd', 'mfa']` after a second factor. */
-  amr: string[];
+  amr: readonly string[];
   authenticatedBy: ClientAuthenticationMethod;
   /** The App ID URI the client asked for; v1 tokens use it as `aud`. */
   requestedAudience?: string;
@@ -52,8 +108,9 @@ export interface AppAccessTokenSpec {
 export interface IdTokenSpec {
   user: EmulatorUser;
   client: EmulatorApp;
-  amr: string[];
-  nonce?: string;
+  nonce?: string | undefined;
+  /** The authorization code it travels with (hybrid flow): its hash goes in `c_hash`. */
+  code?: string;
   lifetimeSec?: number;
 }
 
@@ -67,6 +124,8 @@ export interface IssuedToken {
   token: string;
   claims: JwtClaims;
   expiresInSec: number;
+  /** `ext_expires_in`: the lifetime plus the resilience extension. */
+  extExpiresInSec: number;
 }
 
 function randomClaim(bytes: number): string {
@@ -78,14 +137,41 @@ export function pairwiseSubject(objectId: string, clientId: string): string {
   return createHash('sha256').update(`${objectId}|${clientId}`).digest('base64url');
 }
 
+/** The left half of a SHA-256, base64url: OpenID Connect's `c_hash` of an authorization code. */
+function leftHalfHash(value: string): string {
+  const digest = createHash('sha256').update(value).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
 /** Signs Entra-shaped v1 and v2 tokens with the active key of the ring, reading time from the clock. */
 export class TokenIssuer {
+  private readonly signIns = new Map<string, SignInSession & { expiresAtMs: number }>();
+  private lastSignInSweepMs = 0;
+
   constructor(
     private readonly keys: SigningKeyRing,
     private readonly clock: EmulatorClock,
     private readonly authorityHost: string,
     readonly lifetimes: EmulatorTokenLifetimes,
+    private readonly random: () => number = Math.random,
   ) {}
+
+  /** The lifetime of the next access token: the fixed one, or a fresh draw from the range. */
+  accessTokenLifetimeSec(): number {
+    const configured = this.lifetimes.accessTokenSec;
+    if (typeof configured === 'number') return configured;
+    return configured.minSec + Math.floor(this.random() * (configured.maxSec - configured.minSec + 1));
+  }
+
+  /**
+   * The sign-in behind an access token this emulator issued, by the token's `uti`. Entra keeps MFA state with the
+   * session, not in the token (v2 tokens carry no `amr`), and On-Behalf-Of reads it from there.
+   */
+  signInOf(uti: unknown): SignInSession | undefined {
+    if (typeof uti !== 'string') return undefined;
+    const session = this.signIns.get(uti);
+    return session && session.expiresAtMs > this.clock.nowMs() ? { amr: session.amr } : undefined;
+  }
 
   issuerV2(tenantId: string): string {
     return `${this.authorityHost}/${tenantId}/v2.0`;
@@ -107,19 +193,23 @@ export class TokenIssuer {
 
   async userAccessToken(spec: UserAccessTokenSpec, overrides?: TokenOverrides): Promise<IssuedToken> {
     const version = spec.resource.accessTokenVersion;
-    const lifetimeSec = spec.lifetimeSec ?? this.lifetimes.accessTokenSec;
+    const lifetimeSec = spec.lifetimeSec ?? this.accessTokenLifetimeSec();
     const { user } = spec;
+    const optional = spec.resource.optionalClaims.accessToken;
     const claims: JwtClaims = {
       aud: this.audienceOf(spec.resource, version, spec.requestedAudience),
       iss: version === 2 ? this.issuerV2(user.tenantId) : this.issuerV1(user.tenantId),
       ...this.timestamps(lifetimeSec),
+      // acr and amr are v1 claims: v2 access tokens carry neither (access-token-claims-reference).
       ...(version === 1 ? { acr: '1' } : {}),
+      ...(optional.includes('acct') ? { acct: user.homeTenantId ? 1 : 0 } : {}),
       aio: randomClaim(48),
-      amr: [...spec.amr],
+      ...(version === 1 ? { amr: [...spec.amr] } : {}),
       ...(version === 2
         ? { azp: spec.client.clientId, azpacr: AUTH_METHOD_CLAIM[spec.authenticatedBy] }
         : { appid: spec.client.clientId, appidacr: AUTH_METHOD_CLAIM[spec.authenticatedBy] }),
       ...this.guestClaims(user),
+      ...(optional.includes('idtyp') ? { idtyp: 'user' } : {}),
       name: user.displayName,
       oid: user.id,
       ...(version === 2 ? { preferred_username: user.username } : { upn: user.username, unique_name: user.username }),
@@ -129,14 +219,17 @@ export class TokenIssuer {
       tid: user.tenantId,
       uti: randomClaim(16),
       ver: version === 2 ? '2.0' : '1.0',
-      ...(spec.clientCapabilities?.length ? { xms_cc: [...spec.clientCapabilities] } : {}),
+      // Client capabilities reach the token only when the resource asked for xms_cc.
+      ...(spec.clientCapabilities?.length && optional.includes('xms_cc') ? { xms_cc: [...spec.clientCapabilities] } : {}),
     };
-    return this.sign(claims, lifetimeSec, overrides);
+    const issued = await this.sign(claims, lifetimeSec, version, spec.resource, overrides);
+    this.rememberSignIn(issued.claims.uti, { amr: [...spec.amr] }, lifetimeSec);
+    return issued;
   }
 
   async appAccessToken(spec: AppAccessTokenSpec, overrides?: TokenOverrides): Promise<IssuedToken> {
     const version = spec.resource.accessTokenVersion;
-    const lifetimeSec = spec.lifetimeSec ?? this.lifetimes.accessTokenSec;
+    const lifetimeSec = spec.lifetimeSec ?? this.accessTokenLifetimeSec();
     const claims: JwtClaims = {
       aud: this.audienceOf(spec.resource, version, spec.requestedAudience),
       iss: version === 2 ? this.issuerV2(spec.tenantId) : this.issuerV1(spec.tenantId),
@@ -146,7 +239,8 @@ export class TokenIssuer {
         ? { azp: spec.client.clientId, azpacr: AUTH_METHOD_CLAIM[spec.authenticatedBy] }
         : { appid: spec.client.clientId, appidacr: AUTH_METHOD_CLAIM[spec.authenticatedBy] }),
       idp: this.issuerV1(spec.tenantId),
-      idtyp: 'app',
+      // Without the optional claim an API tells app tokens apart by the missing scp and oid = sub.
+      ...(spec.resource.optionalClaims.accessToken.includes('idtyp') ? { idtyp: 'app' } : {}),
       oid: spec.servicePrincipalId,
       rh: `${randomClaim(32)}.`,
       ...(spec.roles.length ? { roles: [...spec.roles] } : {}),
@@ -155,7 +249,7 @@ export class TokenIssuer {
       uti: randomClaim(16),
       ver: version === 2 ? '2.0' : '1.0',
     };
-    return this.sign(claims, lifetimeSec, overrides);
+    return this.sign(claims, lifetimeSec, version, spec.resource, overrides);
   }
 
   async idToken(spec: IdTokenSpec, overrides?: TokenOverrides): Promise<IssuedToken> {
@@ -165,7 +259,10 @@ export class TokenIssuer {
       aud: spec.client.clientId,
       iss: this.issuerV2(user.tenantId),
       ...this.timestamps(lifetimeSec),
-      amr: [...spec.amr],
+      // v2 ID tokens carry aio but no amr (id-token-claims-reference).
+      ...(spec.client.optionalClaims.idToken.includes('acct') ? { acct: user.homeTenantId ? 1 : 0 } : {}),
+      aio: randomClaim(48),
+      ...(spec.code !== undefined ? { c_hash: leftHalfHash(spec.code) } : {}),
       ...this.guestClaims(user),
       name: user.displayName,
       ...(spec.nonce !== undefined ? { nonce: spec.nonce } : {}),
@@ -178,7 +275,7 @@ export class TokenIssuer {
       uti: randomClaim(16),
       ver: '2.0',
     };
-    return this.sign(claims, lifetimeSec, overrides);
+    return this.sign(claims, lifetimeSec, 2, undefined, overrides);
   }
 
   private audienceOf(resource: EmulatorApp, version: 1 | 2, requestedAudience: string | undefined): string {
@@ -192,18 +289,41 @@ export class TokenIssuer {
     return { iat: now - 300, nbf: now - 300, exp: now + lifetimeSec };
   }
 
+  /** A guest's `idp` names its home tenant; `acct` is an optional claim, added by the caller when configured. */
   private guestClaims(user: EmulatorUser): JwtClaims {
     if (!user.homeTenantId) return {};
-    return { acct: 1, idp: this.issuerV1(user.homeTenantId) };
+    return { idp: this.issuerV1(user.homeTenantId) };
   }
 
-  private async sign(claims: JwtClaims, lifetimeSec: number, overrides?: TokenOverrides): Promise<IssuedToken> {
+  private rememberSignIn(uti: unknown, session: SignInSession, lifetimeSec: number): void {
+    if (typeof uti !== 'string') return;
+    const now = this.clock.nowMs();
+    if (now - this.lastSignInSweepMs >= SIGN_IN_SWEEP_INTERVAL_MS) {
+      this.lastSignInSweepMs = now;
+      for (const [key, entry] of this.signIns) if (entry.expiresAtMs <= now) this.signIns.delete(key);
+    }
+    while (this.signIns.size >= MAX_REMEMBERED_SIGN_INS) this.signIns.delete(this.signIns.keys().next().value!);
+    this.signIns.set(uti, { ...session, expiresAtMs: now + lifetimeSec * 1000 });
+  }
+
+  /**
+   * v1 headers name the key twice (`x5t`, `kid`), v2 headers once (`kid`). Microsoft Graph's tokens carry a header
+   * `nonce` and are signed over its hash, so they fail standard validation everywhere but at Graph, by design.
+   */
+  private async sign(claims: JwtClaims, lifetimeSec: number, version: 1 | 2, resource: EmulatorApp | undefined, overrides?: TokenOverrides): Promise<IssuedToken> {
     const key = this.keys.active;
-    const header: JwtHeader & { alg: string } = { typ: 'JWT', alg: 'RS256', x5t: key.x5t, kid: key.kid };
+    const isGraph = resource?.clientId === MICROSOFT_GRAPH_APP_ID;
+    const header: JwtHeader & { alg: string } = {
+      typ: 'JWT',
+      ...(isGraph ? { nonce: randomClaim(32) } : {}),
+      alg: 'RS256',
+      ...(version === 1 ? { x5t: key.x5t } : {}),
+      kid: key.kid,
+    };
     const finalClaims = applyOverrides(claims, overrides?.claims);
     const finalHeader = applyOverrides(header, overrides?.header) as JwtHeader & { alg: string };
-    const token = await signJwt(finalHeader, finalClaims, key.privateKey);
-    return { token, claims: finalClaims, expiresInSec: lifetimeSec };
+    const token = typeof finalHeader.nonce === 'string' && isGraph ? await signJwtWithHashedNonce(finalHeader, finalClaims, key.privateKey) : await signJwt(finalHeader, finalClaims, key.privateKey);
+    return { token, claims: finalClaims, expiresInSec: lifetimeSec, extExpiresInSec: lifetimeSec + this.lifetimes.accessTokenExtensionSec };
   }
 }
 

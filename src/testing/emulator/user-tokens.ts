@@ -2,7 +2,7 @@ import type { EmulatorApp, EmulatorUser } from './directory.js';
 import { entraErrors } from './entra-errors.js';
 import type { UserGrant } from './grant-store.js';
 import { claimsChallengeFor } from './policies.js';
-import type { RequestedScopes } from './scopes.js';
+import { includesAllScopes, type RequestedScopes } from './scopes.js';
 import type { EmulatorServices, TokenResponseBody } from './services.js';
 import type { ClientAuthenticationMethod } from './tokens.js';
 
@@ -11,24 +11,6 @@ import type { ClientAuthenticationMethod } from './tokens.js';
  * On-Behalf-Of cannot show a prompt, so every scope needs a grant (API permission, or pre-authorisation).
  */
 export type ConsentMode = 'interactive' | 'non-interactive';
-
-/** When only OIDC scopes are asked for, Entra issues an access token for Microsoft Graph; the emulator does too. */
-const MICROSOFT_GRAPH: EmulatorApp = {
-  clientId: '00000003-0000-0000-c000-000000000000',
-  tenantId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a',
-  displayName: 'Microsoft Graph',
-  signInAudience: 'AzureADMultipleOrgs',
-  identifierUris: ['https://graph.microsoft.com'],
-  scopes: ['User.Read'],
-  appRoles: [],
-  redirectUris: [],
-  accessTokenVersion: 1,
-  preAuthorizedClients: [],
-  apiPermissions: {},
-  appPermissions: {},
-  secrets: [],
-  certificates: [],
-};
 
 export interface UserTokenIssue {
   grant: UserGrant;
@@ -48,7 +30,7 @@ export function enforceConditionalAccess(services: EmulatorServices, user: Emula
   if (policies.some((policy) => policy.grant === 'block')) throw entraErrors.blockedByConditionalAccess();
   if (amr.includes('mfa')) return;
   const registration = policies.filter((policy) => policy.grant === 'mfa-registration');
-  if (registration.length > 0) throw entraErrors.mfaRegistrationRequired(claimsChallengeFor(registration.map((policy) => policy.id)));
+  if (registration.length > 0) throw entraErrors.mfaRegistrationRequired(claimsChallengeFor(registration.map((policy) => policy.id), 'polids'));
   const mfa = policies.filter((policy) => policy.grant === 'mfa');
   if (mfa.length > 0) throw entraErrors.mfaRequired(resource.identifierUris[0] ?? resource.clientId, claimsChallengeFor(mfa.map((policy) => policy.id)));
 }
@@ -62,7 +44,7 @@ function grantedScopes(services: EmulatorServices, issue: UserTokenIssue, resour
   const consented =
     scopes.length > 0 &&
     !services.policies.isConsentDenied(client, resource, scopes) &&
-    (issue.consent === 'interactive' || preAuthorized || scopes.every((scope) => permitted.includes(scope)));
+    (issue.consent === 'interactive' || preAuthorized || includesAllScopes(permitted, scopes));
   if (!consented) throw entraErrors.consentRequired(client.clientId, resource.identifierUris[0] ?? resource.clientId);
   return scopes;
 }
@@ -71,10 +53,13 @@ function clientInfo(user: EmulatorUser): string {
   return Buffer.from(JSON.stringify({ uid: user.id, utid: user.tenantId })).toString('base64url');
 }
 
-/** The token response for a user: access token (resource or Graph), ID token for `openid`, refresh token for `offline_access`. */
+/**
+ * The token response for a user: access token (for the resource, or for Microsoft Graph when only OIDC scopes were
+ * asked, as Entra does), ID token for `openid`, refresh token for `offline_access`.
+ */
 export async function issueUserTokens(services: EmulatorServices, issue: UserTokenIssue): Promise<TokenResponseBody> {
   const { requested, user, client } = issue;
-  const resource = requested.resource ?? MICROSOFT_GRAPH;
+  const resource = requested.resource ?? services.directory.microsoftGraph;
   enforceConditionalAccess(services, user, resource, issue.grant.amr);
   const scopes = requested.resource ? grantedScopes(services, issue, resource) : ['User.Read', ...requested.oidc].filter((scope) => scope !== 'offline_access');
   const prefix = requested.resourcePrefix ?? resource.identifierUris[0] ?? resource.clientId;
@@ -90,16 +75,17 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
   });
   const body: TokenResponseBody = {
     token_type: 'Bearer',
-    scope: scopes.map((scope) => (requested.resource ? `${prefix}/${scope}` : scope)).join(' '),
+    // Entra names Microsoft Graph's scopes bare (`User.Read`) in the response, other resources' with their prefix.
+    scope: scopes.map((scope) => (resource.clientId !== services.directory.microsoftGraph.clientId ? `${prefix}/${scope}` : scope)).join(' '),
     expires_in: accessToken.expiresInSec,
-    ext_expires_in: accessToken.expiresInSec,
+    ext_expires_in: accessToken.extExpiresInSec,
     access_token: accessToken.token,
   };
   if (requested.oidc.has('offline_access')) {
     body.refresh_token = services.grants.issueRefreshToken(issue.grant, services.issuer.lifetimes.refreshTokenSec);
   }
   if (requested.oidc.has('openid')) {
-    body.id_token = (await services.issuer.idToken({ user, client, amr: issue.grant.amr, nonce: issue.nonce })).token;
+    body.id_token = (await services.issuer.idToken({ user, client, nonce: issue.nonce })).token;
   }
   if (issue.includeClientInfo) body.client_info = clientInfo(user);
   return body;

@@ -4,7 +4,11 @@ import { resolveRequestedScopes } from '../scopes.js';
 import type { GrantHandler } from '../services.js';
 import { issueUserTokens } from '../user-tokens.js';
 
-/** Redeems an authorization code: one use only, same client and redirect URI, and the PKCE verifier (S256). */
+/**
+ * Redeems an authorization code: one use only, same client and redirect URI, and the PKCE verifier when the authorize
+ * request carried a challenge (S256 or plain). A code without a challenge (a confidential web app may omit PKCE) needs
+ * no verifier.
+ */
 export const authorizationCodeGrant: GrantHandler = async (request, services) => {
   const { params, client } = request;
   const code = params.get('code');
@@ -12,14 +16,17 @@ export const authorizationCodeGrant: GrantHandler = async (request, services) =>
   const redirectUri = params.get('redirect_uri');
   if (!redirectUri) throw entraErrors.missingParameter('redirect_uri');
   const verifier = params.get('code_verifier');
-  if (!verifier) throw entraErrors.missingParameter('code_verifier');
 
   const record = services.grants.redeemCode(code);
   if (record === 'unknown') throw entraErrors.codeInvalid();
   if (record === 'redeemed') throw entraErrors.codeRedeemed();
   if (record.clientId !== client.clientId) throw entraErrors.codeForAnotherClient();
   if (record.redirectUri !== redirectUri) throw entraErrors.redirectUriMismatch(client.clientId);
-  if (createHash('sha256').update(verifier).digest('base64url') !== record.codeChallenge) throw entraErrors.pkceMismatch();
+  if (record.codeChallenge !== undefined) {
+    if (!verifier) throw entraErrors.missingParameter('code_verifier');
+    const derived = record.codeChallengeMethod === 'plain' ? verifier : createHash('sha256').update(verifier).digest('base64url');
+    if (derived !== record.codeChallenge) throw entraErrors.pkceMismatch();
+  }
 
   const user = services.directory.findUser(record.userId);
   if (!user) throw entraErrors.userNotFound(record.userId);

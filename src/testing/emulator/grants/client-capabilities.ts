@@ -13,13 +13,13 @@ export function clientCapabilitiesFrom(claimsParameter: string | null | undefine
   }
 }
 
-/** Whether the `claims` parameter carries a challenge to satisfy: Conditional Access `capolids`, `acrs`, or `amr`. */
+/** Whether the `claims` parameter carries a challenge to satisfy: Conditional Access `capolids` or `polids`, `acrs`, or `amr`. */
 export function isClaimsChallenge(claimsParameter: string | null | undefined): boolean {
   if (!claimsParameter) return false;
   try {
     const parsed = JSON.parse(claimsParameter) as { access_token?: Record<string, unknown>; id_token?: Record<string, unknown> };
     const requested = { ...parsed.access_token, ...parsed.id_token };
-    return 'capolids' in requested || 'acrs' in requested || 'amr' in requested;
+    return 'capolids' in requested || 'polids' in requested || 'acrs' in requested || 'amr' in requested;
   } catch {
     return false;
   }

@@ -27,7 +27,7 @@ export const clientCredentialsGrant: GrantHandler = async (request, services) =>
   return {
     token_type: 'Bearer',
     expires_in: token.expiresInSec,
-    ext_expires_in: token.expiresInSec,
+    ext_expires_in: token.extExpiresInSec,
     access_token: token.token,
   };
 };

@@ -32,7 +32,8 @@ export const onBehalfOfGrant: GrantHandler = async (request, services) => {
 
   const hasScopes = typeof claims.scp === 'string' && claims.scp.length > 0;
   const hasRoles = Array.isArray(claims.roles) && claims.roles.length > 0;
-  if (claims.idtyp === 'app' || (hasRoles && !hasScopes)) throw entraErrors.appOnlyAssertion(client.clientId);
+  const isAppToken = claims.idtyp === 'app' || (!hasScopes && (hasRoles || (typeof claims.oid === 'string' && claims.oid === claims.sub)));
+  if (isAppToken) throw entraErrors.appOnlyAssertion(client.clientId);
   if (!hasScopes) throw entraErrors.idTokenAssertion();
 
   const now = services.clock.nowSec();
@@ -50,7 +51,10 @@ export const onBehalfOfGrant: GrantHandler = async (request, services) => {
 
   const requested = resolveRequestedScopes(params.get('scope'), services.directory, tenantId);
   if (!requested.resource) throw entraErrors.invalidScope(params.get('scope') ?? '');
-  const amr = Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : ['pwd'];
+  // Entra keeps MFA state with the sign-in session, not in the token (v2 access tokens carry no amr): the assertion's
+  // uti leads back to the sign-in it came from. A token the emulator did not issue (or has forgotten) counts as a
+  // password-only sign-in.
+  const amr = [...(services.issuer.signInOf(claims.uti)?.amr ?? ['pwd'])];
 
   return issueUserTokens(services, {
     grant: { clientId: client.clientId, userId: user.id, tenantId, amr, clientCapabilities: clientCapabilitiesFrom(params.get('claims')) },
