@@ -94,6 +94,7 @@ describe.each(ADAPTERS)('what the library logs, on %s', (adapter) => {
     await record('bad signature', '/me', `${member.slice(0, -12)}AAAAAAAAAAAA`);
     await record('app-only on OBO', '/downstream-any-scope', remember(await daemonToken(entra)));
     await record('no token', '/me');
+    await record('misnamed scope', '/misnamed-scope', await tokenFor(distinctUser('misnamed')));
 
     const misconfigured = await start({ credential: { clientSecret: wrongSecret } });
     await record('wrong secret', '/downstream', await tokenFor(users.member), misconfigured);
@@ -104,6 +105,7 @@ describe.each(ADAPTERS)('what the library logs, on %s', (adapter) => {
     // Sanity: the flows went where they were meant to (successes succeed, refusals are refused), so the log checks
     // below examine real traffic. Exact statuses are the other suites' business.
     const successes = ['me', 'exchange', 'cache hit', 'guest', 'app token', 'app token cached', 'reset then success', 'certificate'];
+    expect(outcomes['misnamed scope']).toBe(500);
     for (const [flow, status] of Object.entries(outcomes)) expect({ flow, ok: status === 200 }).toEqual({ flow, ok: successes.includes(flow) });
     expect(seenTokens.length).toBeGreaterThanOrEqual(successes.length - 1);
   });
@@ -113,6 +115,27 @@ describe.each(ADAPTERS)('what the library logs, on %s', (adapter) => {
     // Debug lines (cache misses, acquired tokens) are the likeliest to be careless: they must have been captured.
     expect(levels).toEqual(expect.arrayContaining<CapturedLevel>(['debug', 'warn', 'error']));
     expect(logger.lines.some((line) => line.level === 'debug' && /on-behalf-of|cache miss/i.test(line.text))).toBe(true);
+  });
+
+  it("logs our own rejected credential as an error carrying Entra's description, on one line", () => {
+    const errors = logger.lines.filter((line) => line.level === 'error' && /client_configuration \(AADSTS7000215/.test(line.text));
+    expect(errors.length).toBeGreaterThan(0);
+    for (const line of errors) {
+      expect(line.text).toMatch(/: AADSTS7000215: [^\r\n]+/);
+      expect(line.text).not.toMatch(/[\r\n]/);
+    }
+  });
+
+  it('says how to name a custom API scope when Entra refuses a bare scope name as invalid_scope', () => {
+    const hint = logger.lines.filter((line) => line.level === 'error' && /AADSTS70011/.test(line.text));
+    expect(hint.length).toBeGreaterThan(0);
+    expect(hint[0]!.text).toContain("'api://{its app id}/Profile.Read'");
+  });
+
+  it('logs an MFA claims challenge, a normal step of sign-in, at debug and never as a warning', () => {
+    const challenges = logger.lines.filter((line) => /insufficient_claims/.test(line.text));
+    expect(challenges.length).toBeGreaterThan(0);
+    expect(challenges.map((line) => line.level)).toEqual(challenges.map(() => 'debug'));
   });
 
   it('never logs a token: incoming, ID, downstream or app token, nor anything shaped like a JWT (client assertions)', () => {

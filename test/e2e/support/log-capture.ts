@@ -80,6 +80,14 @@ class CapturedApiController {
     return { ok: true };
   }
 
+  /** A custom API's scope named without its resource: Entra reads it as a Microsoft Graph scope and refuses it. */
+  @Get('misnamed-scope')
+  @UseGuards(OboAuthGuard)
+  misnamedScope(@DownstreamToken('Profile.Read') token: string) {
+    this.seen.push(token);
+    return { ok: true };
+  }
+
   @Get('app')
   @UseGuards(OboAuthGuard)
   @RequireRoles('Tasks.Read.All')
