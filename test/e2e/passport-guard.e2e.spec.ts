@@ -1,13 +1,11 @@
 import { Controller, Get, Injectable, Module, UseGuards, type INestApplication, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DownstreamToken, OboConfigurationError, OboModule, RequireRoles, RequireScopes, type OboModuleOptions } from '../../src/index.js';
 import { BearerStrategy, EntraAuthGuard, EntraBearerStrategy, type BearerStrategyOptions } from '../../src/passport/index.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
 import { challengeParams, daemonToken, get, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_READ, middleTierOptions, type AdapterName } from './support/test-app.js';
+import { startNestApp } from './support/nest-app.js';
 
 function strategyOptions(entra: EntraEmulator, extra: Partial<BearerStrategyOptions> = {}): BearerStrategyOptions {
   const { tenants, apps } = entra.defaults;
@@ -39,14 +37,7 @@ async function startApp(adapter: AdapterName, entra: EntraEmulator, controllers:
   }
   @Module({ imports: [OboModule.forRoot(middleTierOptions(entra, moduleExtra))], controllers, providers: [EntraStrategy, MigratedStrategy] })
   class PassportGuardModule {}
-  const app: INestApplication = await NestFactory.create(PassportGuardModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
-  try {
-    await app.listen(0, '127.0.0.1');
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
+  return startNestApp(PassportGuardModule, adapter, false);
 }
 
 @Controller()

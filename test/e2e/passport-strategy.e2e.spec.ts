@@ -1,12 +1,10 @@
 import { Controller, Get, Injectable, Module, UseGuards, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { PassportStrategy } from '@nestjs/passport';
 import { BearerStrategy, EntraBearerStrategy, type BearerStrategyOptions } from '../../src/passport/index.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
 import { ADAPTERS, type AdapterName } from './support/test-app.js';
+import { startNestApp } from './support/nest-app.js';
 
 /** The options a passport-azure-ad user already has, plus the emulator's fetch (the only addition). */
 function passportAzureAdOptions(entra: EntraEmulator): BearerStrategyOptions {
@@ -62,9 +60,7 @@ async function startPassportApp(adapter: AdapterName, entra: EntraEmulator): Pro
   @Module({ controllers: [ProfileController], providers: [AzureAdStrategy, EntraStrategy] })
   class PassportAppModule {}
 
-  const app = await NestFactory.create(PassportAppModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
+  return startNestApp(PassportAppModule, adapter, false);
 }
 
 describe.each(ADAPTERS)('passport strategies on %s', (adapter) => {

@@ -1,13 +1,12 @@
 import { Controller, Get, Injectable, Module, UseGuards, type INestApplication } from '@nestjs/common';
-import { NestFactory, Reflector } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Reflector } from '@nestjs/core';
 import { AccessTokenVerifier, DownstreamToken, OboAuthGuard, OboModule, TokenAcquisitionService, type OboModuleOptions } from '../../src/index.js';
 import { resolveOboOptions } from '../../src/config/resolve-options.js';
 import { AuthorityMetadataClient } from '../../src/discovery/authority-metadata.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
 import { get, JWT_BEARER_GRANT, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
+import { startNestApp } from './support/nest-app.js';
 
 /** A verifier under other settings than the module's: it accepts guests. */
 function lenientVerifier(options: OboModuleOptions): AccessTokenVerifier {
@@ -43,9 +42,7 @@ describe.each(ADAPTERS)("principals another verifier built, on %s", (adapter) =>
     }
     @Module({ imports: [OboModule.forRoot(strict)], controllers: [DownstreamController], providers: [LenientGuard] })
     class TrustModule {}
-    app = await NestFactory.create(TrustModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    ({ app, url } = await startNestApp(TrustModule, adapter, false));
   });
   afterAll(async () => {
     await app?.close();

@@ -1,7 +1,5 @@
 import { Controller, Get, Injectable, Module, UseGuards, type INestApplication, type Type } from '@nestjs/common';
-import { APP_GUARD, NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { APP_GUARD } from '@nestjs/core';
 import {
   AppToken,
   CurrentUser,
@@ -18,20 +16,15 @@ import {
 import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
 import { daemonToken, get, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_DEFAULT, DOWNSTREAM_READ, middleTierOptions, type AdapterName } from './support/test-app.js';
+import { startNestApp } from './support/nest-app.js';
 
 /** Starts `controllers` under OboModule; rejects when bootstrap refuses them. The app is closed by the caller. */
 async function start(adapter: AdapterName, options: OboModuleOptions, controllers: Type[], extras: { globalGuard?: boolean; providers?: readonly unknown[]; useGlobalGuard?: boolean } = {}) {
   @Module({ imports: [OboModule.forRoot({ ...options, globalGuard: extras.globalGuard ?? false })], controllers, providers: [...(extras.providers ?? [])] as never[] })
   class RouteCheckModule {}
-  const app: INestApplication = await NestFactory.create(RouteCheckModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
-  try {
+  return startNestApp(RouteCheckModule, adapter, false, (app) => {
     if (extras.useGlobalGuard) app.useGlobalGuards(app.get(OboAuthGuard));
-    await app.listen(0, '127.0.0.1');
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
+  });
 }
 
 /** What bootstrap refused, as its list of problems (or a note that it started). */

@@ -62,42 +62,44 @@ function callDownstream(instance: Instance, token: string): Promise<Response> {
   return fetch(`${instance.url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
 }
 
-describeWithRedis('two API instances sharing one Redis', () => {
-  let entra: EntraEmulator;
-  let first: Instance;
-  let second: Instance;
-  const prefix = uniquePrefix('two-instances');
-
+/** One emulator and two API instances on one Redis prefix, for the enclosing describe, set up before its tests. */
+function useTwoInstances(name: string): { entra: EntraEmulator; first: Instance; second: Instance; prefix: string } {
+  const ctx = { prefix: uniquePrefix(name) } as { entra: EntraEmulator; first: Instance; second: Instance; prefix: string };
   beforeAll(async () => {
-    entra = await startEntraEmulator();
-    first = await startInstance(entra, REDIS_URL, prefix);
-    second = await startInstance(entra, REDIS_URL, prefix);
+    ctx.entra = await startEntraEmulator();
+    ctx.first = await startInstance(ctx.entra, REDIS_URL, ctx.prefix);
+    ctx.second = await startInstance(ctx.entra, REDIS_URL, ctx.prefix);
   });
   afterAll(async () => {
-    await stopInstance(first);
-    await stopInstance(second);
-    await entra?.close();
-    await flushPrefix(prefix);
+    await stopInstance(ctx.first);
+    await stopInstance(ctx.second);
+    await ctx.entra?.close();
+    await flushPrefix(ctx.prefix);
   });
+  return ctx;
+}
+
+describeWithRedis('two API instances sharing one Redis', () => {
+  const ctx = useTwoInstances('two-instances');
 
   it("serves a user's exchange on instance A as a cache hit on instance B", async () => {
-    const token = await newUserToken(entra, 'shared');
-    expect((await callDownstream(first, token)).status).toBe(200);
-    const exchanges = entra.tokenRequests({ grantType: OBO_GRANT }).length;
-    const onSecond = await callDownstream(second, token);
+    const token = await newUserToken(ctx.entra, 'shared');
+    expect((await callDownstream(ctx.first, token)).status).toBe(200);
+    const exchanges = ctx.entra.tokenRequests({ grantType: OBO_GRANT }).length;
+    const onSecond = await callDownstream(ctx.second, token);
     expect(onSecond.status).toBe(200);
     expect(await onSecond.json()).toMatchObject({ fromCache: true });
-    expect(entra.tokenRequests({ grantType: OBO_GRANT }).length).toBe(exchanges);
-    expect(second.cache.stats.l2Hits).toBeGreaterThanOrEqual(1);
+    expect(ctx.entra.tokenRequests({ grantType: OBO_GRANT }).length).toBe(exchanges);
+    expect(ctx.second.cache.stats.l2Hits).toBeGreaterThanOrEqual(1);
   });
 
   it('keeps only ciphertext under the prefix, each key with a TTL, after real exchanges', async () => {
-    const { user, token } = await newUser(entra, 'at-rest');
-    const response = await callDownstream(first, token);
+    const { user, token } = await newUser(ctx.entra, 'at-rest');
+    const response = await callDownstream(ctx.first, token);
     expect(response.status).toBe(200);
     const downstreamScope = ((await response.json()) as { scp: string }).scp;
-    const entries = await scanPrefix(prefix);
-    expect(entries.filter((entry) => entry.key.startsWith(`${prefix}v2:t:`)).length).toBeGreaterThanOrEqual(1);
+    const entries = await scanPrefix(ctx.prefix);
+    expect(entries.filter((entry) => entry.key.startsWith(`${ctx.prefix}v2:t:`)).length).toBeGreaterThanOrEqual(1);
     const secrets = ['eyJ', user.id, user.tenantId, user.username, user.displayName, downstreamScope, token.slice(0, 40)];
     for (const { key, stored, pttlMs } of entries) {
       for (const secret of secrets) {
@@ -109,36 +111,21 @@ describeWithRedis('two API instances sharing one Redis', () => {
   });
 
   it('makes one exchange for 2 instances x 50 concurrent cold requests of one user', async () => {
-    const token = await newUserToken(entra, 'burst');
-    const before = entra.tokenRequests({ grantType: OBO_GRANT }).length;
-    const responses = await Promise.all(Array.from({ length: 100 }, (_, index) => callDownstream(index % 2 === 0 ? first : second, token)));
+    const token = await newUserToken(ctx.entra, 'burst');
+    const before = ctx.entra.tokenRequests({ grantType: OBO_GRANT }).length;
+    const responses = await Promise.all(Array.from({ length: 100 }, (_, index) => callDownstream(index % 2 === 0 ? ctx.first : ctx.second, token)));
     expect(responses.map((response) => response.status)).toEqual(Array(100).fill(200));
-    expect(entra.tokenRequests({ grantType: OBO_GRANT }).length - before).toBe(1);
+    expect(ctx.entra.tokenRequests({ grantType: OBO_GRANT }).length - before).toBe(1);
   });
 });
 
 describeWithRedis('two API instances on a cold cache, many users at once', () => {
-  let entra: EntraEmulator;
-  let first: Instance;
-  let second: Instance;
-  const prefix = uniquePrefix('paired-bursts');
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-    first = await startInstance(entra, REDIS_URL, prefix);
-    second = await startInstance(entra, REDIS_URL, prefix);
-  });
-  afterAll(async () => {
-    await stopInstance(first);
-    await stopInstance(second);
-    await entra?.close();
-    await flushPrefix(prefix);
-  });
+  const ctx = useTwoInstances('paired-bursts');
 
   it('makes exactly one exchange per user for paired cold bursts (80 users x 2 requests on each instance)', async () => {
-    const users = await Promise.all(Array.from({ length: 80 }, (_, index) => newUser(entra, `paired${index}`)));
-    const before = entra.tokenRequests({ grantType: OBO_GRANT }).length;
-    const calls = users.flatMap(({ token }) => [first, second, first, second].map((instance) => callDownstream(instance, token)));
+    const users = await Promise.all(Array.from({ length: 80 }, (_, index) => newUser(ctx.entra, `paired${index}`)));
+    const before = ctx.entra.tokenRequests({ grantType: OBO_GRANT }).length;
+    const calls = users.flatMap(({ token }) => [ctx.first, ctx.second, ctx.first, ctx.second].map((instance) => callDownstream(instance, token)));
     const responses = await Promise.all(calls);
     expect(responses.map((response) => response.status)).toEqual(Array(calls.length).fill(200));
     // Per user, one instance exchanged (its two requests share that flight) and the other was served the result.
@@ -150,8 +137,8 @@ describeWithRedis('two API instances on a cold cache, many users at once', () =>
       expect(exchangedOn).toHaveLength(2);
       expect(new Set(exchangedOn).size).toBe(1);
     }
-    expect(entra.tokenRequests({ grantType: OBO_GRANT }).length - before).toBe(users.length);
-    expect(first.cache.stats.errors + second.cache.stats.errors).toBe(0);
+    expect(ctx.entra.tokenRequests({ grantType: OBO_GRANT }).length - before).toBe(users.length);
+    expect(ctx.first.cache.stats.errors + ctx.second.cache.stats.errors).toBe(0);
   });
 });
 

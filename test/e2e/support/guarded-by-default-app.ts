@@ -1,9 +1,6 @@
 import { Controller, Get, Module, Req, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { OboModule, Public, RequireScopes, type EntraPrincipal, type OboModuleOptions } from '../../../src/index.js';
-import type { AdapterName } from './test-app.js';
+import { startNestApp, type AdapterName } from './nest-app.js';
 
 /**
  * Routes with no `@UseGuards` at all: whether they are protected depends only on the module's `globalGuard` extra
@@ -32,8 +29,5 @@ class UndecoratedController {
 export async function startGuardedByDefaultApp(adapter: AdapterName, options: OboModuleOptions, globalGuard: boolean): Promise<{ app: INestApplication; url: string }> {
   @Module({ imports: [OboModule.forRoot({ ...options, globalGuard })], controllers: [UndecoratedController] })
   class GuardedByDefaultModule {}
-  const app = await NestFactory.create(GuardedByDefaultModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error', 'warn'] });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}` };
+  return startNestApp(GuardedByDefaultModule, adapter);
 }

@@ -1,10 +1,8 @@
 import { inspect } from 'node:util';
 import { Controller, Get, Inject, Module, UseGuards, type INestApplication, type LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppToken, DownstreamToken, OboAuthGuard, OboModule, RequireRoles, RequireScopes, type AcquiredToken, type OboModuleOptions } from '../../../src/index.js';
 import { DOWNSTREAM_DEFAULT, DOWNSTREAM_READ, type AdapterName } from './test-app.js';
+import { startNestApp } from './nest-app.js';
 
 export type CapturedLevel = 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal' | 'console';
 
@@ -109,8 +107,5 @@ export async function startCapturedApp(
 ): Promise<{ app: INestApplication; url: string }> {
   @Module({ imports: [OboModule.forRoot(options)], controllers: [CapturedApiController], providers: [{ provide: SEEN_TOKENS, useValue: seenTokens }] })
   class CapturedAppModule {}
-  const app = await NestFactory.create(CapturedAppModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}` };
+  return startNestApp(CapturedAppModule, adapter, logger);
 }

@@ -1,7 +1,4 @@
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { decodeJwt } from 'jose';
 import {
   AppToken,
@@ -18,8 +15,9 @@ import {
 } from '../../../src/index.js';
 import type { EntraEmulator } from '../../../src/testing/index.js';
 
-export type AdapterName = 'express' | 'fastify';
-export const ADAPTERS: AdapterName[] = ['express', 'fastify'];
+import { startNestApp, type AdapterName } from './nest-app.js';
+
+export { ADAPTERS, type AdapterName } from './nest-app.js';
 
 /** The downstream scope the test API calls, taken from the emulator's default directory at module load. */
 export const DOWNSTREAM_READ = 'api://4be5f7f9-113b-4b0c-ad05-8a388f71bb11/Profile.Read';
@@ -91,8 +89,5 @@ export function middleTierOptions(entra: EntraEmulator, overrides: Partial<OboMo
 export async function startTestApp(adapter: AdapterName, options: OboModuleOptions, extras: { globalGuard?: boolean } = {}): Promise<{ app: INestApplication; url: string }> {
   @Module({ imports: [OboModule.forRoot({ ...options, ...extras })], controllers: [TestApiController] })
   class TestAppModule {}
-  const app = await NestFactory.create(TestAppModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error', 'warn'] });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}` };
+  return startNestApp(TestAppModule, adapter);
 }
