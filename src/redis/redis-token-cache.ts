@@ -193,11 +193,15 @@ export class RedisTokenCache extends OboTokenCache {
       });
     }
     // Evictions (removeUser) reach every instance's L1 through pub/sub; a lost message is bounded by l1MaxAgeMs.
-    // Narrowed per class: the two `duplicate` signatures do not unify on the union.
-    this.subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
+    // Narrowed per class: the two `duplicate` signatures do not unify on the union. The subscription is renewed on
+    // every (re)connection here rather than by ioredis's autoResubscribe, whose SUBSCRIBE has no rejection handler: a
+    // close() right after a reconnect would surface it as an unhandled "Connection is closed" rejection.
+    this.subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate({ autoResubscribe: false });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, userTag: string) => this.evictFromL1(userTag));
-    this.subscriber.subscribe(this.invalidationChannel).catch(() => undefined);
+    this.subscriber.on('ready', () => {
+      this.subscriber.subscribe(this.invalidationChannel).catch(() => undefined);
+    });
   }
 
   get stats(): RedisTokenCacheStats {
