@@ -3,7 +3,7 @@ import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { appTokenCacheKey, oboCacheKey, type CacheKeyContext } from '../cache/cache-key.js';
 import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
-import type { ResolvedOboOptions } from '../config/resolve-options.js';
+import { CONSUMERS_TENANT_ID, type ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
@@ -48,8 +48,6 @@ export interface AcquireAppTokenOptions {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Personal Microsoft accounts: no app registration acts there with client credentials. */
-const CONSUMERS_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 function checkedScopes(scopes: string | readonly string[], flow: ScopeFlow, what: string): string[] {
   const list = toScopeList(scopes);
@@ -92,7 +90,7 @@ export class TokenAcquisitionService {
     const handle = accessTokenOf(principal)!;
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
     const key = oboCacheKey(this.keyContext, handle.hash, principal.tid, scopeList);
-    const claims = options.claims ? options.claims : undefined;
+    const claims = options.claims || undefined;
     if (!claims) {
       const cached = await this.lookup(key);
       if (cached) return this.fromCache(cached);
@@ -164,7 +162,8 @@ export class TokenAcquisitionService {
       throw new TypeError(`acquireTokenForApp: tenantId must be this API's tenant (${configured})`);
     }
     if (!GUID.test(tenant)) throw new TypeError('acquireTokenForApp: tenantId must be a tenant id (GUID)');
-    const allowed = this.options.allowedTenants === 'any' ? tenant !== CONSUMERS_TENANT : this.options.allowedTenants.has(tenant);
+    // Personal Microsoft accounts: no app registration acts there with client credentials.
+    const allowed = this.options.allowedTenants === 'any' ? tenant !== CONSUMERS_TENANT_ID : this.options.allowedTenants.has(tenant);
     if (!allowed) throw new TypeError(`acquireTokenForApp: tenant ${tenant} is not among the tenants this API accepts (allowedTenants)`);
     return tenant;
   }
