@@ -48,9 +48,10 @@ export class RouteInventory {
   routes(): ScannedRoute[] {
     const routes: ScannedRoute[] = [];
     for (const wrapper of this.discovery.getControllers()) {
-      const controller = wrapper.metatype as (object & { name: string }) | null;
-      if (typeof controller !== 'function' || !wrapper.instance) continue;
-      const prototype = Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>;
+      // The class, not the instance: request-scoped controllers have no instance at bootstrap.
+      const controller = wrapper.metatype;
+      if (typeof controller !== 'function') continue;
+      const prototype = controller.prototype as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name];
         if (typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
