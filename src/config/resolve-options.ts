@@ -1,29 +1,24 @@
-import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { OboTokenCache } from '../cache/obo-token-cache.js';
 import { OboConfigurationError } from '../errors/obo-errors.js';
-import type { OboClock, OboCredential, OboModuleOptions } from './obo-module-options.js';
+import { resolveCredential, type ResolvedCredential } from './credential.js';
+import type { OboClock, OboModuleOptions } from './obo-module-options.js';
+
+export type { ResolvedCredential } from './credential.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
 const MULTI_TENANT = new Set(['organizations', 'common']);
-const KNOWN_OPTIONS = new Set<string>([
-  'tenantId', 'clientId', 'audiences', 'credential', 'authorityHost', 'allowedTenants', 'allowAnyTenant', 'clockToleranceSec',
-  'cache', 'timeoutMs', 'retries', 'allowGuests', 'fetch', 'refreshMarginSec', 'verifiedTokenCacheSize', 'clock',
-  'deadlineMs', 'warmUp', 'allowPersonalAccounts', 'maxTokenLengthBytes',
-]);
-const CREDENTIAL_KINDS = ['clientSecret', 'clientCertificate', 'clientAssertion', 'federatedTokenFile'] as const;
+/** Every option's name, checked against `OboModuleOptions` by the compiler: an option cannot be added and forgotten here. */
+const OPTION_NAMES: Record<keyof OboModuleOptions, true> = {
+  tenantId: true, clientId: true, audiences: true, credential: true, authorityHost: true, allowedTenants: true, allowAnyTenant: true,
+  clockToleranceSec: true, cache: true, timeoutMs: true, retries: true, deadlineMs: true, allowGuests: true, fetch: true,
+  refreshMarginSec: true, verifiedTokenCacheSize: true, clock: true, warmUp: true, allowPersonalAccounts: true, maxTokenLengthBytes: true,
+};
+const KNOWN_OPTIONS = new Set(Object.keys(OPTION_NAMES));
 /** The tenant of personal Microsoft accounts (MSA): `organizations` never issues its tokens, `common` does. */
 export const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
 /** Microsoft.IdentityModel's `TokenValidationParameters.DefaultMaximumTokenSizeInBytes` (1024 × 250). */
 export const DEFAULT_MAX_TOKEN_LENGTH_BYTES = 256_000;
-
-/** The credential in the form the exchanger uses: keys loaded, thumbprints computed. */
-export type ResolvedCredential =
-  | { kind: 'secret'; clientSecret: string }
-  | { kind: 'certificate'; privateKeyPem: string; thumbprintSha256: string; certificatePem?: string }
-  | { kind: 'assertion'; getAssertion: () => Promise<string> }
-  | { kind: 'federated'; tokenFile: string };
 
 export interface ResolvedOboOptions {
   tenantId: string;
@@ -60,106 +55,6 @@ export type VerifierSettings = MetadataSettings &
   Partial<Pick<ResolvedOboOptions, 'warmUp' | 'allowPersonalAccounts' | 'maxTokenLengthBytes'>>;
 
 export const SYSTEM_CLOCK: OboClock = { nowMs: () => Date.now() };
-
-function isPem(value: string): boolean {
-  return value.includes('-----BEGIN ');
-}
-
-/** Reads a PEM given inline or as a file path; reports a problem (never the value) when it cannot. */
-function loadPem(value: unknown, name: string, problems: string[]): string | undefined {
-  if (typeof value !== 'string' || value.trim() === '') {
-    problems.push(`${name} must be a PEM string or the path of a PEM file`);
-    return undefined;
-  }
-  if (isPem(value)) return value;
-  if (!existsSync(value)) {
-    problems.push(`${name}: no file at the given path, and the value is not PEM text`);
-    return undefined;
-  }
-  let text: string;
-  try {
-    text = readFileSync(value, 'utf8');
-  } catch {
-    problems.push(`${name}: the file cannot be read`);
-    return undefined;
-  }
-  if (!isPem(text)) {
-    problems.push(`${name}: the file does not hold PEM text`);
-    return undefined;
-  }
-  return text;
-}
-
-function resolveCredential(credential: unknown, problems: string[]): ResolvedCredential | undefined {
-  if (typeof credential !== 'object' || credential === null) {
-    problems.push(`credential must be one of { clientSecret }, { clientCertificate }, { clientAssertion }, { federatedTokenFile }`);
-    return undefined;
-  }
-  const given = CREDENTIAL_KINDS.filter((kind) => kind in credential);
-  if (given.length !== 1) {
-    problems.push(`credential must have exactly one of ${CREDENTIAL_KINDS.join(', ')}; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
-    return undefined;
-  }
-  const value = credential as Partial<Record<(typeof CREDENTIAL_KINDS)[number], unknown>> & OboCredential;
-  if ('clientSecret' in value) {
-    if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0) {
-      problems.push('credential.clientSecret must be a non-empty string');
-      return undefined;
-    }
-    return { kind: 'secret', clientSecret: value.clientSecret };
-  }
-  if ('clientCertificate' in value) {
-    const certificate = value.clientCertificate as Record<string, unknown> | undefined;
-    if (typeof certificate !== 'object' || certificate === null) {
-      problems.push('credential.clientCertificate must be an object with privateKey and certificate (or thumbprintSha256)');
-      return undefined;
-    }
-    const privateKeyPem = loadPem(certificate.privateKey, 'credential.clientCertificate.privateKey', problems);
-    let privateKey: KeyObject | undefined;
-    if (privateKeyPem) {
-      try {
-        privateKey = createPrivateKey(privateKeyPem);
-      } catch {
-        problems.push('credential.clientCertificate.privateKey is not a readable private key');
-      }
-    }
-    let thumbprintSha256: string | undefined;
-    let certificatePem: string | undefined;
-    if (certificate.certificate !== undefined) {
-      certificatePem = loadPem(certificate.certificate, 'credential.clientCertificate.certificate', problems);
-      if (certificatePem) {
-        try {
-          const x509 = new X509Certificate(certificatePem);
-          thumbprintSha256 = createHash('sha256').update(x509.raw).digest('hex').toUpperCase();
-          if (privateKey && !x509.checkPrivateKey(privateKey)) {
-            problems.push('credential.clientCertificate.privateKey does not belong to the certificate');
-          }
-        } catch {
-          problems.push('credential.clientCertificate.certificate is not a readable X.509 certificate');
-        }
-      }
-    } else if (typeof certificate.thumbprintSha256 === 'string' && /^[0-9a-f]{64}$/i.test(certificate.thumbprintSha256)) {
-      thumbprintSha256 = certificate.thumbprintSha256.toUpperCase();
-    } else {
-      problems.push('credential.clientCertificate needs certificate (PEM or path) or thumbprintSha256 (64 hex characters)');
-    }
-    if (!privateKeyPem || !thumbprintSha256) return undefined;
-    return { kind: 'certificate', privateKeyPem, thumbprintSha256, ...(certificatePem ? { certificatePem } : {}) };
-  }
-  if ('clientAssertion' in value) {
-    const assertion = value.clientAssertion;
-    if (typeof assertion === 'string' && assertion.length > 0) return { kind: 'assertion', getAssertion: async () => assertion };
-    if (typeof assertion === 'function') return { kind: 'assertion', getAssertion: assertion as () => Promise<string> };
-    problems.push('credential.clientAssertion must be a non-empty string or a function returning one');
-    return undefined;
-  }
-  const tokenFile = value.federatedTokenFile;
-  if (typeof tokenFile !== 'string' || !existsSync(tokenFile) || !statSync(tokenFile).isFile()) {
-    problems.push('credential.federatedTokenFile must be the path of an existing file');
-    return undefined;
-  }
-  return { kind: 'federated', tokenFile };
-}
 
 function integerIn(value: unknown, name: string, min: number, max: number, fallback: number, problems: string[]): number {
   if (value === undefined) return fallback;
