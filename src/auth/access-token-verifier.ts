@@ -6,12 +6,13 @@ import { CONSUMERS_TENANT_ID, DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSetti
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InvalidTokenError } from '../errors/obo-errors.js';
+import { BoundedMap } from '../shared/bounded-map.js';
+import { GUID_PATTERN as GUID } from '../shared/ids.js';
 import { callerKindOf } from './caller-kind.js';
 import { attachAccessToken, deepFreeze, type EntraPrincipal } from './entra-principal.js';
 import { RejectionLog, type RejectionDetail } from './rejection-log.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Header parameters that carry or point to a key. A token never gets to choose the key that verifies it. */
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 const TENANT_TEMPLATE = '{tenantid}';
@@ -67,7 +68,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
   private readonly keyStore: SigningKeyStore;
   private readonly importedKeys = new Map<string, CryptoKey>();
   private importedKeysVersion = -1;
-  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly verified: BoundedMap<string, VerifiedToken>;
   /** Every principal this verifier built: only these are trusted without validating their token again. */
   private readonly produced = new WeakSet<EntraPrincipal>();
   private issuerTemplates: Promise<IssuerTemplates> | undefined;
@@ -79,6 +80,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     private readonly metadata: AuthorityMetadataClient,
   ) {
     this.audiences = new Set(options.audiences);
+    this.verified = new BoundedMap(Math.max(1, options.verifiedTokenCacheSize));
     // A multi-tenant API reads its own authority's documents: `common` publishes the personal-account keys too.
     this.metadataTenant = options.tenantId;
     this.rejections = new RejectionLog(() => options.clock.nowMs());
@@ -156,7 +158,6 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
   private remember(hash: string, entry: VerifiedToken): void {
     if (this.options.verifiedTokenCacheSize === 0) return;
     this.verified.set(hash, entry);
-    if (this.verified.size > this.options.verifiedTokenCacheSize) this.verified.delete(this.verified.keys().next().value!);
   }
 
   private async verifyFully(token: string, hash: string, nowMs: number): Promise<VerifiedToken> {

@@ -1,11 +1,11 @@
 import { OboTokenCache } from '../cache/obo-token-cache.js';
 import { OboConfigurationError } from '../errors/obo-errors.js';
+import { GUID_PATTERN as GUID } from '../shared/ids.js';
 import { resolveCredential, type ResolvedCredential } from './credential.js';
 import type { OboClock, OboModuleOptions } from './obo-module-options.js';
 
 export type { ResolvedCredential } from './credential.js';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
 const MULTI_TENANT = new Set(['organizations', 'common']);
 /** Every option's name, checked against `OboModuleOptions` by the compiler: an option cannot be added and forgotten here. */

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { MetadataSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { ClientConfigurationError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { BoundedMap } from '../shared/bounded-map.js';
+import { SingleFlight } from '../shared/single-flight.js';
 import { RetryBackoff } from './retry-backoff.js';
 
 /** The fields of an OpenID Connect discovery document that the library uses. */
@@ -41,9 +43,9 @@ const RETRY_MAX_MS = 30_000;
 @Injectable()
 export class AuthorityMetadataClient {
   private readonly logger = new Logger('OboModule');
-  private readonly cache = new Map<string, CachedMetadata>();
-  private readonly inFlight = new Map<string, Promise<CachedMetadata>>();
-  private readonly failures = new Map<string, FailedMetadata>();
+  private readonly cache = new BoundedMap<string, CachedMetadata>(MAX_TENANTS_CACHED);
+  private readonly flights = new SingleFlight<CachedMetadata>();
+  private readonly failures = new BoundedMap<string, FailedMetadata>(MAX_TENANTS_CACHED);
   private readonly reportedUnknownTenants = new Set<string>();
 
   constructor(@Inject(OBO_RESOLVED_OPTIONS) private readonly options: MetadataSettings) {}
@@ -87,31 +89,26 @@ export class AuthorityMetadataClient {
   }
 
   private fetchShared(key: string, tenant: string, version: 1 | 2): Promise<CachedMetadata> {
-    const pending = this.inFlight.get(key);
-    if (pending) return pending;
+    return this.flights.run(key, () => this.fetchOrRepeatFailure(key, tenant, version));
+  }
+
+  private fetchOrRepeatFailure(key: string, tenant: string, version: 1 | 2): Promise<CachedMetadata> {
     const failed = this.failures.get(key);
     if (failed?.backoff.isWaiting) return Promise.reject(this.repeat(failed));
-    const fetching = this.fetchMetadata(tenant, version).then(
+    return this.fetchMetadata(tenant, version).then(
       (loaded) => {
         this.failures.delete(key);
-        this.cache.delete(key);
         this.cache.set(key, loaded);
-        if (this.cache.size > MAX_TENANTS_CACHED) this.cache.delete(this.cache.keys().next().value!);
         return loaded;
       },
       (error: unknown) => {
         const failure = failed ?? { backoff: new RetryBackoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS, nowMs: () => this.options.clock.nowMs() }), error: toFailure(error) };
         failure.error = toFailure(error);
         failure.backoff.failed();
-        this.failures.delete(key);
         this.failures.set(key, failure);
-        if (this.failures.size > MAX_TENANTS_CACHED) this.failures.delete(this.failures.keys().next().value!);
         throw this.repeat(failure);
       },
     );
-    const shared = fetching.finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, shared);
-    return shared;
   }
 
   /** The remembered failure, with the `Retry-After` of the backoff's remaining wait. */

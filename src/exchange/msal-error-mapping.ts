@@ -10,6 +10,7 @@ import {
   MAX_RETRY_AFTER_SEC,
   type OboError,
 } from '../errors/obo-errors.js';
+import { isGuid } from '../shared/ids.js';
 
 /** What the network client saw of the last response: MSAL's errors carry no HTTP status. */
 export interface ObservedResponse {
@@ -40,7 +41,6 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 
 /** OAuth error names are `[a-z_]`; anything else from the wire is replaced, so it never reaches a message or a log. */
 const ERROR_NAME = /^[a-z_]{1,64}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UNRECOGNISED = 'unrecognised_error';
 
 function errorName(value: unknown): string | undefined {
@@ -74,8 +74,8 @@ function detailsOf(error: AuthError & { errorNo?: string | number; traceId?: str
     ...(name ? { error: name } : {}),
     ...(errorNumber !== undefined ? { errorCodes: [errorNumber] } : {}),
     ...(suberror ? { suberror } : {}),
-    ...(typeof error.correlationId === 'string' && GUID.test(error.correlationId) ? { correlationId: error.correlationId } : {}),
-    ...(typeof error.traceId === 'string' && GUID.test(error.traceId) ? { traceId: error.traceId } : {}),
+    ...(isGuid(error.correlationId) ? { correlationId: error.correlationId } : {}),
+    ...(isGuid(error.traceId) ? { traceId: error.traceId } : {}),
   };
 }
 

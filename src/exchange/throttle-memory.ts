@@ -1,3 +1,5 @@
+import { BoundedMap } from '../shared/bounded-map.js';
+
 /**
  * Remembers that Entra throttled a request (429) until its `Retry-After` has passed, so the same request is answered
  * locally instead of being sent again: Entra counts retries against the caller, and a client that keeps asking stays
@@ -5,12 +7,14 @@
  * are unaffected. Bounded in entries; the oldest goes first.
  */
 export class ThrottleMemory {
-  private readonly until = new Map<string, number>();
+  private readonly until: BoundedMap<string, number>;
 
   constructor(
     private readonly nowMs: () => number,
-    private readonly maxEntries = 10_000,
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.until = new BoundedMap(maxEntries);
+  }
 
   /** Seconds left before `key` may be asked again, or undefined when it is not throttled. */
   remainingSec(key: string): number | undefined {
@@ -26,9 +30,7 @@ export class ThrottleMemory {
 
   remember(key: string, retryAfterSec: number): void {
     if (retryAfterSec <= 0) return;
-    this.until.delete(key);
     this.until.set(key, this.nowMs() + retryAfterSec * 1000);
-    if (this.until.size > this.maxEntries) this.until.delete(this.until.keys().next().value!);
   }
 
   get size(): number {

@@ -10,7 +10,8 @@ import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
 import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 import { scopeListProblems, toScopeList, type ScopeFlow } from './downstream-scopes.js';
 import { MsalTokenExchanger } from './msal-token-exchanger.js';
-import { SingleFlight } from './single-flight.js';
+import { isGuid } from '../shared/ids.js';
+import { SingleFlight } from '../shared/single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
 /**
@@ -47,7 +48,6 @@ export interface AcquireAppTokenOptions {
   tenantId?: string;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function checkedScopes(scopes: string | readonly string[], flow: ScopeFlow, what: string): string[] {
   const list = toScopeList(scopes);
@@ -158,10 +158,10 @@ export class TokenAcquisitionService {
     if (!this.options.isMultiTenant) {
       if (tenant === configured) return configured;
       // Configured by domain: its tenant id (from the discovery document) names the same tenant.
-      if (GUID.test(tenant) && !GUID.test(configured) && tenantIdOfIssuer((await this.metadata.get(configured)).issuer) === tenant) return configured;
+      if (isGuid(tenant) && !isGuid(configured) && tenantIdOfIssuer((await this.metadata.get(configured)).issuer) === tenant) return configured;
       throw new TypeError(`acquireTokenForApp: tenantId must be this API's tenant (${configured})`);
     }
-    if (!GUID.test(tenant)) throw new TypeError('acquireTokenForApp: tenantId must be a tenant id (GUID)');
+    if (!isGuid(tenant)) throw new TypeError('acquireTokenForApp: tenantId must be a tenant id (GUID)');
     // Personal Microsoft accounts: no app registration acts there with client credentials.
     const allowed = this.options.allowedTenants === 'any' ? tenant !== CONSUMERS_TENANT_ID : this.options.allowedTenants.has(tenant);
     if (!allowed) throw new TypeError(`acquireTokenForApp: tenant ${tenant} is not among the tenants this API accepts (allowedTenants)`);

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { CachedToken } from '../cache/obo-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
+import { BoundedMap } from '../shared/bounded-map.js';
 import type { RedisKeyNames } from './redis-key-names.js';
 
 /**
@@ -11,7 +12,7 @@ import type { RedisKeyNames } from './redis-key-names.js';
 export class L1Mirror {
   private readonly l1: InMemoryTokenCache | undefined;
   /** Keyed user tag → the user's ids, for users with entries here (to evict them when another instance says so). */
-  private readonly users = new Map<string, { tenantId: string; userObjectId: string }>();
+  private readonly users: BoundedMap<string, { tenantId: string; userObjectId: string }>;
 
   constructor(
     maxEntries: number,
@@ -21,6 +22,8 @@ export class L1Mirror {
     private readonly subscriber: Redis | Cluster,
   ) {
     this.l1 = maxEntries > 0 ? new InMemoryTokenCache({ maxEntries }, () => clock.nowMs()) : undefined;
+    // The map only names users; bound it with L1 (stale names just evict nothing).
+    this.users = new BoundedMap(Math.max(1, maxEntries));
     subscriber.on('error', () => undefined);
     subscriber.on('message', (_channel: string, userTag: string) => this.evictTag(userTag));
     // Renewed on every (re)connection: ioredis's own resubscription is off (see GuardedRedis.duplicate).
@@ -38,8 +41,6 @@ export class L1Mirror {
     this.l1.set(key, value, Math.min(expiresAtMs, this.clock.nowMs() + this.maxAgeMs));
     if (value.userObjectId) {
       this.users.set(this.names.userTag(value.tenantId, value.userObjectId), { tenantId: value.tenantId, userObjectId: value.userObjectId });
-      // The map only names users; bound it with L1 (stale names just evict nothing).
-      if (this.users.size > this.l1.maxEntries) this.users.delete(this.users.keys().next().value!);
     }
   }
 
