@@ -10,7 +10,7 @@ import { OBO_RESOLVED_OPTIONS } from './config/tokens.js';
 import { AuthorityMetadataClient } from './discovery/authority-metadata.js';
 import { AppTokenPipe } from './exchange/app-token.pipe.js';
 import { DownstreamTokenPipe } from './exchange/downstream-token.pipe.js';
-import { MsalTokenExchanger } from './exchange/msal-token-exchanger.js';
+import { MsalTokenExchanger } from './msal/msal-token-exchanger.js';
 import { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
 import { ConfigurableOboModule, OBO_MODULE_OPTIONS } from './obo.module-definition.js';
 import { RouteCheck } from './routes/route-check.js';

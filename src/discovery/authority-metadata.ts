@@ -15,6 +15,14 @@ export interface OpenIdMetadata {
   [name: string]: unknown;
 }
 
+/** MSAL's authority settings (`auth.authority`, `authorityMetadata`, `cloudDiscoveryMetadata`, `knownAuthorities`). */
+export interface MsalAuthority {
+  authority: string;
+  authorityMetadata: string;
+  cloudDiscoveryMetadata: string;
+  knownAuthorities: string[];
+}
+
 interface CachedMetadata {
   metadata: OpenIdMetadata;
   /** The document as served, for MSAL's `authorityMetadata` (which then makes no request of its own). */
@@ -59,22 +67,23 @@ export class AuthorityMetadataClient {
     return (await this.load(tenant, version)).metadata;
   }
 
-  /** The v2 discovery document as text, for MSAL's `authorityMetadata`. */
-  async getRaw(tenant: string): Promise<string> {
-    return (await this.load(tenant, 2)).raw;
-  }
-
   /**
-   * MSAL's `cloudDiscoveryMetadata` for our authority host, built locally so MSAL never calls instance discovery:
-   * with it and `authorityMetadata`, an exchange makes exactly one request, the token request.
+   * Everything an MSAL client needs to know its authority without asking: the v2 discovery document as served (MSAL's
+   * `authorityMetadata`) and `cloudDiscoveryMetadata` for our host, built locally so MSAL never calls instance
+   * discovery. With them, an exchange makes exactly one request, the token request.
    */
-  cloudDiscoveryMetadata(tenant: string): string {
+  async msalAuthority(tenant: string): Promise<MsalAuthority> {
     const host = new URL(this.options.authorityHost).host;
-    return JSON.stringify({
-      tenant_discovery_endpoint: `${this.options.authorityHost}/${tenant}/v2.0/.well-known/openid-configuration`,
-      'api-version': '1.1',
-      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-    });
+    return {
+      authority: this.authorityUrl(tenant),
+      authorityMetadata: (await this.load(tenant, 2)).raw,
+      cloudDiscoveryMetadata: JSON.stringify({
+        tenant_discovery_endpoint: `${this.options.authorityHost}/${tenant}/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      }),
+      knownAuthorities: [host],
+    };
   }
 
   private async load(tenant: string, version: 1 | 2): Promise<CachedMetadata> {

@@ -4,7 +4,7 @@ import type { OboClock } from '../config/obo-module-options.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import type { OpenIdMetadata } from '../discovery/authority-metadata.js';
 import { IdentityProviderUnavailableError } from '../errors/obo-errors.js';
-import type { ExchangedToken } from './msal-token-exchanger.js';
+import type { ExchangedToken } from '../msal/msal-token-exchanger.js';
 
 const TENANT = TEST_TENANT;
 const OTHER_TENANT = '4a3c2b1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d';

@@ -2,7 +2,7 @@ import { TEST_API, TEST_SCOPE, TEST_TENANT, testPrincipal, testService } from '.
 import { oboCacheKey } from '../cache/cache-key.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { CacheLock, CachedToken } from '../cache/obo-token-cache.js';
-import type { ExchangedToken } from './msal-token-exchanger.js';
+import type { ExchangedToken } from '../msal/msal-token-exchanger.js';
 
 const TENANT = TEST_TENANT;
 const SCOPE = TEST_SCOPE;

@@ -9,7 +9,7 @@ import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
 import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 import { scopeListProblems, toScopeList, type ScopeFlow } from './downstream-scopes.js';
-import { MsalTokenExchanger } from './msal-token-exchanger.js';
+import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
 import { isGuid } from '../shared/ids.js';
 import { SingleFlight } from '../shared/single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';

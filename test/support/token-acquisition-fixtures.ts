@@ -3,7 +3,7 @@ import { attachAccessToken, type EntraPrincipal } from '../../src/auth/entra-pri
 import type { OboTokenCache } from '../../src/cache/obo-token-cache.js';
 import { SYSTEM_CLOCK, type ResolvedOboOptions } from '../../src/config/resolve-options.js';
 import type { AuthorityMetadataClient } from '../../src/discovery/authority-metadata.js';
-import type { MsalTokenExchanger } from '../../src/exchange/msal-token-exchanger.js';
+import type { MsalTokenExchanger } from '../../src/msal/msal-token-exchanger.js';
 import { TokenAcquisitionService } from '../../src/exchange/token-acquisition.service.js';
 
 /** Fixtures for unit specs of `TokenAcquisitionService`, which build it without Nest, Entra or a real verifier. */

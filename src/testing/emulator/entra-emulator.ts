@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { INetworkModule } from '@azure/msal-node';
-import { createMsalNetworkClient } from '../../exchange/msal-network-client.js';
+import { createMsalNetworkClient } from '../../msal/msal-network-client.js';
 import { createPinnedFetch, type PinnedFetch } from '../pinned-fetch.js';
 import { AuthorizeEndpoint } from './authorize-endpoint.js';
 import { EmulatorClock } from './clock.js';

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthError, ConfidentialClientApplication, LogLevel, type AuthenticationResult, type Configuration } from '@azure/msal-node';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
-import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
+import { AuthorityMetadataClient, type MsalAuthority } from '../discovery/authority-metadata.js';
 import { ClientConfigurationError, EntraResponseError, IdentityProviderUnavailableError, type OboError } from '../errors/obo-errors.js';
 import { describeForLog, mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
 import { createMsalNetworkClient } from './msal-network-client.js';
@@ -61,13 +61,13 @@ export class MsalTokenExchanger {
     acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
   ): Promise<ExchangedToken> {
     const { tenantId, scopes, deadlineAtMs } = request;
-    const [authorityMetadata, credential] = await Promise.all([this.metadata.getRaw(tenantId), this.credential()]);
+    const [authority, credential] = await Promise.all([this.metadata.msalAuthority(tenantId), this.credential()]);
     for (let attempt = 0; ; attempt += 1) {
       const remainingMs = deadlineAtMs - Date.now();
       if (remainingMs <= 0) throw new IdentityProviderUnavailableError(`The token request did not complete within deadlineMs (${this.options.deadlineMs} ms).`, DEADLINE_RETRY_AFTER_SEC);
       const correlationId = randomUUID();
       const observed: ObservedResponse = {};
-      const client = new ConfidentialClientApplication(this.configuration(tenantId, authorityMetadata, credential, observed, Math.min(this.options.timeoutMs, remainingMs)));
+      const client = new ConfidentialClientApplication(this.configuration(authority, credential, observed, Math.min(this.options.timeoutMs, remainingMs)));
       try {
         const result = await acquire(client, correlationId);
         if (!result?.accessToken) throw new ClientConfigurationError('Entra ID answered without an access token.', { correlationId });
@@ -89,16 +89,9 @@ export class MsalTokenExchanger {
     }
   }
 
-  private configuration(tenantId: string, authorityMetadata: string, credential: Configuration['auth'], observed: ObservedResponse, timeoutMs: number): Configuration {
+  private configuration(authority: MsalAuthority, credential: Configuration['auth'], observed: ObservedResponse, timeoutMs: number): Configuration {
     return {
-      auth: {
-        ...credential,
-        clientId: this.options.clientId,
-        authority: this.metadata.authorityUrl(tenantId),
-        authorityMetadata,
-        cloudDiscoveryMetadata: this.metadata.cloudDiscoveryMetadata(tenantId),
-        knownAuthorities: [new URL(this.options.authorityHost).host],
-      },
+      auth: { ...credential, clientId: this.options.clientId, ...authority },
       system: {
         networkClient: createMsalNetworkClient(this.options.fetch, {
           timeoutMs,
