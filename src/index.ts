@@ -22,8 +22,8 @@ export { RequireRoles } from './decorators/require-roles.decorator.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { DownstreamToken } from './decorators/downstream-token.decorator.js';
 export { AppToken } from './decorators/app-token.decorator.js';
-export type { DownstreamTokenOptions } from './exchange/downstream-token.pipe.js';
-export type { AppTokenOptions } from './exchange/app-token.pipe.js';
+export type { DownstreamTokenOptions } from './decorators/downstream-token.pipe.js';
+export type { AppTokenOptions } from './decorators/app-token.pipe.js';
 
 /** Programmatic token acquisition. */
 export { TokenAcquisitionService } from './exchange/token-acquisition.service.js';

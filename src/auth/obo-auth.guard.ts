@@ -6,12 +6,9 @@ import { assertRequirementsMet, RouteRequirementsReader, type RouteRequirements 
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { bearerTokenFrom } from './bearer-token.js';
 import type { EntraPrincipal } from './entra-principal.js';
+import type { GuardedRequest } from './request-principal.js';
 
-/** The request shape the guard needs, common to Express and Fastify. */
-export interface GuardedRequest {
-  headers: Record<string, string | string[] | undefined>;
-  user?: EntraPrincipal;
-}
+export type { GuardedRequest } from './request-principal.js';
 
 /**
  * Validates the caller's bearer access token and attaches the principal as `request.user`; enforces `@RequireScopes`

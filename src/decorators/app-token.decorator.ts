@@ -1,5 +1,5 @@
 import { createParamDecorator } from '@nestjs/common';
-import { AppTokenPipe, type AppTokenOptions } from '../exchange/app-token.pipe.js';
+import { AppTokenPipe, type AppTokenOptions } from './app-token.pipe.js';
 import { markParameterFactory } from './parameter-kind.js';
 
 const appTokenParameter = createParamDecorator(markParameterFactory((options: AppTokenOptions): AppTokenOptions => options, 'app-token'));

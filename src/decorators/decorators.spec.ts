@@ -1,14 +1,14 @@
 import 'reflect-metadata';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
-import { AppTokenPipe } from '../exchange/app-token.pipe.js';
-import { DownstreamTokenPipe } from '../exchange/downstream-token.pipe.js';
+import { AppTokenPipe } from './app-token.pipe.js';
+import { DownstreamTokenPipe } from './downstream-token.pipe.js';
 import { AppToken } from './app-token.decorator.js';
 import { DownstreamToken } from './downstream-token.decorator.js';
 import { Public } from './public.decorator.js';
 import { RequireRoles } from './require-roles.decorator.js';
 import { RequireScopes } from './require-scopes.decorator.js';
-import { PublicRoute, RequiredRoles, RequiredScopes } from './route-metadata.js';
+import { PublicRoute, RequiredRoles, RequiredScopes } from '../routes/route-metadata.js';
 
 interface RouteArgument {
   index: number;

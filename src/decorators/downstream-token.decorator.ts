@@ -1,11 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from '../exchange/downstream-token.pipe.js';
-import type { RequestWithUser } from '../exchange/request-principal.js';
+import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from './downstream-token.pipe.js';
+import type { GuardedRequest } from '../auth/request-principal.js';
 import { markParameterFactory } from './parameter-kind.js';
 
 const downstreamTokenParameter = createParamDecorator(
   markParameterFactory(
-    (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: context.switchToHttp().getRequest<RequestWithUser>(), options }),
+    (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: context.switchToHttp().getRequest<GuardedRequest>(), options }),
     'downstream-token',
   ),
 );

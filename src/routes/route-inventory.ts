@@ -2,7 +2,7 @@ import { Injectable, RequestMethod } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { parameterKindOf, type OboParameterKind } from '../decorators/parameter-kind.js';
-import { PublicRoute, RequiredRoles, RequiredScopes } from '../decorators/route-metadata.js';
+import { PublicRoute, RequiredRoles, RequiredScopes } from './route-metadata.js';
 import { readRouteRequirements, type RouteRequirements } from './route-requirements.js';
 
 /** One use of this library's parameter decorators on a route, with the options it was given. */

@@ -1,6 +1,6 @@
 import type { Reflector } from '@nestjs/core';
 import type { EntraPrincipal } from '../auth/entra-principal.js';
-import { PublicRoute, RequiredRoles, RequiredScopes } from '../decorators/route-metadata.js';
+import { PublicRoute, RequiredRoles, RequiredScopes } from './route-metadata.js';
 import { InsufficientScopeError } from '../errors/obo-errors.js';
 
 /** What a route asks of its caller, read from `@Public`, `@RequireScopes` and `@RequireRoles`. */

@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { TokenAcquisitionService, type AcquiredToken } from './token-acquisition.service.js';
+import { TokenAcquisitionService, type AcquiredToken } from '../exchange/token-acquisition.service.js';
 
 export interface AppTokenOptions {
   /** `{resource}/.default` of the downstream API. */

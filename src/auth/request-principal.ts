@@ -1,9 +1,10 @@
-import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
-import { bearerTokenFrom } from '../auth/bearer-token.js';
-import type { EntraPrincipal } from '../auth/entra-principal.js';
 import { MissingTokenError } from '../errors/obo-errors.js';
+import type { AccessTokenVerifier } from './access-token-verifier.js';
+import { bearerTokenFrom } from './bearer-token.js';
+import type { EntraPrincipal } from './entra-principal.js';
 
-export interface RequestWithUser {
+/** The request shape the library reads, common to Express and Fastify; `OboAuthGuard` attaches the principal as `user`. */
+export interface GuardedRequest {
   headers: Record<string, string | string[] | undefined>;
   user?: unknown;
 }
@@ -12,7 +13,7 @@ export interface RequestWithUser {
  * The validated caller of a request: the principal this module's `OboAuthGuard` attached, or (behind another guard,
  * such as a passport strategy with its own settings) the bearer token validated here, under this module's settings.
  */
-export async function principalOf(request: RequestWithUser, verifier: AccessTokenVerifier): Promise<EntraPrincipal> {
+export async function principalOf(request: GuardedRequest, verifier: AccessTokenVerifier): Promise<EntraPrincipal> {
   if (verifier.isOwnPrincipal(request.user)) return request.user;
   const token = bearerTokenFrom(request.headers.authorization);
   if (!token) throw new MissingTokenError();

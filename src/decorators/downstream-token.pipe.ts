@@ -1,7 +1,7 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
-import { principalOf, type RequestWithUser } from './request-principal.js';
-import { TokenAcquisitionService, type AcquiredToken } from './token-acquisition.service.js';
+import { principalOf, type GuardedRequest } from '../auth/request-principal.js';
+import { TokenAcquisitionService, type AcquiredToken } from '../exchange/token-acquisition.service.js';
 
 export interface DownstreamTokenOptions {
   /** The downstream API's scopes (one resource), e.g. `api://profile/Profile.Read`. */
@@ -12,7 +12,7 @@ export interface DownstreamTokenOptions {
 
 /** What the `@DownstreamToken` parameter decorator hands to its pipe. */
 export interface DownstreamTokenRequest {
-  request: RequestWithUser;
+  request: GuardedRequest;
   options: DownstreamTokenOptions;
 }
 
