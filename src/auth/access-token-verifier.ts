@@ -5,7 +5,7 @@ import { tokenHash } from '../cache/cache-key.js';
 import { CONSUMERS_TENANT_ID, DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
-import { InvalidTokenError } from '../errors/obo-errors.js';
+import { InvalidTokenError, type InvalidTokenReason } from '../errors/obo-errors.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { GUID_PATTERN as GUID } from '../shared/ids.js';
 import { callerKindOf } from './caller-kind.js';
@@ -38,7 +38,7 @@ interface IssuerTemplates {
 /** What a rejection compared, for the debug log; kept beside the error, never in it. */
 const rejectionDetails = new WeakMap<InvalidTokenError, RejectionDetail>();
 
-function invalid(reason: string, message: string, cause?: unknown, detail?: RejectionDetail): InvalidTokenError {
+function invalid(reason: InvalidTokenReason, message: string, cause?: unknown, detail?: RejectionDetail): InvalidTokenError {
   const error = new InvalidTokenError(reason, message, cause === undefined ? undefined : { cause });
   if (detail) rejectionDetails.set(error, detail);
   return error;

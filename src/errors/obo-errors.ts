@@ -57,12 +57,31 @@ export class MissingTokenError extends OboError {
   }
 }
 
+/** Which check refused a token, for logs and for callers that `switch` on it. */
+export type InvalidTokenReason =
+  | 'malformed'
+  | 'too_large'
+  | 'algorithm'
+  | 'header_key'
+  | 'signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issuer'
+  | 'key_issuer'
+  | 'tenant'
+  | 'audience'
+  | 'id_token'
+  | 'no_permissions'
+  | 'guest'
+  /** The application's own check (a passport verify callback) refused it. */
+  | 'rejected';
+
 /** The bearer token failed validation: signature, issuer, audience, lifetime, type. */
 export class InvalidTokenError extends OboError {
   readonly code = 'invalid_token' as const;
   /** Which check failed, for logs (`expired`, `audience`, `issuer`, `signature`, `id_token`, ...). */
-  readonly reason: string;
-  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+  readonly reason: InvalidTokenReason;
+  constructor(reason: InvalidTokenReason, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.reason = reason;
   }
