@@ -10,6 +10,8 @@ export type { OboModuleOptions, OboModuleExtras, OboCredential, OboClock, PemOrP
 /** Validates the caller's bearer access token; attaches `request.user`. */
 export { OboAuthGuard } from './auth/obo-auth.guard.js';
 export type { GuardedRequest } from './auth/obo-auth.guard.js';
+/** What a route asks of its caller, as `OboAuthGuard.authorize` receives it (for subclasses). */
+export type { RouteRequirements } from './routes/route-requirements.js';
 /** The validated caller. */
 export type { EntraPrincipal } from './auth/entra-principal.js';
 /** The token validator behind the guard, for use outside HTTP (WebSockets, queues). */
