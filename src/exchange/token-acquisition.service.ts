@@ -3,14 +3,14 @@ import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { appTokenCacheKey, oboCacheKey, type CacheKeyContext } from '../cache/cache-key.js';
 import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
-import { CONSUMERS_TENANT_ID, type ResolvedOboOptions } from '../config/resolve-options.js';
+import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
 import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { appTokenTenant } from './app-token-tenant.js';
 import { scopeListProblems, toScopeList, type ScopeFlow } from './downstream-scopes.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
-import { isGuid } from '../shared/ids.js';
 import { SingleFlight } from '../shared/single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
@@ -124,7 +124,7 @@ export class TokenAcquisitionService {
   async acquireTokenForApp(scopes: string | readonly string[], options: AcquireAppTokenOptions = {}): Promise<AcquiredToken> {
     const scopeList = checkedScopes(scopes, 'app', 'acquireTokenForApp');
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
-    const tenantId = await this.appTenant(options.tenantId);
+    const tenantId = await appTokenTenant(options.tenantId, this.options, async () => tenantIdOfIssuer((await this.metadata.get(this.options.tenantId)).issuer));
     const key = appTokenCacheKey(this.keyContext, tenantId, scopeList);
     const cached = await this.lookup(key);
     if (cached) return this.fromCache(cached);
@@ -142,30 +142,6 @@ export class TokenAcquisitionService {
   async removeUser(tenantId: string, userObjectId: string): Promise<void> {
     if (!this.cache.removeUser) throw new TypeError('removeUser: the configured cache does not support eviction by user');
     await this.cache.removeUser(tenantId, userObjectId);
-  }
-
-  /**
-   * The tenant an app token is requested in, checked before it goes into a URL: a single-tenant API only its own, a
-   * multi-tenant API only tenant ids it accepts. Anything else is a programming error, and no request is made.
-   */
-  private async appTenant(requested: string | undefined): Promise<string> {
-    const configured = this.options.tenantId;
-    if (requested === undefined) {
-      if (this.options.isMultiTenant) throw new TypeError('acquireTokenForApp: a multi-tenant API must say which tenant ({ tenantId })');
-      return configured;
-    }
-    const tenant = typeof requested === 'string' ? requested.trim().toLowerCase() : '';
-    if (!this.options.isMultiTenant) {
-      if (tenant === configured) return configured;
-      // Configured by domain: its tenant id (from the discovery document) names the same tenant.
-      if (isGuid(tenant) && !isGuid(configured) && tenantIdOfIssuer((await this.metadata.get(configured)).issuer) === tenant) return configured;
-      throw new TypeError(`acquireTokenForApp: tenantId must be this API's tenant (${configured})`);
-    }
-    if (!isGuid(tenant)) throw new TypeError('acquireTokenForApp: tenantId must be a tenant id (GUID)');
-    // Personal Microsoft accounts: no app registration acts there with client credentials.
-    const allowed = this.options.allowedTenants === 'any' ? tenant !== CONSUMERS_TENANT_ID : this.options.allowedTenants.has(tenant);
-    if (!allowed) throw new TypeError(`acquireTokenForApp: tenant ${tenant} is not among the tenants this API accepts (allowedTenants)`);
-    return tenant;
   }
 
   /**
