@@ -2,20 +2,20 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose';
 import { tokenHash } from '../cache/cache-key.js';
-import { CONSUMERS_TENANT_ID, DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config/resolve-options.js';
+import { DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
-import { InvalidTokenError, type InvalidTokenReason } from '../errors/obo-errors.js';
+import { InvalidTokenError } from '../errors/obo-errors.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { GUID_PATTERN as GUID } from '../shared/ids.js';
 import { callerKindOf } from './caller-kind.js';
 import { attachAccessToken, deepFreeze, type EntraPrincipal } from './entra-principal.js';
-import { RejectionLog, type RejectionDetail } from './rejection-log.js';
+import { issuerAndTenantProblem, issuerTemplatesOf, type IssuerTemplates } from './issuer-rules.js';
+import { invalid, rejectionDetailOf, RejectionLog } from './rejection-log.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 /** Header parameters that carry or point to a key. A token never gets to choose the key that verifies it. */
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
-const TENANT_TEMPLATE = '{tenantid}';
 
 const KEY_REFRESH_INTERVAL_MS = 12 * 3600 * 1000;
 const UNKNOWN_KID_COOLDOWN_MS = 5 * 60 * 1000;
@@ -25,23 +25,6 @@ interface VerifiedToken {
   expiresAtMs: number;
   notBeforeMs: number;
   kid: string;
-}
-
-/** Issuer forms accepted for a tenant, from the authority's own v2 and v1 discovery documents. */
-interface IssuerTemplates {
-  v2: string;
-  v1: string;
-  /** The configured tenant's GUID (from discovery), or undefined for a multi-tenant API. */
-  tenantId: string | undefined;
-}
-
-/** What a rejection compared, for the debug log; kept beside the error, never in it. */
-const rejectionDetails = new WeakMap<InvalidTokenError, RejectionDetail>();
-
-function invalid(reason: InvalidTokenReason, message: string, cause?: unknown, detail?: RejectionDetail): InvalidTokenError {
-  const error = new InvalidTokenError(reason, message, cause === undefined ? undefined : { cause });
-  if (detail) rejectionDetails.set(error, detail);
-  return error;
 }
 
 /** A NumericDate (RFC 7519 §2): a finite JSON number. */
@@ -123,7 +106,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     try {
       return await this.verifyOrRemember(token);
     } catch (error) {
-      if (error instanceof InvalidTokenError) this.rejections.report(error.reason, error.message, rejectionDetails.get(error));
+      if (error instanceof InvalidTokenError) this.rejections.report(error.reason, error.message, rejectionDetailOf(error));
       throw error;
     }
   }
@@ -199,32 +182,8 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     if (!tid || !GUID.test(tid)) throw invalid('issuer', 'The access token has no tenant id (tid).');
     const templates = await this.loadIssuerTemplates();
     const issuer = stringClaim(claims, 'iss');
-    const tenantIssuers = [templates.v2.replace(TENANT_TEMPLATE, tid), templates.v1.replace(TENANT_TEMPLATE, tid)];
-    if (!issuer || !tenantIssuers.includes(issuer)) {
-      throw invalid('issuer', 'The access token was not issued by the expected authority.', undefined, { claim: 'iss', expected: tenantIssuers, actual: claims.iss });
-    }
-    // Key-issuer validation, as Microsoft.IdentityModel does it (AadIssuerValidator.ValidateIssuerSigningKey): the
-    // key's issuer, with {tenantid} = tid, must be the token's issuer or the v2 issuer of that tid. So a v1-issuer
-    // token gets the same check as a v2 one: a key published for another tenant (the consumers tenant, say) signs
-    // for nobody else.
-    if (jwk.issuer) {
-      const keyIssuer = jwk.issuer.replace(/\{tenantid\}/i, tid);
-      if (keyIssuer !== issuer && keyIssuer !== tenantIssuers[0]) {
-        throw invalid('key_issuer', 'The signing key is not published for the token issuer.', undefined, { claim: 'key issuer', expected: [issuer, tenantIssuers[0]!], actual: jwk.issuer });
-      }
-    }
-    const tenant = tid.toLowerCase();
-    const isPersonalAccount = tenant === CONSUMERS_TENANT_ID;
-    let tenantAllowed: boolean;
-    if (templates.tenantId !== undefined) tenantAllowed = tenant === templates.tenantId;
-    // Personal accounts: never under `organizations`, and under `common` only when asked for, whatever the tenant list.
-    else if (isPersonalAccount) tenantAllowed = this.options.tenantId === 'common' && this.options.allowPersonalAccounts === true;
-    else tenantAllowed = this.options.allowedTenants === 'any' || this.options.allowedTenants.has(tenant);
-    if (!tenantAllowed) {
-      const expected = templates.tenantId ?? (this.options.allowedTenants === 'any' ? 'any organisational tenant' : [...this.options.allowedTenants]);
-      const message = isPersonalAccount ? 'Personal Microsoft account tokens are not accepted by this API.' : 'Tokens from this tenant are not accepted.';
-      throw invalid('tenant', message, undefined, { claim: 'tid', expected, actual: tid });
-    }
+    const { problem, tenantIssuers } = issuerAndTenantProblem({ tid, issuer, rawIssuer: claims.iss, keyIssuer: jwk.issuer }, templates, this.options);
+    if (problem) throw problem;
 
     const audience = claims.aud;
     const audiences = Array.isArray(audience) ? audience : [audience];
@@ -242,7 +201,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     if (scopes.length === 0 && roles.length === 0) {
       throw invalid('no_permissions', 'The token grants no scope (scp) and no role (roles): it is not an access token for this API (an ID token?).');
     }
-    const { isAppOnly, isGuest } = callerKindOf(claims, scopes.length > 0, [issuer, ...tenantIssuers]);
+    const { isAppOnly, isGuest } = callerKindOf(claims, scopes.length > 0, [issuer!, ...tenantIssuers]);
     if (isGuest && !this.options.allowGuests) throw invalid('guest', 'Guest users are not accepted by this API.');
 
     const oid = stringClaim(claims, 'oid');
@@ -286,10 +245,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
   private loadIssuerTemplates(): Promise<IssuerTemplates> {
     this.issuerTemplates ??= (async () => {
       const [v2, v1] = await Promise.all([this.metadata.get(this.metadataTenant, 2), this.metadata.get(this.metadataTenant, 1)]);
-      const tenantId = this.options.isMultiTenant ? undefined : /\/([0-9a-f-]{36})\/v2\.0$/i.exec(v2.issuer)?.[1]?.toLowerCase();
-      if (!this.options.isMultiTenant && !tenantId) throw new Error(`The discovery document of tenant ${this.options.tenantId} names no tenant id in its issuer`);
-      const asTemplate = (issuer: string) => (tenantId ? issuer.replace(tenantId, TENANT_TEMPLATE) : issuer).replace(/\{tenantid\}/i, TENANT_TEMPLATE);
-      return { v2: asTemplate(v2.issuer), v1: asTemplate(v1.issuer), tenantId };
+      return issuerTemplatesOf(v2.issuer, v1.issuer, this.options);
     })().catch((error: unknown) => {
       this.issuerTemplates = undefined;
       throw error;

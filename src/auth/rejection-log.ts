@@ -1,10 +1,25 @@
 import { Logger } from '@nestjs/common';
+import { InvalidTokenError, type InvalidTokenReason } from '../errors/obo-errors.js';
 
 /** One comparison that made a token fail: what this API expects, and what the token had. */
 export interface RejectionDetail {
   claim: 'aud' | 'iss' | 'tid' | 'key issuer';
   expected: string | readonly string[];
   actual: unknown;
+}
+
+/** What a rejection compared, for the debug log; kept beside the error, never in it. */
+const rejectionDetails = new WeakMap<InvalidTokenError, RejectionDetail>();
+
+/** An `InvalidTokenError`, with what it compared (for the debug log) kept beside it. */
+export function invalid(reason: InvalidTokenReason, message: string, cause?: unknown, detail?: RejectionDetail): InvalidTokenError {
+  const error = new InvalidTokenError(reason, message, cause === undefined ? undefined : { cause });
+  if (detail) rejectionDetails.set(error, detail);
+  return error;
+}
+
+export function rejectionDetailOf(error: InvalidTokenError): RejectionDetail | undefined {
+  return rejectionDetails.get(error);
 }
 
 const ONE_MINUTE_MS = 60_000;
