@@ -111,11 +111,25 @@ describe('TokenAcquisitionService with a cache that offers a cross-instance lock
       return undefined;
     };
     exchanger.succeed();
-    // The wait is bounded by the longest exchange the holder could be making: timeoutMs x (retries + 1) + a margin.
+    // The wait is bounded by one attempt of the holder's exchange (timeoutMs) plus a margin.
     const result = await service(cache, exchanger, { timeoutMs: 1, retries: 0 }).acquireTokenOnBehalfOf(principal(), SCOPE);
     expect(result).toMatchObject({ accessToken: 'downstream-token', fromCache: false });
     expect(exchanger.calls).toBe(1);
     expect(cache.lockAttempts).toBeGreaterThan(1);
+  });
+
+  it("stops waiting for another instance's lock when the acquisition's own deadline (deadlineMs) is reached", async () => {
+    const cache = new SharedLockingCache();
+    const exchanger = new GatedExchanger();
+    cache.tryLock = async () => {
+      cache.lockAttempts += 1;
+      return undefined;
+    };
+    exchanger.succeed();
+    // One attempt plus the margin would allow 11 s of polling every 25 ms; a 1 ms deadline ends the wait at once.
+    const result = await testService(cache, exchanger, { timeoutMs: 10_000, retries: 0, deadlineMs: 1 }).acquireTokenOnBehalfOf(principal(), SCOPE);
+    expect(result).toMatchObject({ accessToken: 'downstream-token', fromCache: false });
+    expect(cache.lockAttempts).toBeLessThanOrEqual(3);
   });
 
   it('releases the lock when the exchange fails, and caches nothing', async () => {
