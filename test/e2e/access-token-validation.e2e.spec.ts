@@ -1,5 +1,5 @@
 // The guard's security behaviour over real HTTP, on Express and Fastify: every way a token can be wrong must end in
-// DESIGN.md's RFC 6750 answer (status + exact WWW-Authenticate form) without echoing the token or its claims.
+// the RFC 6750 answer of the README's "Errors (RFC 6750)" table (status + exact WWW-Authenticate form) without echoing the token or its claims.
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';

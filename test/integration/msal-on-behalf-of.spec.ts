@@ -85,7 +85,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       expect(result!.fromCache).toBe(false);
       expect(result!.scopes).toContain(d.apps.downstreamApi.scopes.read);
 
-      // What msal sent, as ENTRA-PROTOCOL.md describes it.
+      // What msal sent: the On-Behalf-Of request of https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
       const sent = network.posts.at(-1)!;
       expect(sent.get('grant_type')).toBe(JWT_BEARER);
       expect(sent.get('requested_token_use')).toBe('on_behalf_of');
