@@ -2,6 +2,7 @@
 // start would give, except what clients were configured with (port, TLS certificate, CA), which must stay.
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { CLIENT_CREDENTIALS_GRANT, startEntraEmulator, type EmulatorApp, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { authorizeUrl, entraErrorOf, pkcePair, postForm, requestTokens, tokenEndpoint } from './entra-http-kit.js';
 
 const REDIRECT_URI = 'http://localhost:3000/auth/callback';
@@ -14,15 +15,7 @@ function directoryState(entra: EntraEmulator): unknown {
 }
 
 describe('EntraEmulator.reset()', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator({ randomSeed: 42 });
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
+  const entra = useEmulator({ randomSeed: 42 });
 
   function daemonTokenRequest(secret: string): Promise<Response> {
     const d = entra.defaults;

@@ -3,7 +3,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntraEmulator } from '../../src/testing/index.js';
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** The body of every Entra error response (https://learn.microsoft.com/entra/identity-platform/reference-error-codes, "Handling error codes"). */
 export interface EntraErrorBody {
