@@ -32,7 +32,9 @@ export function useEmulator(options: EntraEmulatorOptions = {}, { reset = 'each'
     get(_target, property) {
       const emulator = current();
       const value: unknown = Reflect.get(emulator, property, emulator);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(emulator) : value;
+      // Methods are bound to the emulator; own function-valued fields (`fetch`) are handed out as they are.
+      const isMethod = typeof value === 'function' && !Object.prototype.hasOwnProperty.call(emulator, property);
+      return isMethod ? (value as (...args: unknown[]) => unknown).bind(emulator) : value;
     },
     has: (_target, property) => Reflect.has(current(), property),
   });
