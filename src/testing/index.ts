@@ -37,6 +37,8 @@ export { EmulatorPolicies } from './emulator/policies.js';
 export type { ConditionalAccessPolicy, ConditionalAccessGrant, ConsentDenial, PolicyTarget } from './emulator/policies.js';
 /** The movable clock every token and expiry check reads. */
 export { EmulatorClock } from './emulator/clock.js';
+/** The `grant_type` of On-Behalf-Of and client-credentials token requests, to filter `tokenRequests()` and faults by. */
+export { JWT_BEARER_GRANT, CLIENT_CREDENTIALS_GRANT } from './emulator/grant-types.js';
 /** Fault injection. */
 export { FaultQueue } from './emulator/faults.js';
 export type { EmulatorFault, FaultMatch, FaultableEndpoint } from './emulator/faults.js';

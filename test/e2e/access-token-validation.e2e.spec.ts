@@ -1,10 +1,12 @@
 // The guard's security behaviour over real HTTP, on Express and Fastify: every way a token can be wrong must end in
-// DESIGN.md's RFC 6750 answer (status + exact WWW-Authenticate form) without echoing the token or its claims.
+// the RFC 6750 answer of the README's "Errors (RFC 6750)" table (status + exact WWW-Authenticate form) without echoing the token or its claims.
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { AccessTokenVerifier, OboConfigurationError, type OboModuleOptions } from '../../src/index.js';
-import { startEntraEmulator, type EmulatorUser, type EntraEmulator, type IssueAccessTokenOptions } from '../../src/testing/index.js';
+import type { EmulatorUser, EntraEmulator, IssueAccessTokenOptions } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
+import { useTestApp } from '../support/test-app.js';
 import { startGuardedByDefaultApp } from './support/guarded-by-default-app.js';
 import { ADAPTERS, middleTierOptions, startTestApp, type AdapterName } from './support/test-app.js';
 import {
@@ -142,24 +144,14 @@ function useExtraApp(adapter: AdapterName, entra: () => EntraEmulator, overrides
 }
 
 describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
-  let entra: EntraEmulator;
-  let app: INestApplication;
-  let url: string;
+  const entra = useEmulator();
+  const api = useTestApp(adapter, entra);
   const tokens = tokensFor(() => entra);
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra)));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await entra?.close();
-  });
 
   describe('a valid token', () => {
     it('is accepted and its principal attached', async () => {
       const { users, tenants } = entra.defaults;
-      expect(await expectOk(url, '/me', await tokens.user())).toEqual({
+      expect(await expectOk(api.url, '/me', await tokens.user())).toEqual({
         oid: users.member.id,
         tid: tenants.primary.id,
         name: users.member.displayName,
@@ -172,55 +164,55 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     });
 
     it('is accepted with a lower-case scheme (RFC 6750: the scheme is case-insensitive)', async () => {
-      const answer = await call(url, '/me', `bearer ${await tokens.user()}`);
+      const answer = await call(api.url, '/me', `bearer ${await tokens.user()}`);
       expect(answer.status).toBe(200);
     });
 
     it('is accepted with several spaces after the scheme (RFC 6750 §2.1: "Bearer" 1*SP b64token)', async () => {
       const token = await tokens.user();
-      expect((await call(url, '/me', `Bearer  ${token}`)).status).toBe(200);
-      expect((await call(url, '/me', `bearer     ${token}`)).status).toBe(200);
+      expect((await call(api.url, '/me', `Bearer  ${token}`)).status).toBe(200);
+      expect((await call(api.url, '/me', `bearer     ${token}`)).status).toBe(200);
     });
 
     it('is accepted with the App ID URI as audience (api://{clientId})', async () => {
       const clientId = entra.defaults.apps.middleTierApi.app.clientId;
-      await expectOk(url, '/me', await tokens.user(undefined, { claims: { aud: `api://${clientId}` } }));
+      await expectOk(api.url, '/me', await tokens.user(undefined, { claims: { aud: `api://${clientId}` } }));
     });
 
     it('is accepted in v1 form (iss https://sts.windows.net/{tid}/, aud api://{clientId}, upn)', async () => {
       const { users, tenants, apps } = entra.defaults;
       const token = await tokens.user(undefined, { version: 1 });
       expect(claimsOf(token)).toMatchObject({ iss: `https://sts.windows.net/${tenants.primary.id}/`, aud: `api://${apps.middleTierApi.app.clientId}`, ver: '1.0' });
-      expect(await expectOk(url, '/me', token)).toMatchObject({ oid: users.member.id, tid: tenants.primary.id, username: users.member.username, scopes: ['access_as_user'] });
+      expect(await expectOk(api.url, '/me', token)).toMatchObject({ oid: users.member.id, tid: tenants.primary.id, username: users.member.username, scopes: ['access_as_user'] });
     });
 
     it('is not needed on a @Public() route, and a bad one there is ignored', async () => {
-      expect(await call(url, '/public')).toMatchObject({ status: 200, challenge: null, body: { ok: true } });
-      expect(await call(url, '/public', 'Bearer garbage')).toMatchObject({ status: 200, body: { ok: true } });
+      expect(await call(api.url, '/public')).toMatchObject({ status: 200, challenge: null, body: { ok: true } });
+      expect(await call(api.url, '/public', 'Bearer garbage')).toMatchObject({ status: 200, body: { ok: true } });
     });
   });
 
   describe('no bearer token', () => {
     it('answers 401 with a bare Bearer challenge without an Authorization header', async () => {
-      await expectBareChallenge(url, '/me');
+      await expectBareChallenge(api.url, '/me');
     });
 
     it('answers 401 with a bare Bearer challenge for the Basic scheme', async () => {
-      await expectBareChallenge(url, '/me', `Basic ${Buffer.from('alice:password').toString('base64')}`);
+      await expectBareChallenge(api.url, '/me', `Basic ${Buffer.from('alice:password').toString('base64')}`);
     });
 
     it('answers 401 with a bare Bearer challenge for another scheme carrying a valid token, without echoing it', async () => {
-      await expectBareChallenge(url, '/me', `Token ${await tokens.user()}`);
+      await expectBareChallenge(api.url, '/me', `Token ${await tokens.user()}`);
     });
 
     it('answers 401 with a bare Bearer challenge for "Bearer" without a token', async () => {
-      await expectBareChallenge(url, '/me', 'Bearer');
+      await expectBareChallenge(api.url, '/me', 'Bearer');
     });
   });
 
   describe('a token that is not a JWT', () => {
     it.each(['garbage', 'a.b.c', 'eyJhbGciOiJSUzI1NiJ9.e30'])('refuses "Bearer %s" as invalid_token', async (garbage) => {
-      await expectInvalidToken(url, garbage, /JWT|JWS/);
+      await expectInvalidToken(api.url, garbage, /JWT|JWS/);
     });
   });
 
@@ -240,12 +232,12 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
 
     it('accepts the genuine token whose claims the forgeries copy (control)', async () => {
       expect(publishedKey).toBeDefined();
-      await expectOk(url, '/me', genuine);
+      await expectOk(api.url, '/me', genuine);
     });
 
     it.each(['none', 'None', 'NONE'])('refuses alg "%s" (unsigned) with a real kid', async (alg) => {
       const token = unsignedToken({ typ: 'JWT', kid: realKid, x5t: realKid }, claimsOf(genuine), alg);
-      await expectInvalidToken(url, token, /RS256/);
+      await expectInvalidToken(api.url, token, /RS256/);
     });
 
     it.each(['spki PEM', 'certificate PEM', 'modulus (n) text', 'modulus (n) bytes'] as const)(
@@ -253,28 +245,28 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       async (form) => {
         const secret = publicKeyMaterials(publishedKey)[form];
         const token = await signToken({ typ: 'JWT', alg: 'HS256', kid: realKid, x5t: realKid }, claimsOf(genuine), secret);
-        await expectInvalidToken(url, token, /RS256/);
+        await expectInvalidToken(api.url, token, /RS256/);
       },
     );
 
     it('refuses PS256, even signed by the identity provider key itself (RS256 only)', async () => {
       const token = await tokens.user(undefined, { header: { alg: 'PS256' } });
       expect(headerOf(token).alg).toBe('PS256');
-      await expectInvalidToken(url, token, /RS256/);
+      await expectInvalidToken(api.url, token, /RS256/);
     });
 
     it('refuses RS256 signed by another RSA key under a real kid', async () => {
       const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: realKid, x5t: realKid }, claimsOf(genuine), attacker.privateKey);
-      await expectInvalidToken(url, token, /signature/);
+      await expectInvalidToken(api.url, token, /signature/);
     });
 
     it('refuses RS256 signed by another RSA key under its own (unknown) kid', async () => {
       const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: attacker.publicJwk.kid }, claimsOf(genuine), attacker.privateKey);
-      await expectInvalidToken(url, token, /not signed by a key of the identity provider/);
+      await expectInvalidToken(api.url, token, /not signed by a key of the identity provider/);
     });
 
     it('refuses a token that names no kid', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { header: { kid: undefined, x5t: undefined } }), /kid/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { header: { kid: undefined, x5t: undefined } }), /kid/);
     });
 
     it.each([
@@ -282,13 +274,13 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       ['the real kid', () => realKid],
     ])('refuses a jwk header carrying the attacker key, under %s', async (_label, kid) => {
       const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: kid(), jwk: attacker.publicJwk }, claimsOf(genuine), attacker.privateKey);
-      await expectInvalidToken(url, token, /own key/);
+      await expectInvalidToken(api.url, token, /own key/);
     });
 
     it('refuses an x5c header carrying an attacker certificate', async () => {
       const certificate = await generateAttackerCertificate();
       const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: realKid, x5c: certificate.x5c }, claimsOf(genuine), certificate.privateKey);
-      await expectInvalidToken(url, token, /own key/);
+      await expectInvalidToken(api.url, token, /own key/);
     });
 
     it.each(['jku', 'x5u'])('refuses a %s header pointing at an attacker key server, and never calls it', async (parameter) => {
@@ -296,7 +288,7 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       try {
         for (const kid of [attacker.publicJwk.kid, realKid]) {
           const token = await signToken({ typ: 'JWT', alg: 'RS256', kid, [parameter]: `${server.url}/keys` }, claimsOf(genuine), attacker.privateKey);
-          await expectInvalidToken(url, token, /own key/);
+          await expectInvalidToken(api.url, token, /own key/);
         }
         expect(server.requests).toEqual([]);
         // The server does record requests, so the empty list above is evidence, not a broken recorder.
@@ -337,23 +329,23 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     const now = () => entra.clock.nowSec();
 
     it('refuses a token that expired beyond the tolerance', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { exp: now() - DEFAULT_TOLERANCE_SEC - 60 } }), /expired/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { exp: now() - DEFAULT_TOLERANCE_SEC - 60 } }), /expired/);
     });
 
     it('accepts a token that expired 30 s ago, within the tolerance', async () => {
-      await expectOk(url, '/me', await tokens.user(undefined, { claims: { exp: now() - 30 } }));
+      await expectOk(api.url, '/me', await tokens.user(undefined, { claims: { exp: now() - 30 } }));
     });
 
     it('refuses a token without exp', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { exp: undefined } }), /expiry/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { exp: undefined } }), /expiry/);
     });
 
     it('refuses a token whose nbf is beyond the tolerance in the future', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { nbf: now() + DEFAULT_TOLERANCE_SEC + 60 } }), /not valid yet/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { nbf: now() + DEFAULT_TOLERANCE_SEC + 60 } }), /not valid yet/);
     });
 
     it('accepts a token whose nbf is 30 s in the future, within the tolerance', async () => {
-      await expectOk(url, '/me', await tokens.user(undefined, { claims: { nbf: now() + 30 } }));
+      await expectOk(api.url, '/me', await tokens.user(undefined, { claims: { nbf: now() + 30 } }));
     });
 
     // RFC 7519 §4.1.4-4.1.6: exp, nbf and iat are NumericDate values (JSON numbers); jose refuses other types too.
@@ -364,7 +356,7 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       ['exp as null', () => ({ exp: null })],
       ['iat as a string', () => ({ iat: 'yesterday' })],
     ])('refuses a signed token with %s instead of ignoring the claim', async (_label, claims) => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: claims() }), /not a number|expiry/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: claims() }), /not a number|expiry/);
     });
   });
 
@@ -374,11 +366,11 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       ['another API (App ID URI)', () => `api://${entra.defaults.apps.downstreamApi.app.clientId}`],
       ['Microsoft Graph', () => 'https://graph.microsoft.com'],
     ])('refuses a token for %s', async (_label, audience) => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { aud: audience() } }), /not for this API/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { aud: audience() } }), /not for this API/);
     });
 
     it('refuses a token without aud', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { aud: undefined } }), /not for this API/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { aud: undefined } }), /not for this API/);
     });
   });
 
@@ -388,44 +380,44 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       ['an attacker host', (tid: string) => `https://login.attacker.example/${tid}/v2.0`],
       ['the emulator host without /v2.0', (tid: string) => `${entra.authorityHost}/${tid}`],
     ])('refuses an iss of %s', async (_label, issuerFor) => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: issuerFor(entra.defaults.tenants.primary.id) } }), /expected authority/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { iss: issuerFor(entra.defaults.tenants.primary.id) } }), /expected authority/);
     });
 
     it('refuses the v2 issuer of another tenant with that tenant tid', async () => {
       const secondary = entra.defaults.tenants.secondary.id;
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary), tid: secondary } }), /issuer|tenant/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary), tid: secondary } }), /issuer|tenant/);
     });
 
     it('refuses the issuer of another tenant next to our tid (issuer not bound to tid)', async () => {
       const secondary = entra.defaults.tenants.secondary.id;
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary) } }), /expected authority/);
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary, 1) } }), /expected authority/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary) } }), /expected authority/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { iss: entra.issuer(secondary, 1) } }), /expected authority/);
     });
 
     it('refuses a token without tid', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { claims: { tid: undefined } }), /tenant/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { claims: { tid: undefined } }), /tenant/);
     });
 
     it('refuses a genuine token from the secondary tenant (v2 and v1)', async () => {
       const dave = entra.defaults.users.secondTenantMember;
-      await expectInvalidToken(url, await tokens.user(dave), /issuer|tenant/);
+      await expectInvalidToken(api.url, await tokens.user(dave), /issuer|tenant/);
       // The v1 token is signed by a key our tenant publishes for its own issuer only: the key-issuer check or the
       // tenant check refuses it, whichever runs first.
-      await expectInvalidToken(url, await tokens.user(dave, { version: 1 }), /issuer|tenant/);
+      await expectInvalidToken(api.url, await tokens.user(dave, { version: 1 }), /issuer|tenant/);
     });
   });
 
   describe('token type', () => {
     it('refuses an ID token issued to the web app', async () => {
       const { users, apps } = entra.defaults;
-      await expectInvalidToken(url, await entra.issueIdToken({ user: users.member, client: apps.webApp.app, nonce: 'n-1' }), /not for this API/);
+      await expectInvalidToken(api.url, await entra.issueIdToken({ user: users.member, client: apps.webApp.app, nonce: 'n-1' }), /not for this API/);
     });
 
     it('refuses an ID token whose aud is this API (no scp, no roles)', async () => {
       const { users, apps } = entra.defaults;
       const idToken = await entra.issueIdToken({ user: users.member, client: apps.middleTierApi.app });
       expect(claimsOf(idToken).aud).toBe(apps.middleTierApi.app.clientId);
-      await expectInvalidToken(url, idToken, /ID token/);
+      await expectInvalidToken(api.url, idToken, /ID token/);
     });
 
     // Entra puts the app roles assigned to a user in the ID tokens it issues to that app, so when one registration is
@@ -433,30 +425,30 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     it('refuses an ID token whose aud is this API even when it carries assigned app roles', async () => {
       const { users, apps } = entra.defaults;
       const idToken = await entra.issueIdToken({ user: users.member, client: apps.middleTierApi.app, claims: { roles: ['Tasks.Read.All'] } });
-      await expectInvalidToken(url, idToken, /ID token|access token/, '/either');
-      await expectInvalidToken(url, idToken, /ID token|access token/, '/me');
+      await expectInvalidToken(api.url, idToken, /ID token|access token/, '/either');
+      await expectInvalidToken(api.url, idToken, /ID token|access token/, '/me');
     });
 
     it('refuses a user token with an empty scp and no roles', async () => {
-      await expectInvalidToken(url, await tokens.user(undefined, { scopes: [] }), /no scope/);
+      await expectInvalidToken(api.url, await tokens.user(undefined, { scopes: [] }), /no scope/);
     });
   });
 
   describe('scopes and roles (403)', () => {
     it('refuses an app-only token on a scope-only route', async () => {
-      await expectInsufficientScope(url, await tokens.daemon(), '/me', 'access_as_user');
+      await expectInsufficientScope(api.url, await tokens.daemon(), '/me', 'access_as_user');
     });
 
     it('refuses an app-only token on the On-Behalf-Of route before any exchange', async () => {
       const before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
-      await expectInsufficientScope(url, await tokens.daemon(), '/downstream', 'access_as_user');
+      await expectInsufficientScope(api.url, await tokens.daemon(), '/downstream', 'access_as_user');
       expect(entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length).toBe(before);
     });
 
     it('refuses an app-only token where @DownstreamToken acts for a user (no scope named)', async () => {
       const before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
       const token = await tokens.daemon();
-      const answer = await call(url, '/downstream-any-scope', `Bearer ${token}`);
+      const answer = await call(api.url, '/downstream-any-scope', `Bearer ${token}`);
       expect(answer.status).toBe(403);
       expect(answer.challenge).toMatch(/^Bearer error="insufficient_scope", error_description="[^"]+"$/);
       expectNothingLeaked(answer, token);
@@ -465,26 +457,26 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
 
     it('accepts an app-only token where a role suffices', async () => {
       const { apps, tenants } = entra.defaults;
-      expect(await expectOk(url, '/either', await tokens.daemon())).toEqual({ oid: entra.directory.servicePrincipalId(apps.daemon.app, tenants.primary.id), isAppOnly: true });
+      expect(await expectOk(api.url, '/either', await tokens.daemon())).toEqual({ oid: entra.directory.servicePrincipalId(apps.daemon.app, tenants.primary.id), isAppOnly: true });
     });
 
     it('refuses an app-only token with another role where a scope or a role would do, naming both', async () => {
-      await expectInsufficientScope(url, await tokens.daemon({ roles: ['Tasks.Write.All'] }), '/either', 'access_as_user Tasks.Read.All');
+      await expectInsufficientScope(api.url, await tokens.daemon({ roles: ['Tasks.Write.All'] }), '/either', 'access_as_user Tasks.Read.All');
     });
 
     it('refuses a user token with another scope, naming the one required', async () => {
-      await expectInsufficientScope(url, await tokens.user(undefined, { claims: { scp: 'other' } }), '/me', 'access_as_user');
+      await expectInsufficientScope(api.url, await tokens.user(undefined, { claims: { scp: 'other' } }), '/me', 'access_as_user');
     });
 
     it('refuses a user token on a role-only route', async () => {
-      await expectInsufficientScope(url, await tokens.user(), '/app', 'Tasks.Read.All');
+      await expectInsufficientScope(api.url, await tokens.user(), '/app', 'Tasks.Read.All');
     });
   });
 
   describe('guests (allowed by default)', () => {
     it('accepts a B2B guest and marks it', async () => {
       const { users, tenants } = entra.defaults;
-      expect(await expectOk(url, '/me', await tokens.user(users.guest))).toMatchObject({ oid: users.guest.id, tid: tenants.primary.id, isGuest: true });
+      expect(await expectOk(api.url, '/me', await tokens.user(users.guest))).toMatchObject({ oid: users.guest.id, tid: tenants.primary.id, isGuest: true });
     });
   });
 
@@ -592,12 +584,12 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
     it('refuses a genuine token longer than the cap, which the default cap accepts', async () => {
       const token = await tokens.user(undefined, { claims: { padding: 'p'.repeat(4000) } });
       expect(token.length).toBeGreaterThan(4096);
-      await expectOk(url, '/me', token);
+      await expectOk(api.url, '/me', token);
       await expectInvalidToken(cappedUrl(), token, /longer than the 4096 bytes/);
     });
 
     it('refuses a 16 MB string handed to the verifier directly (a WebSocket or queue caller) before fetching or parsing anything', async () => {
-      const verifier = app.get(AccessTokenVerifier);
+      const verifier = api.app.get(AccessTokenVerifier);
       const jwksBefore = entra.requests.filter((request) => request.endpoint === 'jwks').length;
       const huge = `${'e'.repeat(16 * 1024 * 1024 - 2)}.x`;
       await expect(verifier.verify(huge)).rejects.toMatchObject({ code: 'invalid_token', reason: 'too_large' });
@@ -610,7 +602,7 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
 
   describe('the principal shared by requests with one token', () => {
     it('is deeply frozen: a handler cannot change what the next request sees', async () => {
-      const verifier = app.get(AccessTokenVerifier);
+      const verifier = api.app.get(AccessTokenVerifier);
       const token = await tokens.user(undefined, { version: 1, amr: ['pwd'] });
       const first = await verifier.verify(token);
       const amr = first.claims.amr as string[];
@@ -666,88 +658,77 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
 });
 
 describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) => {
-  let entra: EntraEmulator;
-  let app: INestApplication;
-  let url: string;
+  const entra = useEmulator();
+  // Each case moves the clock or changes the key ring: the emulator is reset and the app (its key cache) new for each.
+  const api = useTestApp(adapter, entra, { per: 'test' });
   const tokens = tokensFor(() => entra);
   const jwksFetches = () => entra.requests.filter((request) => request.endpoint === 'jwks').length;
   const COOLDOWN_PASSED_SEC = 6 * 60;
   const PERIODIC_REFRESH_PASSED_SEC = 12 * 3600 + 60;
   const TWO_DAYS_SEC = 2 * 24 * 3600;
 
-  // Each case moves the clock or changes the key ring, so each gets its own emulator and app.
-  beforeEach(async () => {
-    entra = await startEntraEmulator();
-    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra)));
-  });
-  afterEach(async () => {
-    entra?.clock.reset();
-    await app?.close();
-    await entra?.close();
-  });
-
   it('accepts a token signed by a new key after rotation, with one refresh, and old-key tokens while that key is published', async () => {
     const oldToken = await tokens.user();
-    await expectOk(url, '/me', oldToken);
+    await expectOk(api.url, '/me', oldToken);
     const fetchesBefore = jwksFetches();
     const { kid } = await entra.rotateSigningKeys();
     entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
 
     const newToken = await tokens.user();
     expect(headerOf(newToken).kid).toBe(kid);
-    await expectOk(url, '/me', newToken);
+    await expectOk(api.url, '/me', newToken);
     expect(jwksFetches()).toBe(fetchesBefore + 1);
-    await expectOk(url, '/me', oldToken);
+    await expectOk(api.url, '/me', oldToken);
   });
 
   it('refuses a remembered old-key token once the key is retired and an unknown kid has refreshed the set', async () => {
     const oldToken = await tokens.user();
-    await expectOk(url, '/me', oldToken);
-    await expectOk(url, '/me', oldToken);
+    await expectOk(api.url, '/me', oldToken);
+    await expectOk(api.url, '/me', oldToken);
     await entra.rotateSigningKeys({ retirePrevious: true });
     entra.clock.advanceSec(COOLDOWN_PASSED_SEC);
 
-    await expectOk(url, '/me', await tokens.user());
-    await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
+    await expectOk(api.url, '/me', await tokens.user());
+    await expectInvalidToken(api.url, oldToken, /not signed by a key of the identity provider/);
   });
 
   it('serves a remembered token with the last good keys while the 12 h refresh runs in the background, then refuses it once its key is retired', async () => {
     const oldToken = await tokens.user(undefined, { lifetimeSec: TWO_DAYS_SEC });
-    await expectOk(url, '/me', oldToken);
+    await expectOk(api.url, '/me', oldToken);
     const { previousKid } = await entra.rotateSigningKeys();
     entra.retireSigningKey(previousKid);
     entra.clock.advanceSec(PERIODIC_REFRESH_PASSED_SEC);
 
     const fetchesBefore = jwksFetches();
     // A token whose key is known never waits for the refresh: this one is served, and the refresh starts behind it.
-    await expectOk(url, '/me', oldToken);
-    const refused = await eventually(async () => (await call(url, '/me', `Bearer ${oldToken}`)).status === 401);
+    await expectOk(api.url, '/me', oldToken);
+    const refused = await eventually(async () => (await call(api.url, '/me', `Bearer ${oldToken}`)).status === 401);
     expect(refused).toBe(true);
-    await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
+    await expectInvalidToken(api.url, oldToken, /not signed by a key of the identity provider/);
     // The periodic refresh, then one look for the now unknown kid (which starts the cooldown), and no more.
     expect(jwksFetches()).toBe(fetchesBefore + 2);
-    await expectInvalidToken(url, oldToken, /not signed by a key of the identity provider/);
-    await expectOk(url, '/me', await tokens.user());
+    await expectInvalidToken(api.url, oldToken, /not signed by a key of the identity provider/);
+    await expectOk(api.url, '/me', await tokens.user());
     expect(jwksFetches()).toBe(fetchesBefore + 2);
   });
 
   it('lets a remembered token expire', async () => {
     const token = await tokens.user(undefined, { lifetimeSec: 600 });
-    await expectOk(url, '/me', token);
+    await expectOk(api.url, '/me', token);
     entra.clock.advanceSec(600 + DEFAULT_TOLERANCE_SEC - 10);
-    await expectOk(url, '/me', token);
+    await expectOk(api.url, '/me', token);
     entra.clock.advanceSec(20);
-    await expectInvalidToken(url, token, /expired/);
+    await expectInvalidToken(api.url, token, /expired/);
   });
 
   it('lets a flood of unknown kids refresh the key set at most once per 5-minute cooldown', async () => {
     const flood = async (count: number) => {
       const forged = await Promise.all(Array.from({ length: count }, () => tokens.user(undefined, { header: { kid: randomUUID(), x5t: undefined } })));
-      const answers = await Promise.all(forged.map((token) => call(url, '/me', `Bearer ${token}`)));
+      const answers = await Promise.all(forged.map((token) => call(api.url, '/me', `Bearer ${token}`)));
       expect(answers.map((answer) => answer.status)).toEqual(forged.map(() => 401));
       for (const answer of answers) expect(INVALID_TOKEN_CHALLENGE.exec(answer.challenge ?? '')?.[1]).toMatch(/not signed by a key of the identity provider/);
     };
-    await expectOk(url, '/me', await tokens.user());
+    await expectOk(api.url, '/me', await tokens.user());
     const initial = jwksFetches();
     expect(initial).toBe(1);
 
@@ -767,6 +748,6 @@ describe.each(ADAPTERS)('signing keys and remembered tokens on %s', (adapter) =>
     await flood(30);
     expect(jwksFetches()).toBe(initial + 3);
     // Genuine tokens keep working throughout.
-    await expectOk(url, '/me', await tokens.user());
+    await expectOk(api.url, '/me', await tokens.user());
   });
 });

@@ -1,7 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { TokenAcquisitionService } from '../../src/index.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
+import { useTestApp } from '../support/test-app.js';
 import { CLIENT_CREDENTIALS_GRANT, daemonToken, get, leakedValues, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_DEFAULT, middleTierOptions, startTestApp } from './support/test-app.js';
 
@@ -10,25 +10,9 @@ const TOKEN_LIFETIME_SEC = 3600;
 const REFRESH_MARGIN_SEC = 300;
 
 describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapter) => {
-  let entra: EntraEmulator;
-  let app: INestApplication;
-  let url: string;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator({ tokenLifetimes: { accessTokenSec: TOKEN_LIFETIME_SEC } });
-  });
+  const entra = useEmulator({ tokenLifetimes: { accessTokenSec: TOKEN_LIFETIME_SEC } });
   // A new app per test: each starts from a cold token cache.
-  beforeEach(async () => {
-    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra, { timeoutMs: 20_000 })));
-  });
-  afterEach(async () => {
-    await app?.close();
-    entra.faults.clear();
-    entra.clock.reset();
-  });
-  afterAll(async () => {
-    await entra?.close();
-  });
+  const api = useTestApp(adapter, entra, { overrides: { timeoutMs: 20_000 }, per: 'test' });
 
   function clientCredentialRequests(tenant?: string): number {
     return entra.tokenRequests({ grantType: CLIENT_CREDENTIALS_GRANT, ...(tenant ? { tenant } : {}) }).length;
@@ -36,7 +20,7 @@ describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapt
 
   /** A daemon's call to `/app`, with a token minted now (on the emulator's clock, which tests move). */
   async function callAsDaemon() {
-    return get(url, '/app', await daemonToken(entra));
+    return get(api.url, '/app', await daemonToken(entra));
   }
 
   it("gets a token with the API's app roles for a daemon caller, at the configured tenant", async () => {
@@ -95,11 +79,11 @@ describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapt
   it('makes one client-credentials request for 50 concurrent calls on a cold cache', async () => {
     // Load the signing keys first (a call that verifies a token but takes no app token), so this test measures the
     // app-token cache alone; a cold verifier under concurrency has its own test below.
-    expect((await get(url, '/me', await userToken(entra, entra.defaults.users.member))).status).toBe(200);
+    expect((await get(api.url, '/me', await userToken(entra, entra.defaults.users.member))).status).toBe(200);
     const tokens = await Promise.all(Array.from({ length: 50 }, () => daemonToken(entra)));
     const before = clientCredentialRequests();
 
-    const answers = await Promise.all(tokens.map((token) => get(url, '/app', token)));
+    const answers = await Promise.all(tokens.map((token) => get(api.url, '/app', token)));
 
     expect(answers.map((answer) => answer.status)).toEqual(Array(50).fill(200));
     expect(clientCredentialRequests() - before).toBe(1);
@@ -108,7 +92,7 @@ describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapt
   it('accepts every one of 50 concurrent daemon calls on a cold start (none refused while the signing keys load)', async () => {
     const tokens = await Promise.all(Array.from({ length: 50 }, () => daemonToken(entra)));
 
-    const answers = await Promise.all(tokens.map((token) => get(url, '/app', token)));
+    const answers = await Promise.all(tokens.map((token) => get(api.url, '/app', token)));
 
     const refused = answers.filter((answer) => answer.status !== 200).map((answer) => `${answer.status} ${answer.text}`);
     expect(refused).toEqual([]);
@@ -142,7 +126,7 @@ describe.each(ADAPTERS)('@AppToken (client credentials) over HTTP on %s', (adapt
 
   it('a single-tenant API gets app tokens in its own tenant only: another tenant, or a path in the tenant id, makes no request', async () => {
     const { tenants } = entra.defaults;
-    const tokens = app.get(TokenAcquisitionService);
+    const tokens = api.app.get(TokenAcquisitionService);
     const before = clientCredentialRequests();
     for (const tenantId of [tenants.secondary.id, `x/../${tenants.primary.id}`, `${tenants.primary.id}?p=1`, 'common']) {
       await expect(tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT, { tenantId })).rejects.toThrow(TypeError);

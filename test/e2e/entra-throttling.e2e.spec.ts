@@ -1,4 +1,4 @@
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { CLIENT_CREDENTIALS_GRANT, JWT_BEARER_GRANT, daemonToken, get, userToken, withApp } from './support/http-calls.js';
 import { ADAPTERS, middleTierOptions } from './support/test-app.js';
 
@@ -8,18 +8,7 @@ import { ADAPTERS, middleTierOptions } from './support/test-app.js';
  * answers 429 with `Retry-After`: learn.microsoft.com/entra/identity-platform/reference-error-codes).
  */
 describe.each(ADAPTERS)('Entra throttling and deadlines on %s', (adapter) => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-  afterEach(() => {
-    entra.faults.clear();
-    entra.clock.reset();
-  });
-  afterAll(async () => {
-    await entra?.close();
-  });
+  const entra = useEmulator();
 
   const oboRequests = () => entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import type { OboModuleOptions } from '../../src/index.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { GatedFetch } from './support/gated-fetch.js';
 import { CapturingLogger, startCapturedApp } from './support/log-capture.js';
 import { ADAPTERS, middleTierOptions, startTestApp } from './support/test-app.js';
@@ -50,7 +50,8 @@ async function eventually(check: () => boolean): Promise<boolean> {
 }
 
 describe.each(ADAPTERS)('identity provider failures on %s', (adapter) => {
-  let entra: EntraEmulator;
+  // Reset after each test (its faults, clock and request counts); each test starts its own app.
+  const entra = useEmulator();
   let app: INestApplication | undefined;
   const jwksFetches = () => entra.requests.filter((request) => request.endpoint === 'jwks').length;
   const userToken = (extra: { header?: Record<string, unknown> } = {}) => {
@@ -63,13 +64,9 @@ describe.each(ADAPTERS)('identity provider failures on %s', (adapter) => {
     return started.url;
   };
 
-  beforeEach(async () => {
-    entra = await startEntraEmulator();
-  });
   afterEach(async () => {
     await app?.close();
     app = undefined;
-    await entra?.close();
   });
 
   it('answers 503 with Retry-After (never 401) after a one-off JWKS failure at start-up, and recovers after the short backoff', async () => {
@@ -160,18 +157,16 @@ describe.each(ADAPTERS)('identity provider failures on %s', (adapter) => {
 });
 
 describe.each(ADAPTERS)('deployment mistakes and diagnostics on %s', (adapter) => {
-  let entra: EntraEmulator;
+  const entra = useEmulator();
   let app: INestApplication | undefined;
   let logger: CapturingLogger;
 
-  beforeEach(async () => {
-    entra = await startEntraEmulator();
+  beforeEach(() => {
     logger = new CapturingLogger();
   });
   afterEach(async () => {
     await app?.close();
     app = undefined;
-    await entra?.close();
   });
 
   it('answers an unknown tenant (discovery: invalid_tenant) with 500 and the generic body, logging it once as a configuration error', async () => {

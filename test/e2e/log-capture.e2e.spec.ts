@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { startEntraEmulator, type EmulatorUser, type EntraEmulator } from '../../src/testing/index.js';
+import type { EmulatorUser } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { JWT_BEARER_GRANT, daemonToken, get, userToken } from './support/http-calls.js';
 import { CapturingLogger, startCapturedApp, type CapturedLevel } from './support/log-capture.js';
 import { ADAPTERS, middleTierOptions } from './support/test-app.js';
@@ -9,7 +10,8 @@ const JWT_SHAPE = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
 
 describe.each(ADAPTERS)('what the library logs, on %s', (adapter) => {
-  let entra: EntraEmulator;
+  // The suite's tests read the log lines of the ones before: the emulator is not reset between them.
+  const entra = useEmulator({}, { reset: 'never' });
   const logger = new CapturingLogger();
   const apps: INestApplication[] = [];
   /** Every token the test minted and every downstream or app token the apps obtained. */
@@ -21,11 +23,9 @@ describe.each(ADAPTERS)('what the library logs, on %s', (adapter) => {
   beforeAll(async () => {
     // Anything written straight to the console (by MSAL, or bypassing Nest's logger) counts as a log line too.
     consoleSpies = CONSOLE_METHODS.map((method) => jest.spyOn(console, method).mockImplementation((...args: unknown[]) => logger.capture('console', args[0], args.slice(1))));
-    entra = await startEntraEmulator();
   });
   afterAll(async () => {
     for (const app of apps) await app.close();
-    await entra?.close();
     for (const spy of consoleSpies) spy.mockRestore();
   });
 

@@ -1,50 +1,36 @@
 import { OboConfigurationError } from '../../src/index.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { userToken, useEmulator } from '../support/emulator.js';
+import { useTestApp } from '../support/test-app.js';
 import { startGuardedByDefaultApp } from './support/guarded-by-default-app.js';
 import { ADAPTERS, middleTierOptions, startTestApp } from './support/test-app.js';
-import type { INestApplication } from '@nestjs/common';
 
 describe.each(ADAPTERS)('OboModule on %s', (adapter) => {
-  let entra: EntraEmulator;
-  let app: INestApplication;
-  let url: string;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra)));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await entra?.close();
-  });
-
-  async function userToken(user = entra.defaults.users.member) {
-    return entra.issueAccessToken({ user, client: entra.defaults.apps.webApp.app, resource: entra.defaults.apps.middleTierApi.app, scopes: ['access_as_user'] });
-  }
+  const entra = useEmulator();
+  const api = useTestApp(adapter, entra);
 
   it('validates a token and exchanges it, then serves the second call from cache', async () => {
-    const token = await userToken();
-    const me = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } });
+    const token = await userToken(entra);
+    const me = await fetch(`${api.url}/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
-    const first = await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
+    const first = await fetch(`${api.url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
     expect(first.status).toBe(200);
     const body = await first.json();
     expect(body).toMatchObject({ fromCache: false, aud: entra.defaults.apps.downstreamApi.app.clientId, oid: entra.defaults.users.member.id });
     const before = entra.tokenRequests().length;
-    const second = await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
+    const second = await fetch(`${api.url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
     expect(await second.json()).toMatchObject({ fromCache: true });
     expect(entra.tokenRequests().length).toBe(before);
   });
 
   it('answers 401 without a token', async () => {
-    const response = await fetch(`${url}/me`);
+    const response = await fetch(`${api.url}/me`);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
   });
 
   it('maps MFA to an insufficient_claims challenge', async () => {
-    const token = await userToken(entra.defaults.users.mfaUser);
-    const response = await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
+    const token = await userToken(entra, entra.defaults.users.mfaUser);
+    const response = await fetch(`${api.url}/downstream`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(401);
     const authorizationUri = `${entra.authorityHost}/${entra.defaults.tenants.primary.id}/oauth2/v2.0/authorize`;
     expect(response.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer realm="", authorization_uri="${authorizationUri}", error="insufficient_claims", claims="[A-Za-z0-9+/=]+"$`));
@@ -52,21 +38,14 @@ describe.each(ADAPTERS)('OboModule on %s', (adapter) => {
 
   it('gets an app token for a daemon caller', async () => {
     const daemonToken = await entra.issueAccessToken({ client: entra.defaults.apps.daemon.app, resource: entra.defaults.apps.middleTierApi.app, roles: ['Tasks.Read.All'] });
-    const response = await fetch(`${url}/app`, { headers: { authorization: `Bearer ${daemonToken}` } });
+    const response = await fetch(`${api.url}/app`, { headers: { authorization: `Bearer ${daemonToken}` } });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ roles: ['Directory.Read.All'] });
   });
 });
 
 describe.each(ADAPTERS)('OboModule without a credential on %s', (adapter) => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-  afterAll(async () => {
-    await entra?.close();
-  });
+  const entra = useEmulator();
 
   function validateOnlyOptions() {
     const { credential: _credential, ...validateOnly } = middleTierOptions(entra);

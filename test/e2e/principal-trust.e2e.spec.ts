@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AccessTokenVerifier, DownstreamToken, OboAuthGuard, OboModule, TokenAcquisitionService, type OboModuleOptions } from '../../src/index.js';
 import { resolveOboOptions } from '../../src/config/resolve-options.js';
 import { AuthorityMetadataClient } from '../../src/discovery/authority-metadata.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { get, JWT_BEARER_GRANT, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
 import { startNestApp } from './support/nest-app.js';
@@ -15,13 +15,12 @@ function lenientVerifier(options: OboModuleOptions): AccessTokenVerifier {
 }
 
 describe.each(ADAPTERS)("principals another verifier built, on %s", (adapter) => {
-  let entra: EntraEmulator;
+  const entra = useEmulator();
   let app: INestApplication;
   let url: string;
   let lenient: AccessTokenVerifier;
 
   beforeAll(async () => {
-    entra = await startEntraEmulator();
     const strict = middleTierOptions(entra, { allowGuests: false });
     lenient = lenientVerifier(strict);
 
@@ -46,7 +45,6 @@ describe.each(ADAPTERS)("principals another verifier built, on %s", (adapter) =>
   });
   afterAll(async () => {
     await app?.close();
-    await entra?.close();
   });
 
   it("@DownstreamToken validates the caller again under the module's settings, and refuses what they refuse", async () => {

@@ -13,7 +13,7 @@ import {
   type EntraPrincipal,
   type OboModuleOptions,
 } from '../../src/index.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { daemonToken, get, userToken } from './support/http-calls.js';
 import { ADAPTERS, DOWNSTREAM_DEFAULT, DOWNSTREAM_READ, middleTierOptions, type AdapterName } from './support/test-app.js';
 import { startNestApp } from './support/nest-app.js';
@@ -141,14 +141,7 @@ class SubclassGuardedController {
 }
 
 describe.each(ADAPTERS)('bootstrap route checks on %s', (adapter) => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-  afterAll(async () => {
-    await entra?.close();
-  });
+  const entra = useEmulator();
 
   it('refuses every route whose decorators need a validated caller but that no OboAuthGuard protects, naming each, in one error', async () => {
     const problems = await refusal(start(adapter, middleTierOptions(entra), [ForgottenGuardController]));

@@ -1,9 +1,10 @@
-import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { AccessTokenVerifier, OboError, TokenAcquisitionService, type EntraPrincipal } from '../../src/index.js';
-import { startEntraEmulator, type EmulatorUser, type EntraEmulator } from '../../src/testing/index.js';
+import type { EmulatorUser } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
+import { useTestApp } from '../support/test-app.js';
 import { JWT_BEARER_GRANT, daemonToken, get, userToken } from './support/http-calls.js';
-import { ADAPTERS, DOWNSTREAM_DEFAULT, DOWNSTREAM_READ, middleTierOptions, startTestApp } from './support/test-app.js';
+import { ADAPTERS, DOWNSTREAM_DEFAULT, DOWNSTREAM_READ } from './support/test-app.js';
 
 /** The code of an `OboError` a promise rejects with (or a description of what else happened), for one-line asserts. */
 async function failureCode(promise: Promise<unknown>): Promise<string> {
@@ -16,24 +17,14 @@ async function failureCode(promise: Promise<unknown>): Promise<string> {
 }
 
 describe.each(ADAPTERS)('TokenAcquisitionService in an app on %s', (adapter) => {
-  let entra: EntraEmulator;
-  let app: INestApplication;
-  let url: string;
+  const entra = useEmulator();
+  const api = useTestApp(adapter, entra, { overrides: { timeoutMs: 20_000 } });
   let tokens: TokenAcquisitionService;
   let verifier: AccessTokenVerifier;
 
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-    ({ app, url } = await startTestApp(adapter, middleTierOptions(entra, { timeoutMs: 20_000 })));
-    tokens = app.get(TokenAcquisitionService);
-    verifier = app.get(AccessTokenVerifier);
-  });
-  afterEach(() => {
-    entra.clock.reset();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await entra?.close();
+  beforeAll(() => {
+    tokens = api.app.get(TokenAcquisitionService);
+    verifier = api.app.get(AccessTokenVerifier);
   });
 
   function oboRequestCount(): number {
@@ -102,16 +93,16 @@ describe.each(ADAPTERS)('TokenAcquisitionService in an app on %s', (adapter) => 
     const kept = freshUser('kept');
     // Two sessions of the evicted user (two incoming tokens, two cache entries) and one of the other user.
     const [evictedA, evictedB, keptToken] = await Promise.all([userToken(entra, evicted), userToken(entra, evicted), userToken(entra, kept)]);
-    for (const token of [evictedA, evictedB, keptToken]) expect((await get(url, '/downstream', token)).json).toMatchObject({ fromCache: false });
+    for (const token of [evictedA, evictedB, keptToken]) expect((await get(api.url, '/downstream', token)).json).toMatchObject({ fromCache: false });
     const appToken = await tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT);
     const before = oboRequestCount();
 
     await tokens.removeUser(evicted.tenantId, evicted.id);
 
-    expect((await get(url, '/downstream', keptToken)).json).toMatchObject({ fromCache: true, oid: kept.id });
+    expect((await get(api.url, '/downstream', keptToken)).json).toMatchObject({ fromCache: true, oid: kept.id });
     expect(oboRequestCount()).toBe(before);
     expect((await tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT)).accessToken).toBe(appToken.accessToken);
-    for (const token of [evictedA, evictedB]) expect((await get(url, '/downstream', token)).json).toMatchObject({ fromCache: false, oid: evicted.id });
+    for (const token of [evictedA, evictedB]) expect((await get(api.url, '/downstream', token)).json).toMatchObject({ fromCache: false, oid: evicted.id });
     expect(oboRequestCount() - before).toBe(2);
   });
 

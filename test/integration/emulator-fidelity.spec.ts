@@ -19,29 +19,16 @@ import {
   type Configuration,
   type CustomFetch,
 } from 'openid-client';
-import { CONSUMERS_TENANT_ID, MICROSOFT_GRAPH_APP_ID, startEntraEmulator, type EmulatorApp, type EntraEmulator } from '../../src/testing/index.js';
-import { authorizeUrl, JWT_BEARER, pkcePair, postForm, requestTokens, tokenEndpoint, type EntraErrorBody } from './entra-http-kit.js';
+import { JWT_BEARER_GRANT, CONSUMERS_TENANT_ID, MICROSOFT_GRAPH_APP_ID, type EmulatorApp } from '../../src/testing/index.js';
+import { userToken, useEmulator } from '../support/emulator.js';
+import { authorizeUrl, pkcePair, postForm, requestTokens, tokenEndpoint, type EntraErrorBody } from './entra-http-kit.js';
 import { aadstsOf, claimsOf, confidentialClient, rejectionOf } from './msal-test-kit.js';
 
 const pkce = new CryptoProvider();
 const REDIRECT_URI = 'http://localhost:3000/auth/callback';
 
 describe('emulator fidelity: where Entra differs from a naive identity provider', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
-
-  /** Alice's token for the middle tier, as the web app obtained it: what the middle tier exchanges. */
-  function aliceToken(): Promise<string> {
-    const d = entra.defaults;
-    return entra.issueAccessToken({ user: d.users.member, client: d.apps.webApp.app, resource: d.apps.middleTierApi.app, scopes: ['access_as_user'] });
-  }
+  const entra = useEmulator();
 
   function graphMe(token: string | undefined): Promise<Response> {
     return entra.fetch(`${entra.graphBaseUrl}/v1.0/me`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
@@ -54,7 +41,7 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
     // for `user.read`; scope names are case-insensitive in Entra.
     it.each(['User.Read', 'user.read', 'https://graph.microsoft.com/User.Read'])('OBO for %s: a v1 Graph token with a header nonce, accepted by the Graph stand-in', async (scope) => {
       const d = entra.defaults;
-      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await aliceToken(), scopes: [scope] });
+      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra), scopes: [scope] });
 
       const claims = claimsOf(result!.accessToken);
       expect(claims).toMatchObject({
@@ -86,19 +73,19 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
     // must never accept a token for Graph (https://github.com/AzureAD/azure-activedirectory-identitymodel-extensions-for-dotnet/issues/609).
     it('a Graph token does not validate with the published keys, as on the real service', async () => {
       const d = entra.defaults;
-      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await aliceToken(), scopes: ['User.Read'] });
+      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra), scopes: ['User.Read'] });
       const keys = createRemoteJWKSet(new URL(`${entra.authorityHost}/${d.tenants.primary.id}/discovery/keys`), { [joseFetch]: entra.fetch });
       await expect(jwtVerify(result!.accessToken, keys, { algorithms: ['RS256'] })).rejects.toThrow(errors.JWSSignatureVerificationFailed);
     });
 
     it('asked by app id, the Graph token is for the app id', async () => {
-      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await aliceToken(), scopes: [`${MICROSOFT_GRAPH_APP_ID}/User.Read`] });
+      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra), scopes: [`${MICROSOFT_GRAPH_APP_ID}/User.Read`] });
       expect(claimsOf(result!.accessToken).aud).toBe(MICROSOFT_GRAPH_APP_ID);
       expect((await graphMe(result!.accessToken)).status).toBe(200);
     });
 
     it('a Graph scope the middle tier holds no permission for: consent_required 65001', async () => {
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await aliceToken(), scopes: ['Mail.Read'] }));
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra), scopes: ['Mail.Read'] }));
       expect(aadstsOf(error)).toBe('65001');
     });
 
@@ -115,7 +102,7 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
       expect(noToken.headers.get('www-authenticate')).toMatch(/^Bearer realm="", authorization_uri="[^"]+\/common\/oauth2\/authorize", client_id="00000003-0000-0000-c000-000000000000"$/);
       await expectGraphError(noToken, 401, 'InvalidAuthenticationToken');
       // A token for another API, and a Graph token past its expiry.
-      await expectGraphError(await graphMe(await aliceToken()), 401, 'InvalidAuthenticationToken');
+      await expectGraphError(await graphMe(await userToken(entra)), 401, 'InvalidAuthenticationToken');
       const expired = await entra.issueAccessToken({ user: d.users.member, client: d.apps.middleTierApi.app, resource: entra.directory.microsoftGraph, scopes: ['User.Read'], lifetimeSec: 60 });
       entra.clock.advanceSec(120);
       try {
@@ -146,7 +133,7 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
     it('in On-Behalf-Of, client credentials and the authorize request', async () => {
       const d = entra.defaults;
       const upper = d.apps.downstreamApi.scopes.read.replace('Profile.Read', 'PROFILE.READ');
-      const obo = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await aliceToken(), scopes: [upper] });
+      const obo = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra), scopes: [upper] });
       expect(claimsOf(obo!.accessToken).scp).toBe('Profile.Read');
 
       const daemon = confidentialClient(entra, { clientId: d.apps.daemon.app.clientId, credential: { clientSecret: d.apps.daemon.clientSecret } });
@@ -199,7 +186,8 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
       let spa: EmulatorApp;
       let desktop: EmulatorApp;
 
-      beforeAll(() => {
+      // Registered before each test: the emulator is reset after each.
+      beforeEach(() => {
         const d = entra.defaults;
         spa = entra.directory.addApp({ displayName: 'Contoso SPA', tenantId: d.tenants.primary.id, spaRedirectUris: ['http://localhost/spa'], apiPermissions: { [d.apps.middleTierApi.app.clientId]: ['access_as_user'] } });
         desktop = entra.directory.addApp({
@@ -363,7 +351,7 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
       }
       expect(new Set(responses.map((response) => response.expires_in)).size).toBeGreaterThan(1);
 
-      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await aliceToken(), scopes: [d.apps.downstreamApi.scopes.read] });
+      const result = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra), scopes: [d.apps.downstreamApi.scopes.read] });
       const lifetimeSec = (result!.expiresOn!.getTime() - Date.now()) / 1000;
       expect(lifetimeSec).toBeGreaterThan(3600 - 60);
       expect(lifetimeSec).toBeLessThanOrEqual(5400 + 1);
@@ -434,12 +422,12 @@ describe('emulator fidelity: where Entra differs from a naive identity provider'
       const d = entra.defaults;
       const jwks = (await (await entra.fetch(`${entra.authorityHost}/${d.tenants.primary.id}/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
       expect(jwks.keys).toHaveLength(2);
-      expect(decodeProtectedHeader(await aliceToken()).kid).toBe(jwks.keys[1]!.kid);
+      expect(decodeProtectedHeader(await userToken(entra)).kid).toBe(jwks.keys[1]!.kid);
     });
 
     it("x-ms-request-id and x-ms-ests-server on every response; the request id is an error's trace_id", async () => {
       const d = entra.defaults;
-      const failed = await postForm(entra, tokenEndpoint(entra, d.tenants.primary.id), { grant_type: JWT_BEARER, client_id: d.apps.middleTierApi.app.clientId, client_secret: 'wrong' });
+      const failed = await postForm(entra, tokenEndpoint(entra, d.tenants.primary.id), { grant_type: JWT_BEARER_GRANT, client_id: d.apps.middleTierApi.app.clientId, client_secret: 'wrong' });
       const body = (await failed.json()) as EntraErrorBody;
       expect(failed.headers.get('x-ms-request-id')).toBe(body.trace_id);
       expect(entra.tokenRequests().at(-1)!.requestId).toBe(body.trace_id);

@@ -2,14 +2,14 @@
 // sign-in pages, logout, the request log, faults and start-up options. No OAuth library in between, so what these
 // tests see is what any client sees.
 import { decodeJwt } from 'jose';
-import { DEFAULT_DIRECTORY_IDS, startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { JWT_BEARER_GRANT, DEFAULT_DIRECTORY_IDS, startEntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import {
   authorizeUrl,
   decodeClientInfo,
   entraErrorOf,
   expectEntraError,
   GUID,
-  JWT_BEARER,
   pkcePair,
   postForm,
   requestTokens,
@@ -21,20 +21,7 @@ const REDIRECT_URI = 'http://localhost:3000/auth/callback';
 const UNKNOWN_TENANT = '0b0b0b0b-1c1c-4d4d-8e8e-9f9f9f9f9f9f';
 
 describe('Entra ID emulator over raw HTTP', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
-
-  afterEach(() => {
-    // A fault a failed test left queued must not leak into the next test.
-    entra.faults.clear();
-  });
+  const entra = useEmulator();
 
   function primaryTenant(): string {
     return entra.defaults.tenants.primary.id;
@@ -448,7 +435,7 @@ describe('Entra ID emulator over raw HTTP', () => {
       expect(decodeJwt(tokens.access_token).amr).toBeUndefined();
       expect(decodeJwt(tokens.id_token!).nonce).toBe('nonce-91c2');
       const downstream = await requestTokens(entra, primaryTenant(), {
-        grant_type: JWT_BEARER,
+        grant_type: JWT_BEARER_GRANT,
         client_id: d.apps.middleTierApi.app.clientId,
         client_secret: d.apps.middleTierApi.clientSecret,
         assertion: tokens.access_token,
@@ -515,7 +502,7 @@ describe('Entra ID emulator over raw HTTP', () => {
         entra,
         primaryTenant(),
         {
-          grant_type: JWT_BEARER,
+          grant_type: JWT_BEARER_GRANT,
           client_id: d.apps.middleTierApi.app.clientId,
           client_secret: d.apps.middleTierApi.clientSecret,
           assertion: signedIn.access_token,
@@ -529,7 +516,7 @@ describe('Entra ID emulator over raw HTTP', () => {
       expect(tokenRequests.map((entry) => [entry.grantType, entry.status])).toEqual([
         ['authorization_code', 200],
         ['refresh_token', 200],
-        [JWT_BEARER, 200],
+        [JWT_BEARER_GRANT, 200],
       ]);
       expect(tokenRequests[0]!.clientId).toBe(d.apps.webApp.app.clientId);
       expect(tokenRequests[2]!.clientId).toBe(d.apps.middleTierApi.app.clientId);

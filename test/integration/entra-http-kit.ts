@@ -3,9 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntraEmulator } from '../../src/testing/index.js';
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
-/** The body of every Entra error response (ENTRA-PROTOCOL.md, "Errors"). */
+/** The body of every Entra error response (https://learn.microsoft.com/entra/identity-platform/reference-error-codes, "Handling error codes"). */
 export interface EntraErrorBody {
   error: string;
   error_description: string;

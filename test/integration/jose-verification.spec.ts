@@ -3,8 +3,9 @@
 // pinned, and must follow a signing-key rotation the way it follows Entra's.
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
-import { authorizeUrl, JWT_BEARER, pkcePair, requestTokens } from './entra-http-kit.js';
+import { JWT_BEARER_GRANT } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
+import { authorizeUrl, pkcePair, requestTokens } from './entra-http-kit.js';
 
 interface JsonWebKeyEntry {
   kty: string;
@@ -18,15 +19,7 @@ interface JsonWebKeyEntry {
 }
 
 describe('jose verifies what the emulator issues', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
+  const entra = useEmulator();
 
   /** The `jwks_uri` a resource server would find, by reading the tenant's discovery document of that version. */
   async function jwksUri(tenantId: string, version: 1 | 2): Promise<string> {
@@ -236,7 +229,7 @@ describe('jose verifies what the emulator issues', () => {
 
       // On-Behalf-Of: the middle tier exchanges Alice's token for the downstream API.
       const obo = await requestTokens(entra, tid, {
-        grant_type: JWT_BEARER,
+        grant_type: JWT_BEARER_GRANT,
         client_id: middleTier,
         client_secret: d.apps.middleTierApi.clientSecret,
         assertion: signedIn.access_token,

@@ -1,20 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ClientAuthError, CryptoProvider, InteractionRequiredAuthError, ServerError, type AuthenticationResult, type ConfidentialClientApplication } from '@azure/msal-node';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { aadstsOf, claimsOf, confidentialClient, rejectionOf, serializedCache, tokenRequestsSince } from './msal-test-kit.js';
 
 const pkce = new CryptoProvider();
 
 describe('authorization code + PKCE, refresh and MFA step-up: real msal-node against the emulator', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
+  const entra = useEmulator();
 
   function webApp(): ConfidentialClientApplication {
     const d = entra.defaults;

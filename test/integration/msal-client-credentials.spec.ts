@@ -1,22 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ClientAuthError, ServerError } from '@azure/msal-node';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { aadstsOf, CLIENT_ASSERTION_TYPE, claimsOf, confidentialClient, headerOf, hexToBase64Url, recordingNetworkClient, rejectionOf, tokenRequestsSince } from './msal-test-kit.js';
 
 describe('client credentials: real msal-node against the emulator', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
-
-  afterEach(() => {
-    entra.faults.clear();
-  });
+  const entra = useEmulator();
 
   // idtyp is an optional claim (absent unless the resource configures it); app tokens are known by no scp and oid = sub.
   it('a daemon with its secret gets an app-only token: roles, no scp, no idtyp, oid = sub = its service principal', async () => {

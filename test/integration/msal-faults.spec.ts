@@ -1,41 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientAuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
-import { startEntraEmulator, type EntraEmulator, type EmulatorUser } from '../../src/testing/index.js';
-import { aadstsOf, claimsOf, confidentialClient, JWT_BEARER, rejectionOf, tokenRequestsSince } from './msal-test-kit.js';
+import { JWT_BEARER_GRANT, type EmulatorUser } from '../../src/testing/index.js';
+import { userToken, useEmulator } from '../support/emulator.js';
+import { aadstsOf, claimsOf, confidentialClient, rejectionOf, tokenRequestsSince } from './msal-test-kit.js';
 
 describe('faults and transport: how msal-node reports them against the emulator', () => {
-  let entra: EntraEmulator;
+  const entra = useEmulator();
 
-  beforeAll(async () => {
-    entra = await startEntraEmulator();
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
-
-  afterEach(() => {
-    entra.faults.clear();
-    for (const policy of entra.policies.all.conditionalAccess) {
-      if (policy.id !== entra.defaults.policies.mfaForDownstream.id) entra.policies.remove(policy.id);
-    }
-  });
-
-  function userToken(user: EmulatorUser = entra.defaults.users.member): Promise<string> {
-    const d = entra.defaults;
-    return entra.issueAccessToken({ user, client: d.apps.webApp.app, resource: d.apps.middleTierApi.app, scopes: ['access_as_user'], amr: ['pwd', 'mfa'] });
-  }
+  /** A user who signed in with a second factor, so the seeded MFA policy never gets in the way of a fault. */
+  const mfaToken = (user: EmulatorUser = entra.defaults.users.member) => userToken(entra, user, { amr: ['pwd', 'mfa'] });
 
   describe('HTTP 429', () => {
     it('a JSON 429 is a ServerError; msal then throttles that client instance locally, for every user, until Retry-After', async () => {
       const d = entra.defaults;
       const msal = confidentialClient(entra);
       const scopes = [d.apps.downstreamApi.scopes.read];
-      entra.faults.inject({ type: 'throttle', retryAfterSec: 1, body: 'json' }, { grantType: JWT_BEARER });
+      entra.faults.inject({ type: 'throttle', retryAfterSec: 1, body: 'json' }, { grantType: JWT_BEARER_GRANT });
       const before = entra.tokenRequests().length;
 
-      const throttled = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
+      const throttled = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes }));
 
       expect(throttled).toBeInstanceOf(ServerError);
       expect(throttled).not.toBeInstanceOf(InteractionRequiredAuthError);
@@ -46,7 +30,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
       expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ fault: 'throttle', status: 429 })]);
 
       // Another user, same scopes, same instance: refused by msal itself, the emulator never sees it.
-      const local = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(d.users.mfaUser), scopes }));
+      const local = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(d.users.mfaUser), scopes }));
       expect(local).toBeInstanceOf(ServerError);
       // The locally replayed error puts the AADSTS number, as a string, in errorCode and has no errorNo.
       expect(local.errorCode).toBe('90055');
@@ -54,13 +38,13 @@ describe('faults and transport: how msal-node reports them against the emulator'
       expect(tokenRequestsSince(entra, before)).toHaveLength(1);
 
       // Other scopes, or another instance, are not throttled.
-      await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.write] })).resolves.toMatchObject({ fromCache: false });
-      await expect(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes })).resolves.toMatchObject({ fromCache: false });
+      await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.write] })).resolves.toMatchObject({ fromCache: false });
+      await expect(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes })).resolves.toMatchObject({ fromCache: false });
       expect(tokenRequestsSince(entra, before)).toHaveLength(3);
 
       // Once Retry-After has passed (msal reads the real clock), the instance reaches Entra again.
       await sleep(1_100);
-      await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes })).resolves.toMatchObject({ fromCache: false });
+      await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes })).resolves.toMatchObject({ fromCache: false });
       expect(tokenRequestsSince(entra, before)).toHaveLength(4);
     });
 
@@ -71,13 +55,13 @@ describe('faults and transport: how msal-node reports them against the emulator'
       entra.faults.inject({ type: 'throttle', retryAfterSec: 30 });
       const before = entra.tokenRequests().length;
 
-      const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
+      const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes }));
 
       expect(error).toBeInstanceOf(ClientAuthError);
       expect(error.errorCode).toBe('token_parsing_error');
       expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ fault: 'throttle', status: 429 })]);
 
-      await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes })).resolves.toMatchObject({ fromCache: false });
+      await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes })).resolves.toMatchObject({ fromCache: false });
       expect(tokenRequestsSince(entra, before)).toHaveLength(2);
     });
   });
@@ -89,14 +73,14 @@ describe('faults and transport: how msal-node reports them against the emulator'
     entra.faults.inject({ type: 'server-error', status: 503 });
     const before = entra.tokenRequests().length;
 
-    const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
+    const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes }));
 
     expect(error).toBeInstanceOf(ServerError);
     expect(error.errorCode).toBe('temporarily_unavailable');
     expect(aadstsOf(error)).toBe('50000');
     expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ fault: 'server-error', status: 503 })]);
 
-    const local = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
+    const local = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes }));
     expect(local.errorCode).toBe('50000');
     expect(tokenRequestsSince(entra, before)).toHaveLength(1);
   });
@@ -108,20 +92,20 @@ describe('faults and transport: how msal-node reports them against the emulator'
     entra.faults.inject({ type: 'reset' });
     const before = entra.tokenRequests().length;
 
-    const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes }));
+    const error = await rejectionOf(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes }));
 
     expect(error).toBeInstanceOf(ClientAuthError);
     expect(error.errorCode).toBe('network_error');
     expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ fault: 'reset', status: 0 })]);
 
-    await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes })).resolves.toMatchObject({ fromCache: false });
+    await expect(msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes })).resolves.toMatchObject({ fromCache: false });
   });
 
   it('a 200 whose body is not JSON is a token_parsing_error', async () => {
     const d = entra.defaults;
     entra.faults.inject({ type: 'malformed-json' });
 
-    const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read] }));
+    const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read] }));
 
     expect(error).toBeInstanceOf(ClientAuthError);
     expect(error.errorCode).toBe('token_parsing_error');
@@ -131,12 +115,12 @@ describe('faults and transport: how msal-node reports them against the emulator'
     const d = entra.defaults;
     const msal = confidentialClient(entra);
     // Discovery first, so that only the token POST is timed.
-    await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read] });
+    await msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read] });
     entra.faults.inject({ type: 'delay', ms: 300 });
     const before = entra.tokenRequests().length;
 
     const started = performance.now();
-    const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read] });
+    const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read] });
 
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
     expect(claimsOf(result!.accessToken).aud).toBe(d.apps.downstreamApi.app.clientId);
@@ -147,7 +131,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
     const d = entra.defaults;
     entra.faults.inject({ type: 'server-error', status: 500 }, { clientId: d.apps.daemon.app.clientId, grantType: 'client_credentials' });
 
-    await expect(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read] })).resolves.not.toBeNull();
+    await expect(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read] })).resolves.not.toBeNull();
     await expect(confidentialClient(entra).acquireTokenByClientCredential({ scopes: [d.apps.downstreamApi.defaultScope] })).resolves.not.toBeNull();
     expect(entra.faults.pending).toBe(1);
 
@@ -162,7 +146,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
     entra.faults.inject({ type: 'server-error', status: 503 }, { endpoint: 'discovery' });
     const before = entra.tokenRequests().length;
 
-    const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read] }));
+    const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read] }));
 
     expect(error).toBeInstanceOf(ClientAuthError);
     expect(error.errorCode).toBe('endpoints_resolution_error');
@@ -177,7 +161,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
       const before = entra.tokenRequests().length;
 
       const error = await rejectionOf(
-        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read], correlationId }),
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read], correlationId }),
       );
 
       expect(error.correlationId).toBe(correlationId);
@@ -193,7 +177,7 @@ describe('faults and transport: how msal-node reports them against the emulator'
       const correlationId = randomUUID();
 
       const error = await rejectionOf(
-        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(), scopes: [d.apps.downstreamApi.scopes.read], correlationId }),
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await mfaToken(), scopes: [d.apps.downstreamApi.scopes.read], correlationId }),
       );
 
       expect(error.correlationId).toBe(correlationId);

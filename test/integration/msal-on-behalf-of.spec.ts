@@ -1,7 +1,8 @@
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { SignJWT } from 'jose';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { JWT_BEARER_GRANT } from '../../src/testing/index.js';
+import { userToken, useEmulator } from '../support/emulator.js';
 import {
   aadstsOf,
   CLIENT_ASSERTION_TYPE,
@@ -9,7 +10,6 @@ import {
   confidentialClient,
   headerOf,
   hexToBase64Url,
-  JWT_BEARER,
   rawErrorNo,
   recordingNetworkClient,
   rejectionOf,
@@ -18,39 +18,15 @@ import {
 } from './msal-test-kit.js';
 
 describe('On-Behalf-Of: real msal-node against the emulator', () => {
-  let entra: EntraEmulator;
-
-  beforeAll(async () => {
-    // Fixed lifetimes: one test moves the clock past a token's expiry.
-    entra = await startEntraEmulator({ tokenLifetimes: { accessTokenSec: 3600 } });
-  });
-
-  afterAll(async () => {
-    await entra.close();
-  });
-
-  afterEach(() => {
-    // Every test leaves the emulator as the default directory had it: the seeded MFA policy only, real time, no faults.
-    for (const denial of entra.policies.all.consentDenials) entra.policies.remove(denial.id);
-    for (const policy of entra.policies.all.conditionalAccess) {
-      if (policy.id !== entra.defaults.policies.mfaForDownstream.id) entra.policies.remove(policy.id);
-    }
-    entra.clock.reset();
-    entra.faults.clear();
-  });
-
-  /** A token the web app got for the middle tier on `user`'s behalf: what the middle tier receives as a bearer token. */
-  function userTokenFor(user: Parameters<EntraEmulator['issueAccessToken']>[0]['user'], extra: { amr?: string[] } = {}): Promise<string> {
-    const d = entra.defaults;
-    return entra.issueAccessToken({ user, client: d.apps.webApp.app, resource: d.apps.middleTierApi.app, scopes: ['access_as_user'], ...extra });
-  }
+  // Fixed lifetimes: one test moves the clock past a token's expiry.
+  const entra = useEmulator({ tokenLifetimes: { accessTokenSec: 3600 } });
 
   describe('successful exchanges', () => {
     it('exchanges a user token with the client secret for an Entra-shaped downstream token', async () => {
       const d = entra.defaults;
       const network = recordingNetworkClient(entra.networkClient);
       const msal = confidentialClient(entra, { networkClient: network });
-      const assertion = await userTokenFor(d.users.member);
+      const assertion = await userToken(entra, d.users.member);
       entra.clearRequests();
 
       const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });
@@ -85,9 +61,9 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       expect(result!.fromCache).toBe(false);
       expect(result!.scopes).toContain(d.apps.downstreamApi.scopes.read);
 
-      // What msal sent, as ENTRA-PROTOCOL.md describes it.
+      // What msal sent: the On-Behalf-Of request of https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
       const sent = network.posts.at(-1)!;
-      expect(sent.get('grant_type')).toBe(JWT_BEARER);
+      expect(sent.get('grant_type')).toBe(JWT_BEARER_GRANT);
       expect(sent.get('requested_token_use')).toBe('on_behalf_of');
       expect(sent.get('client_info')).toBe('1');
       expect(sent.get('client_id')).toBe(d.apps.middleTierApi.app.clientId);
@@ -98,7 +74,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       // With the emulator host in knownAuthorities msal fetches only the tenant's metadata: no instance discovery.
       const endpoints = entra.requests.map((request) => `${request.method} ${request.endpoint} ${request.tenant}`);
       expect(endpoints).toEqual([`GET discovery ${d.tenants.primary.id}`, `POST token ${d.tenants.primary.id}`]);
-      expect(entra.tokenRequests({ grantType: JWT_BEARER })).toHaveLength(1);
+      expect(entra.tokenRequests({ grantType: JWT_BEARER_GRANT })).toHaveLength(1);
       expect(entra.tokenRequests()[0]).toMatchObject({ clientId: d.apps.middleTierApi.app.clientId, status: 200 });
     });
 
@@ -111,7 +87,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         networkClient: network,
       });
 
-      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
+      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
 
       const sent = network.posts.at(-1)!;
       expect(sent.get('client_secret')).toBeNull();
@@ -139,7 +115,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         networkClient: network,
       });
 
-      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.write] });
+      const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.write] });
 
       const header = headerOf(network.posts.at(-1)!.get('client_assertion')!);
       expect(header.alg).toBe('PS256');
@@ -152,8 +128,8 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
     it('caches per user in msal: two users, two entries; a repeat for the same assertion never reaches Entra', async () => {
       const d = entra.defaults;
       const msal = confidentialClient(entra);
-      const aliceToken = await userTokenFor(d.users.member);
-      const bobToken = await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] });
+      const aliceToken = await userToken(entra, d.users.member);
+      const bobToken = await userToken(entra, d.users.mfaUser, { amr: ['pwd', 'mfa'] });
       const scopes = [d.apps.downstreamApi.scopes.read];
       const before = entra.tokenRequests().length;
 
@@ -180,10 +156,10 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const d = entra.defaults;
       const msal = confidentialClient(entra);
       const scopes = [d.apps.downstreamApi.scopes.read];
-      await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes });
+      await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes });
       const before = entra.tokenRequests().length;
 
-      const second = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes });
+      const second = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes });
 
       expect(second!.fromCache).toBe(false);
       expect(tokenRequestsSince(entra, before)).toHaveLength(1);
@@ -196,7 +172,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const scopes = [d.apps.downstreamApi.scopes.read];
       const before = entra.tokenRequests().length;
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.mfaUser), scopes }));
+      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.mfaUser), scopes }));
 
       expect(error).toBeInstanceOf(InteractionRequiredAuthError);
       const challenge = error as InteractionRequiredAuthError;
@@ -207,10 +183,10 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       expect(rawErrorNo(challenge)).toBe(50076);
       expect(challenge.errorMessage).toMatch(/^AADSTS50076: /);
       expect(JSON.parse(challenge.claims)).toEqual({ access_token: { capolids: { essential: true, values: [d.policies.mfaForDownstream.id] } } });
-      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ grantType: JWT_BEARER, status: 400 })]);
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ grantType: JWT_BEARER_GRANT, status: 400 })]);
 
       // Signed in with a second factor: Entra knows it from the session behind the token (v2 tokens carry no amr).
-      const mfaAssertion = await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] });
+      const mfaAssertion = await userToken(entra, d.users.mfaUser, { amr: ['pwd', 'mfa'] });
       expect(claimsOf(mfaAssertion).amr).toBeUndefined();
       const afterMfa = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: mfaAssertion, scopes });
       expect(claimsOf(afterMfa!.accessToken)).toMatchObject({ oid: d.users.mfaUser.id, aud: d.apps.downstreamApi.app.clientId });
@@ -220,7 +196,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
     it('an amr claim in the token proves nothing: a password-only sign-in stays password-only, whatever the token says', async () => {
       const d = entra.defaults;
       const scopes = [d.apps.downstreamApi.scopes.read];
-      const claimsMfa = await userTokenFor(d.users.mfaUser);
+      const claimsMfa = await userToken(entra, d.users.mfaUser);
       const forged = await entra.issueAccessToken({
         user: d.users.mfaUser,
         client: d.apps.webApp.app,
@@ -240,7 +216,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       entra.directory.grantApiPermission(d.apps.downstreamApi.app.clientId, d.apps.downstreamApi.app.clientId, ['Profile.Read']);
       const secret = entra.directory.addSecret(d.apps.downstreamApi.app.clientId);
       try {
-        const first = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.mfaUser, { amr: ['pwd', 'mfa'] }), scopes: [d.apps.downstreamApi.scopes.read] });
+        const first = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.mfaUser, { amr: ['pwd', 'mfa'] }), scopes: [d.apps.downstreamApi.scopes.read] });
         const second = await confidentialClient(entra, { clientId: d.apps.downstreamApi.app.clientId, credential: { clientSecret: secret } }).acquireTokenOnBehalfOf({
           oboAssertion: first!.accessToken,
           scopes: [d.apps.downstreamApi.scopes.read],
@@ -257,7 +233,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const policy = entra.policies.requireMfaRegistration({ resource: d.apps.downstreamApi.app.clientId, users: [d.users.member.id] });
 
       const error = await rejectionOf(
-        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
       );
 
       expect(error).toBeInstanceOf(InteractionRequiredAuthError);
@@ -272,7 +248,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       entra.policies.blockAccess({ resource: d.apps.downstreamApi.app.clientId });
 
       const error = await rejectionOf(
-        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
       );
 
       expect(error).toBeInstanceOf(ServerError);
@@ -288,7 +264,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       entra.policies.denyConsent({ client: d.apps.middleTierApi.app.clientId, resource: d.apps.downstreamApi.app.clientId });
 
       const error = await rejectionOf(
-        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
+        confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] }),
       );
 
       expect(error).toBeInstanceOf(InteractionRequiredAuthError);
@@ -311,7 +287,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
 
     it('an expired assertion: 500133', async () => {
       const d = entra.defaults;
-      const assertion = await userTokenFor(d.users.member);
+      const assertion = await userToken(entra, d.users.member);
       entra.clock.advanceSec(3600 + 60);
 
       const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] }));
@@ -323,7 +299,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
 
     it('an assertion signed by a key Entra never published (real kid, forged signature): 50013', async () => {
       const d = entra.defaults;
-      const genuine = await userTokenFor(d.users.member);
+      const genuine = await userToken(entra, d.users.member);
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const forged = await new SignJWT(claimsOf(genuine))
         .setProtectedHeader({ ...headerOf(genuine), alg: 'RS256' })
@@ -339,14 +315,14 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
 
     it('an assertion signed by a key that was retired since: 50013', async () => {
       const d = entra.defaults;
-      const signedByOldKey = await userTokenFor(d.users.member);
+      const signedByOldKey = await userToken(entra, d.users.member);
       await entra.rotateSigningKeys({ retirePrevious: true });
 
       const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: signedByOldKey, scopes: [d.apps.downstreamApi.scopes.read] }));
       expect(aadstsOf(error)).toBe('50013');
 
       // Tokens signed by the new key exchange normally.
-      const fresh = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userTokenFor(d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
+      const fresh = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
       expect(headerOf(fresh!.accessToken).kid).toBe(entra.signingKeyIds.at(-1));
     });
 
@@ -381,7 +357,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
 
       const error = await rejectionOf(
         confidentialClient(entra, { credential: { clientSecret: 'not-the-secret' } }).acquireTokenOnBehalfOf({
-          oboAssertion: await userTokenFor(d.users.member),
+          oboAssertion: await userToken(entra, d.users.member),
           scopes: [d.apps.downstreamApi.scopes.read],
         }),
       );
@@ -397,7 +373,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
 
       const error = await rejectionOf(
         confidentialClient(entra, { clientId: '5f0b2a3c-0000-4000-8000-000000000001', credential: { clientSecret: d.apps.middleTierApi.clientSecret } }).acquireTokenOnBehalfOf({
-          oboAssertion: await userTokenFor(d.users.member),
+          oboAssertion: await userToken(entra, d.users.member),
           scopes: [d.apps.downstreamApi.scopes.read],
         }),
       );
@@ -412,7 +388,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
 
       const error = await rejectionOf(
         confidentialClient(entra).acquireTokenOnBehalfOf({
-          oboAssertion: await userTokenFor(d.users.member),
+          oboAssertion: await userToken(entra, d.users.member),
           scopes: [`${d.apps.downstreamApi.app.identifierUris[0]}/Profile.Delete`],
         }),
       );
@@ -426,7 +402,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
   describe("guests and other tenants: OBO at the caller's tenant", () => {
     it("a B2B guest: the token's tid is the resource tenant, idp names the home tenant, and OBO there keeps them", async () => {
       const d = entra.defaults;
-      const assertion = await userTokenFor(d.users.guest);
+      const assertion = await userToken(entra, d.users.guest);
       const incoming = claimsOf(assertion);
       // acct is an optional claim the middle tier did not configure.
       expect(incoming).toMatchObject({ tid: d.tenants.primary.id, oid: d.users.guest.id, idp: `https://sts.windows.net/${d.tenants.secondary.id}/` });
@@ -443,12 +419,12 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         aud: d.apps.downstreamApi.app.clientId,
       });
       expect(result!.account?.homeAccountId).toBe(`${d.users.guest.id}.${d.tenants.primary.id}`);
-      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.primary.id, grantType: JWT_BEARER, status: 200 })]);
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.primary.id, grantType: JWT_BEARER_GRANT, status: 200 })]);
     });
 
     it("a member of the second tenant: OBO at that tenant's authority issues a token in that tenant", async () => {
       const d = entra.defaults;
-      const assertion = await userTokenFor(d.users.secondTenantMember);
+      const assertion = await userToken(entra, d.users.secondTenantMember);
       const incoming = claimsOf(assertion);
       expect(incoming.tid).toBe(d.tenants.secondary.id);
       expect(incoming.acct).toBeUndefined();
@@ -463,12 +439,12 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         azp: d.apps.middleTierApi.app.clientId,
       });
       expect(result!.tenantId).toBe(d.tenants.secondary.id);
-      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.secondary.id, grantType: JWT_BEARER, status: 200 })]);
+      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.secondary.id, grantType: JWT_BEARER_GRANT, status: 200 })]);
     });
 
     it("the second tenant's token presented at the home tenant's authority is refused", async () => {
       const d = entra.defaults;
-      const assertion = await userTokenFor(d.users.secondTenantMember);
+      const assertion = await userToken(entra, d.users.secondTenantMember);
 
       const error = await rejectionOf(
         confidentialClient(entra, { tenant: d.tenants.primary.id }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] }),

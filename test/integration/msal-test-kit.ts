@@ -12,7 +12,6 @@ import {
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { EntraEmulator } from '../../src/testing/index.js';
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** How the client proves who it is: a secret, or a certificate msal signs a client assertion with. */

@@ -18,22 +18,17 @@ import {
   type CustomFetch,
 } from 'openid-client';
 import { decodeJwt } from 'jose';
-import { startEntraEmulator, type EntraEmulator } from '../../src/testing/index.js';
+import { useEmulator } from '../support/emulator.js';
 import { decodeClientInfo } from './entra-http-kit.js';
 
 const REDIRECT_URI = 'http://localhost:3000/auth/callback';
 
 describe('openid-client 6 as a relying party of the emulator', () => {
-  let entra: EntraEmulator;
+  const entra = useEmulator();
   let config: Configuration;
 
   beforeAll(async () => {
-    entra = await startEntraEmulator();
     config = await relyingParty();
-  });
-
-  afterAll(async () => {
-    await entra.close();
   });
 
   /**

@@ -154,6 +154,41 @@ export function generateClientSecret(): string {
   return `${body.slice(0, 3)}8Q~${body.slice(3)}`;
 }
 
+type AppLists = Pick<
+  EmulatorApp,
+  | 'identifierUris'
+  | 'scopes'
+  | 'appRoles'
+  | 'redirectUris'
+  | 'spaRedirectUris'
+  | 'postLogoutRedirectUris'
+  | 'optionalClaims'
+  | 'preAuthorizedClients'
+  | 'apiPermissions'
+  | 'appPermissions'
+  | 'secrets'
+  | 'certificates'
+>;
+
+/** The members of an app a test can change in place (arrays and maps), copied. */
+function copyAppLists(app: AppLists): AppLists {
+  const copyPermissions = (permissions: Record<string, string[]>) => Object.fromEntries(Object.entries(permissions).map(([resource, granted]) => [resource, [...granted]]));
+  return {
+    identifierUris: [...app.identifierUris],
+    scopes: [...app.scopes],
+    appRoles: [...app.appRoles],
+    redirectUris: [...app.redirectUris],
+    spaRedirectUris: [...app.spaRedirectUris],
+    postLogoutRedirectUris: [...app.postLogoutRedirectUris],
+    optionalClaims: { accessToken: [...app.optionalClaims.accessToken], idToken: [...app.optionalClaims.idToken] },
+    preAuthorizedClients: [...app.preAuthorizedClients],
+    apiPermissions: copyPermissions(app.apiPermissions),
+    appPermissions: copyPermissions(app.appPermissions),
+    secrets: [...app.secrets],
+    certificates: [...app.certificates],
+  };
+}
+
 /**
  * The emulator's directory: tenants, users (members and guests) and app registrations. Tests change it freely
  * while the emulator runs; every request reads the current state.
@@ -392,6 +427,29 @@ export class EmulatorDirectory {
       privateKeyPem: generated.privateKeyPem,
       thumbprintSha1Hex: generated.thumbprintSha1Hex,
       thumbprintSha256Hex: generated.thumbprintSha256Hex,
+    };
+  }
+
+  /**
+   * @internal Remembers the tenants, users and apps as they are now; the returned function brings them back (for
+   * `EntraEmulator.reset()`). The same app objects come back, so references a test holds (`emulator.defaults`) stay
+   * valid, with their secrets, certificates and permissions as they were.
+   */
+  checkpoint(): () => void {
+    const tenants = [...this.tenantsById];
+    const users = [...this.usersById];
+    const apps = [...this.appsByClientId].map(([clientId, app]) => ({ clientId, app, lists: copyAppLists(app) }));
+    return () => {
+      this.tenantsById.clear();
+      for (const [id, tenant] of tenants) this.tenantsById.set(id, tenant);
+      this.usersById.clear();
+      for (const [id, user] of users) this.usersById.set(id, user);
+      this.appsByClientId.clear();
+      for (const { clientId, app, lists } of apps) {
+        // Copied again on each restore, so that a reset after a reset still finds the checkpoint untouched.
+        Object.assign(app, copyAppLists(lists));
+        this.appsByClientId.set(clientId, app);
+      }
     };
   }
 

@@ -115,11 +115,13 @@ export class EntraEmulator {
    */
   readonly graphBaseUrl: string;
 
-  private readonly services: EmulatorServices;
+  private services: EmulatorServices;
+  private handler: EmulatorRequestHandler;
   private readonly log = new RequestLog();
   private readonly sockets = new Set<Socket>();
   private readonly pinnedFetch: PinnedFetch;
   private seeded: DefaultDirectory | undefined;
+  private restoreSeed: Array<() => void> = [];
   private closed = false;
 
   private constructor(
@@ -127,9 +129,9 @@ export class EntraEmulator {
     private readonly keys: SigningKeyRing,
     authorityHost: string,
     caCertificatePem: string,
-    lifetimes: EmulatorTokenLifetimes,
-    allowLoginHintSignIn: boolean,
-    random: () => number,
+    private readonly lifetimes: EmulatorTokenLifetimes,
+    private readonly allowLoginHintSignIn: boolean,
+    private readonly randomSeed: number | undefined,
   ) {
     this.authorityHost = authorityHost;
     this.graphBaseUrl = `${authorityHost}/${GRAPH_PATH_SEGMENT}`;
@@ -137,21 +139,32 @@ export class EntraEmulator {
     this.pinnedFetch = createPinnedFetch(caCertificatePem);
     this.fetch = this.pinnedFetch.fetch;
     this.networkClient = createMsalNetworkClient(this.fetch);
-    this.services = {
-      authorityHost,
-      directory: this.directory,
-      policies: this.policies,
-      clock: this.clock,
-      issuer: new TokenIssuer(keys, this.clock, authorityHost, lifetimes, random),
-      grants: new GrantStore(this.clock),
-    };
-    const authorize = new AuthorizeEndpoint(this.services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
-    const handler = new EmulatorRequestHandler(this.services, keys, authorize, new GraphEndpoint(this.services), this.faults, this.log, this.graphBaseUrl);
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
+    ({ services: this.services, handler: this.handler } = this.freshEndpoints());
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => void this.handler.handle(request, response));
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
+  }
+
+  /**
+   * The endpoints with nothing handed out yet: no codes, refresh tokens, sign-in sessions or pending sign-in pages,
+   * and the random lifetimes drawn from the start of their seed again.
+   */
+  private freshEndpoints(): { services: EmulatorServices; handler: EmulatorRequestHandler } {
+    const random = this.randomSeed !== undefined ? seededRandom(this.randomSeed) : Math.random;
+    const services: EmulatorServices = {
+      authorityHost: this.authorityHost,
+      directory: this.directory,
+      policies: this.policies,
+      clock: this.clock,
+      issuer: new TokenIssuer(this.keys, this.clock, this.authorityHost, this.lifetimes, random),
+      grants: new GrantStore(this.clock),
+    };
+    const allowLoginHintSignIn = this.allowLoginHintSignIn;
+    const authorize = new AuthorizeEndpoint(services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
+    const handler = new EmulatorRequestHandler(services, this.keys, authorize, new GraphEndpoint(services), this.faults, this.log, this.graphBaseUrl);
+    return { services, handler };
   }
 
   /** @internal use `startEntraEmulator()` */
@@ -182,8 +195,7 @@ export class EntraEmulator {
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
     const hostInUrl = host === '::1' ? '[::1]' : host;
-    const random = options.randomSeed !== undefined ? seededRandom(options.randomSeed) : Math.random;
-    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true, random);
+    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true, options.randomSeed);
     try {
       if (seed === 'default') emulator.seeded = await seedDefaultDirectory(emulator.directory, emulator.policies);
       else if (typeof seed === 'function') await seed(emulator);
@@ -191,6 +203,8 @@ export class EntraEmulator {
       await emulator.close();
       throw error;
     }
+    // What the seed built is what reset() returns to (the same secrets and certificates, not new ones).
+    emulator.restoreSeed = [emulator.directory.checkpoint(), emulator.policies.checkpoint(), keys.checkpoint()];
     return emulator;
   }
 
@@ -296,7 +310,7 @@ export class EntraEmulator {
     return this.log.entries();
   }
 
-  /** Requests to the token endpoint, optionally filtered (e.g. `{ grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }`). */
+  /** Requests to the token endpoint, optionally filtered (e.g. `{ grantType: JWT_BEARER_GRANT }`). */
   tokenRequests(filter: Omit<RequestFilter, 'endpoint'> = {}): RecordedRequest[] {
     return this.log.entries({ ...filter, endpoint: 'token' });
   }
@@ -311,6 +325,21 @@ export class EntraEmulator {
    */
   async signIn(authorizeUrl: string, options: SignInOptions): Promise<URL> {
     return completeSignIn(this.fetch, authorizeUrl, options);
+  }
+
+  /**
+   * Back to the state right after start: the seeded directory (the same ids, secrets and certificates, so
+   * `emulator.defaults` stays valid), the seeded policies, the seeded signing keys, the real time, no queued faults, an
+   * empty request log, and no codes, refresh tokens or sign-in sessions handed out. The port, the TLS certificate and
+   * its CA stay, so clients configured once keep working: call it in `afterEach` instead of starting a new emulator.
+   */
+  reset(): void {
+    if (this.closed) throw new Error('reset(): the emulator is closed');
+    for (const restore of this.restoreSeed) restore();
+    this.clock.reset();
+    this.faults.clear();
+    this.log.clear();
+    ({ services: this.services, handler: this.handler } = this.freshEndpoints());
   }
 
   async close(): Promise<void> {

@@ -97,6 +97,16 @@ export class EmulatorPolicies {
     this.consentDenials = [];
   }
 
+  /** @internal Remembers the policies as they are now; the returned function brings them back (`EntraEmulator.reset()`). */
+  checkpoint(): () => void {
+    const conditionalAccess = [...this.conditionalAccess];
+    const consentDenials = [...this.consentDenials];
+    return () => {
+      this.conditionalAccess = [...conditionalAccess];
+      this.consentDenials = [...consentDenials];
+    };
+  }
+
   /** The Conditional Access policies that apply to this user's request for this resource in this tenant. */
   applicable(user: EmulatorUser, resource: EmulatorApp, tenantId: string): ConditionalAccessPolicy[] {
     return this.conditionalAccess.filter(

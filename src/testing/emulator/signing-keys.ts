@@ -75,6 +75,17 @@ export class SigningKeyRing {
     this.keys = this.keys.filter((key) => key.kid !== kid);
   }
 
+  /**
+   * Remembers the published keys; the returned function publishes exactly those again, the last one signing. The
+   * same keys (not new ones), so tokens and key sets fetched before `EntraEmulator.reset()` still verify after it.
+   */
+  checkpoint(): () => void {
+    const keys = [...this.keys];
+    return () => {
+      this.keys = [...keys];
+    };
+  }
+
   jwks(issuer?: string): { keys: JsonWebKeySetEntry[] } {
     return {
       keys: this.keys.map((key) => {

@@ -3,7 +3,8 @@ import { authenticateClient } from './client-authentication.js';
 import { entraErrors } from './entra-errors.js';
 import { authorizationCodeGrant } from './grants/authorization-code.grant.js';
 import { clientCredentialsGrant } from './grants/client-credentials.grant.js';
-import { JWT_BEARER_GRANT, onBehalfOfGrant } from './grants/on-behalf-of.grant.js';
+import { CLIENT_CREDENTIALS_GRANT, JWT_BEARER_GRANT } from './grant-types.js';
+import { onBehalfOfGrant } from './grants/on-behalf-of.grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.grant.js';
 import { basicCredentials } from './http.js';
 import { CONSUMERS_TENANT_ID, type EmulatorApp } from './directory.js';
@@ -12,7 +13,7 @@ import type { EmulatorServices, GrantHandler, TokenResponseBody } from './servic
 const GRANTS: Record<string, GrantHandler> = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
-  client_credentials: clientCredentialsGrant,
+  [CLIENT_CREDENTIALS_GRANT]: clientCredentialsGrant,
   [JWT_BEARER_GRANT]: onBehalfOfGrant,
 };
 

@@ -3,9 +3,9 @@ import type { OboModuleOptions } from '../../../src/index.js';
 import type { EmulatorUser, EntraEmulator, IssueAccessTokenOptions } from '../../../src/testing/index.js';
 import { startTestApp, type AdapterName } from './test-app.js';
 
-/** The grant type of an On-Behalf-Of token request, as the emulator records it. */
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+/** The grant types, as the emulator records them: the kit's constants, re-exported for the e2e suites. */
+export { CLIENT_CREDENTIALS_GRANT, JWT_BEARER_GRANT } from '../../../src/testing/index.js';
+export { userToken } from '../../support/emulator.js';
 
 /** What a test needs of an HTTP answer: read once, so headers and body can be asserted on freely. */
 export interface HttpAnswer {
@@ -27,12 +27,6 @@ export async function get(baseUrl: string, path: string, token?: string): Promis
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
-}
-
-/** A user access token for the middle-tier API, as the web app would hold it after sign-in. */
-export function userToken(entra: EntraEmulator, user: EmulatorUser, extra: Partial<IssueAccessTokenOptions> = {}): Promise<string> {
-  const { apps } = entra.defaults;
-  return entra.issueAccessToken({ user, client: apps.webApp.app, resource: apps.middleTierApi.app, scopes: ['access_as_user'], ...extra });
 }
 
 /** An app-only token of the daemon for the middle-tier API (roles, no scp). */

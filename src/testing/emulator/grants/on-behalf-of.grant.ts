@@ -5,8 +5,6 @@ import type { GrantHandler } from '../services.js';
 import { issueUserTokens } from '../user-tokens.js';
 import { clientCapabilitiesFrom } from './client-capabilities.js';
 
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
 /** Entra's tolerance for a user assertion's `nbf` in the future. */
 const ASSERTION_SKEW_SEC = 300;
 
