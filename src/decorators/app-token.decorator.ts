@@ -1,6 +1,6 @@
 import { createParamDecorator } from '@nestjs/common';
 import { AppTokenPipe, type AppTokenOptions } from './app-token.pipe.js';
-import { markParameterFactory } from './parameter-kind.js';
+import { markParameterFactory } from '../routes/parameter-kind.js';
 
 const appTokenParameter = createParamDecorator(markParameterFactory((options: AppTokenOptions): AppTokenOptions => options, 'app-token'));
 

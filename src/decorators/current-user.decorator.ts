@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { EntraPrincipal } from '../auth/entra-principal.js';
 import { MissingTokenError } from '../errors/obo-errors.js';
-import { markParameterFactory } from './parameter-kind.js';
+import { markParameterFactory } from '../routes/parameter-kind.js';
 
 /** The validated caller (`EntraPrincipal`) that `OboAuthGuard` attached to the request. */
 export const CurrentUser = createParamDecorator(

@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from './downstream-token.pipe.js';
 import type { GuardedRequest } from '../auth/request-principal.js';
-import { markParameterFactory } from './parameter-kind.js';
+import { markParameterFactory } from '../routes/parameter-kind.js';
 
 const downstreamTokenParameter = createParamDecorator(
   markParameterFactory(

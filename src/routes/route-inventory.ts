@@ -1,7 +1,7 @@
 import { Injectable, RequestMethod } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { parameterKindOf, type OboParameterKind } from '../decorators/parameter-kind.js';
+import { parameterKindOf, type OboParameterKind } from './parameter-kind.js';
 import { PublicRoute, RequiredRoles, RequiredScopes } from './route-metadata.js';
 import { readRouteRequirements, type RouteRequirements } from './route-requirements.js';
 
