@@ -6,8 +6,8 @@ import { DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InvalidTokenError } from '../errors/obo-errors.js';
-import { BoundedMap } from '../shared/bounded-map.js';
-import { GUID_PATTERN as GUID } from '../shared/ids.js';
+import { BoundedMap } from '../util/bounded-map.js';
+import { GUID_PATTERN as GUID } from '../util/ids.js';
 import { callerKindOf } from './caller-kind.js';
 import { attachAccessToken, deepFreeze, type EntraPrincipal } from './entra-principal.js';
 import { issuerAndTenantProblem, issuerTemplatesOf, type IssuerTemplates } from './issuer-rules.js';

@@ -1,6 +1,6 @@
 import { OboTokenCache } from '../cache/obo-token-cache.js';
 import { OboConfigurationError } from '../errors/obo-errors.js';
-import { GUID_PATTERN as GUID } from '../shared/ids.js';
+import { GUID_PATTERN as GUID } from '../util/ids.js';
 import { resolveCredential, type ResolvedCredential } from './credential.js';
 import type { OboClock, OboModuleOptions } from './obo-module-options.js';
 

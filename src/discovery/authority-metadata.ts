@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { MetadataSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { ClientConfigurationError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
-import { BoundedMap } from '../shared/bounded-map.js';
-import { SingleFlight } from '../shared/single-flight.js';
+import { BoundedMap } from '../util/bounded-map.js';
+import { SingleFlight } from '../util/single-flight.js';
 import { RetryBackoff } from './retry-backoff.js';
 
 /** The fields of an OpenID Connect discovery document that the library uses. */

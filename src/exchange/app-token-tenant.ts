@@ -1,5 +1,5 @@
 import { CONSUMERS_TENANT_ID, type ResolvedOboOptions } from '../config/resolve-options.js';
-import { isGuid } from '../shared/ids.js';
+import { isGuid } from '../util/ids.js';
 
 /**
  * The tenant an app token is requested in, checked before it goes into a URL: a single-tenant API only its own (by

@@ -1,4 +1,4 @@
-import { BoundedMap } from '../shared/bounded-map.js';
+import { BoundedMap } from '../util/bounded-map.js';
 
 /**
  * Remembers that Entra throttled a request (429) until its `Retry-After` has passed, so the same request is answered

@@ -11,7 +11,7 @@ import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/o
 import { appTokenTenant } from './app-token-tenant.js';
 import { scopeListProblems, toScopeList, type ScopeFlow } from './downstream-scopes.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
-import { SingleFlight } from '../shared/single-flight.js';
+import { SingleFlight } from '../util/single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
 /**

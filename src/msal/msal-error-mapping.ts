@@ -10,7 +10,7 @@ import {
   MAX_RETRY_AFTER_SEC,
   type OboError,
 } from '../errors/obo-errors.js';
-import { isGuid } from '../shared/ids.js';
+import { isGuid } from '../util/ids.js';
 
 /** What the network client saw of the last response: MSAL's errors carry no HTTP status. */
 export interface ObservedResponse {

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { CachedToken } from '../cache/obo-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
-import { BoundedMap } from '../shared/bounded-map.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import type { RedisKeyNames } from './redis-key-names.js';
 
 /**
