@@ -11,7 +11,7 @@ export type { OboModuleOptions, OboModuleExtras, OboCredential, OboClock, PemOrP
 export { OboAuthGuard } from './auth/obo-auth.guard.js';
 export type { GuardedRequest } from './auth/obo-auth.guard.js';
 /** What a route asks of its caller, as `OboAuthGuard.authorize` receives it (for subclasses). */
-export type { RouteRequirements } from './routes/route-requirements.js';
+export type { RouteRequirements } from './auth/route-requirements.js';
 /** The validated caller. */
 export type { EntraPrincipal } from './auth/entra-principal.js';
 /** The token validator behind the guard, for use outside HTTP (WebSockets, queues). */
@@ -54,5 +54,5 @@ export {
   OboConfigurationError,
 } from './errors/obo-errors.js';
 export type { OboErrorCode, EntraErrorDetails, KnownOboError, InvalidTokenReason } from './errors/obo-errors.js';
-export { OboExceptionFilter, toErrorResponse } from './errors/obo-exception.filter.js';
-export type { OboErrorResponse } from './errors/obo-exception.filter.js';
+export { OboExceptionFilter, toErrorResponse } from './filters/obo-exception.filter.js';
+export type { OboErrorResponse } from './filters/obo-exception.filter.js';

@@ -2,7 +2,7 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { OboAuthGuard } from './auth/obo-auth.guard.js';
 import type { OboModuleExtras, OboModuleOptions } from './config/obo-module-options.js';
-import { OboExceptionFilter } from './errors/obo-exception.filter.js';
+import { OboExceptionFilter } from './filters/obo-exception.filter.js';
 
 export const {
   ConfigurableModuleClass: ConfigurableOboModule,

@@ -1,7 +1,7 @@
 // The one file that uses jose to validate tokens.
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose';
-import { tokenHash } from '../cache/cache-key.js';
+import { tokenHash } from '../util/token-hash.js';
 import { DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';

@@ -1,8 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { MissingTokenError } from '../errors/obo-errors.js';
-import { ENFORCES_OBO_REQUIREMENTS } from '../routes/route-guards.js';
-import { assertRequirementsMet, RouteRequirementsReader, type RouteRequirements } from '../routes/route-requirements.js';
+import { ENFORCES_OBO_REQUIREMENTS } from './route-guards.js';
+import { assertRequirementsMet, RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { bearerTokenFrom } from './bearer-token.js';
 import type { EntraPrincipal } from './entra-principal.js';

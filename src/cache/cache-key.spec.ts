@@ -1,41 +1,9 @@
-import { createHash } from 'node:crypto';
-import { appTokenCacheKey, normalizeScopes, oboCacheKey, tokenHash } from './cache-key.js';
+import { tokenHash } from '../util/token-hash.js';
+import { appTokenCacheKey, oboCacheKey } from './cache-key.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
 const OTHER_TENANT = '99999999-8888-4777-8666-555555555555';
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJvaWQiOiJhbGljZSJ9.c2lnbmF0dXJl';
-
-describe('tokenHash', () => {
-  it('is the base64url SHA-256 of the token, the same every time', () => {
-    const expected = createHash('sha256').update(TOKEN).digest('base64url');
-    expect(tokenHash(TOKEN)).toBe(expected);
-    expect(tokenHash(TOKEN)).toBe(tokenHash(TOKEN));
-    expect(tokenHash(TOKEN)).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  });
-
-  it('differs for different tokens, and contains no part of the token', () => {
-    expect(tokenHash(TOKEN)).not.toBe(tokenHash(`${TOKEN}x`));
-    const hash = tokenHash(TOKEN);
-    for (const segment of TOKEN.split('.')) expect(hash).not.toContain(segment.slice(0, 8));
-  });
-});
-
-describe('normalizeScopes', () => {
-  it('ignores case, order, duplicates, surrounding space and blanks', () => {
-    expect(normalizeScopes(['  api://B/Write', 'api://a/read', 'API://A/READ', '', '   ', 'api://b/write'])).toEqual(['api://a/read', 'api://b/write']);
-  });
-
-  it('maps equivalent lists to the same result', () => {
-    expect(normalizeScopes(['User.Read', 'Mail.Send'])).toEqual(normalizeScopes(['mail.send', 'USER.READ', 'user.read']));
-  });
-
-  it('returns an empty list for nothing but blanks, and does not modify its input', () => {
-    const input = Object.freeze(['b', 'A']);
-    expect(normalizeScopes([' ', ''])).toEqual([]);
-    expect(normalizeScopes(input)).toEqual(['a', 'b']);
-    expect(input).toEqual(['b', 'A']);
-  });
-});
 
 const API = { clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3', authorityHost: 'https://login.microsoftonline.com' };
 

@@ -1,14 +1,4 @@
-import { createHash } from 'node:crypto';
-
-/** base64url SHA-256 of an access token: how a token is named in caches and logs, never the token itself. */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
-
-/** Scopes compared as Entra compares them: case-insensitive, order and duplicates irrelevant. */
-export function normalizeScopes(scopes: readonly string[]): string[] {
-  return [...new Set(scopes.map((scope) => scope.trim().toLowerCase()).filter((scope) => scope.length > 0))].sort();
-}
+import { normalizeScopes } from '../scopes/downstream-scopes.js';
 
 /**
  * Who asks for tokens: the API's client id and the authority host it asks. Two APIs (or one API in two clouds) that

@@ -8,7 +8,7 @@ import { DownstreamToken } from './downstream-token.decorator.js';
 import { Public } from './public.decorator.js';
 import { RequireRoles } from './require-roles.decorator.js';
 import { RequireScopes } from './require-scopes.decorator.js';
-import { PublicRoute, RequiredRoles, RequiredScopes } from '../routes/route-metadata.js';
+import { PublicRoute, RequiredRoles, RequiredScopes } from '../auth/route-metadata.js';
 
 interface RouteArgument {
   index: number;

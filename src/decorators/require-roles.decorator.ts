@@ -1,4 +1,4 @@
-import { RequiredRoles } from '../routes/route-metadata.js';
+import { RequiredRoles } from '../auth/route-metadata.js';
 
 /**
  * The caller's token must carry at least one of these app roles (`roles`): application permissions of a daemon, or

@@ -1,4 +1,4 @@
-import { RequiredScopes } from '../routes/route-metadata.js';
+import { RequiredScopes } from '../auth/route-metadata.js';
 
 /**
  * The caller's token must carry at least one of these delegated scopes (`scp`). Together with `@RequireRoles` on the

@@ -9,7 +9,7 @@ import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
 import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 import { appTokenTenant } from './app-token-tenant.js';
-import { scopeListProblems, toScopeList, type ScopeFlow } from './downstream-scopes.js';
+import { scopeListProblems, toScopeList, type ScopeFlow } from '../scopes/downstream-scopes.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';

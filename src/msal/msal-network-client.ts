@@ -1,5 +1,8 @@
 import { ClientAuthError, ClientAuthErrorCodes, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 
+/** MSAL's network seam (`system.networkClient`), named here so no other folder imports `@azure/msal-node` for it. */
+export type MsalNetworkClient = INetworkModule;
+
 export interface MsalNetworkClientOptions {
   /** Applies to every request, body included (MSAL itself passes a timeout only for GETs). */
   timeoutMs?: number;
@@ -13,7 +16,7 @@ export interface MsalNetworkClientOptions {
  * behaves exactly as with its default client: JSON bodies, lower-case header names, timeouts as network errors and
  * non-JSON bodies (a plain-text 429) as `token_parsing_error`.
  */
-export function createMsalNetworkClient(fetchImplementation: typeof fetch, settings: MsalNetworkClientOptions = {}): INetworkModule {
+export function createMsalNetworkClient(fetchImplementation: typeof fetch, settings: MsalNetworkClientOptions = {}): MsalNetworkClient {
   async function send<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, requestTimeoutMs?: number): Promise<NetworkResponse<T>> {
     const timeoutMs = requestTimeoutMs ?? settings.timeoutMs;
     const controller = new AbortController();

@@ -3,7 +3,7 @@ import { bearerTokenFrom } from '../auth/bearer-token.js';
 import type { EntraPrincipal } from '../auth/entra-principal.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InsufficientScopeError, InvalidTokenError, MissingTokenError, OboError } from '../errors/obo-errors.js';
-import { toErrorResponse } from '../errors/obo-exception.filter.js';
+import { toErrorResponse } from '../filters/obo-exception.filter.js';
 import { verifierSettingsFromBearerOptions, type BearerStrategyOptions, type StrategyChecks } from './bearer-strategy-options.js';
 import { recordOutcome } from './strategy-outcome.js';
 

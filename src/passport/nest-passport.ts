@@ -3,8 +3,8 @@ import { Injectable, type CanActivate, type ExecutionContext, type Type } from '
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { InvalidTokenError, MissingTokenError } from '../errors/obo-errors.js';
-import { ENFORCES_OBO_REQUIREMENTS } from '../routes/route-guards.js';
-import { assertRequirementsMet, RouteRequirementsReader } from '../routes/route-requirements.js';
+import { ENFORCES_OBO_REQUIREMENTS } from '../auth/route-guards.js';
+import { assertRequirementsMet, RouteRequirementsReader } from '../auth/route-requirements.js';
 import { BearerStrategy } from './bearer-strategy.js';
 import { outcomeOf } from './strategy-outcome.js';
 

@@ -4,7 +4,7 @@ import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { OboConfigurationError } from '../errors/obo-errors.js';
 import { routeProblems } from './route-checks.js';
-import { enforcesOboRequirements } from './route-guards.js';
+import { enforcesOboRequirements } from '../auth/route-guards.js';
 import { RouteInventory } from './route-inventory.js';
 
 /**

@@ -1,5 +1,5 @@
-import { scopeListProblems, toScopeList } from '../exchange/downstream-scopes.js';
-import { enforcesOboRequirements } from './route-guards.js';
+import { scopeListProblems, toScopeList } from '../scopes/downstream-scopes.js';
+import { enforcesOboRequirements } from '../auth/route-guards.js';
 import type { RouteParameter, ScannedRoute } from './route-inventory.js';
 
 export interface RouteCheckContext {

@@ -2,8 +2,8 @@ import { Injectable, RequestMethod } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { parameterKindOf, type OboParameterKind } from './parameter-kind.js';
-import { PublicRoute, RequiredRoles, RequiredScopes } from './route-metadata.js';
-import { readRouteRequirements, type RouteRequirements } from './route-requirements.js';
+import { PublicRoute, RequiredRoles, RequiredScopes } from '../auth/route-metadata.js';
+import { readRouteRequirements, type RouteRequirements } from '../auth/route-requirements.js';
 
 /** One use of this library's parameter decorators on a route, with the options it was given. */
 export interface RouteParameter {

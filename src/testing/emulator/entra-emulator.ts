@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { INetworkModule } from '@azure/msal-node';
-import { createMsalNetworkClient } from '../../msal/msal-network-client.js';
+import { createMsalNetworkClient, type MsalNetworkClient } from '../../msal/msal-network-client.js';
 import { createPinnedFetch, type PinnedFetch } from '../pinned-fetch.js';
 import { AuthorizeEndpoint } from './authorize-endpoint.js';
 import { EmulatorClock } from './clock.js';
@@ -108,7 +107,7 @@ export class EntraEmulator {
   /** A `fetch` that trusts the emulator's CA (and nothing else): for jose, openid-client, and the library's `fetch` option. */
   readonly fetch: typeof fetch;
   /** An MSAL `system.networkClient` over that `fetch`. */
-  readonly networkClient: INetworkModule;
+  readonly networkClient: MsalNetworkClient;
   /**
    * `https://{host}:{port}/graph`: a minimal Microsoft Graph (`GET /v1.0/me`, OIDC userinfo) that accepts the Graph
    * tokens this emulator issues. Use it where code calls `https://graph.microsoft.com`.

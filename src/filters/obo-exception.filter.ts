@@ -2,8 +2,8 @@ import { Catch, Inject, Logger, Optional, type ArgumentsHost, type ExceptionFilt
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
-import { boundedRetryAfterSec, OboError, type KnownOboError } from './obo-errors.js';
-import { bearerChallenge } from './www-authenticate.js';
+import { boundedRetryAfterSec, OboError, type KnownOboError } from '../errors/obo-errors.js';
+import { bearerChallenge } from '../errors/www-authenticate.js';
 
 /** An error response: status, body, and headers; the body never echoes a token, a claim value or a secret. */
 export interface OboErrorResponse {

@@ -1,5 +1,5 @@
 import type { Reflector } from '@nestjs/core';
-import type { EntraPrincipal } from '../auth/entra-principal.js';
+import type { EntraPrincipal } from './entra-principal.js';
 import { PublicRoute, RequiredRoles, RequiredScopes } from './route-metadata.js';
 import { InsufficientScopeError } from '../errors/obo-errors.js';
 

@@ -13,7 +13,7 @@ import {
   MissingTokenError,
   OboConfigurationError,
   type KnownOboError,
-} from './obo-errors.js';
+} from '../errors/obo-errors.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OboExceptionFilter, toErrorResponse } from './obo-exception.filter.js';
 

@@ -1,4 +1,21 @@
-import { resourceOf, scopeListProblems, toScopeList } from './downstream-scopes.js';
+import { normalizeScopes, resourceOf, scopeListProblems, toScopeList } from './downstream-scopes.js';
+
+describe('normalizeScopes', () => {
+  it('ignores case, order, duplicates, surrounding space and blanks', () => {
+    expect(normalizeScopes(['  api://B/Write', 'api://a/read', 'API://A/READ', '', '   ', 'api://b/write'])).toEqual(['api://a/read', 'api://b/write']);
+  });
+
+  it('maps equivalent lists to the same result', () => {
+    expect(normalizeScopes(['User.Read', 'Mail.Send'])).toEqual(normalizeScopes(['mail.send', 'USER.READ', 'user.read']));
+  });
+
+  it('returns an empty list for nothing but blanks, and does not modify its input', () => {
+    const input = Object.freeze(['b', 'A']);
+    expect(normalizeScopes([' ', ''])).toEqual([]);
+    expect(normalizeScopes(input)).toEqual(['a', 'b']);
+    expect(input).toEqual(['b', 'A']);
+  });
+});
 
 describe('resourceOf', () => {
   it('is the part before the last slash, lower-cased; a bare name is a Microsoft Graph scope', () => {

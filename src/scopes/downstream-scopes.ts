@@ -18,6 +18,11 @@ export function toScopeList(scopes: string | readonly string[]): string[] {
   return list.map((scope) => (typeof scope === 'string' ? scope.trim() : '')).filter(Boolean);
 }
 
+/** Scopes compared as Entra compares them: case-insensitive, order and duplicates irrelevant. */
+export function normalizeScopes(scopes: readonly string[]): string[] {
+  return [...new Set(scopes.map((scope) => scope.trim().toLowerCase()).filter((scope) => scope.length > 0))].sort();
+}
+
 /**
  * The resource a scope belongs to, lower-cased: everything before the last `/` (`api://profile/Read` →
  * `api://profile`), with Graph's names (its URI, its app id, or none at all) as one.
