@@ -22,7 +22,7 @@ const UNKNOWN_KID_COOLDOWN_MS = 5 * 60 * 1000;
 
 interface VerifiedToken {
   principal: EntraPrincipal;
-  expiresAtMs: number;
+  expiresOnMs: number;
   notBeforeMs: number;
   kid: string;
 }
@@ -133,9 +133,9 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     return result.principal;
   }
 
-  private isCurrent(entry: { expiresAtMs: number; notBeforeMs: number }, nowMs: number): boolean {
+  private isCurrent(entry: { expiresOnMs: number; notBeforeMs: number }, nowMs: number): boolean {
     const toleranceMs = this.options.clockToleranceSec * 1000;
-    return nowMs < entry.expiresAtMs + toleranceMs && nowMs >= entry.notBeforeMs - toleranceMs;
+    return nowMs < entry.expiresOnMs + toleranceMs && nowMs >= entry.notBeforeMs - toleranceMs;
   }
 
   private remember(hash: string, entry: VerifiedToken): void {
@@ -172,10 +172,10 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     for (const name of ['exp', 'nbf', 'iat'] as const) {
       if (claims[name] !== undefined && !isNumericDate(claims[name])) throw invalid('malformed', `The access token's ${name} claim is not a number (NumericDate).`);
     }
-    const expiresAtMs = (claims.exp as number) * 1000;
+    const expiresOnMs = (claims.exp as number) * 1000;
     const notBeforeMs = claims.nbf === undefined ? Number.NEGATIVE_INFINITY : (claims.nbf as number) * 1000;
     const toleranceMs = this.options.clockToleranceSec * 1000;
-    if (nowMs >= expiresAtMs + toleranceMs) throw invalid('expired', 'The access token has expired.');
+    if (nowMs >= expiresOnMs + toleranceMs) throw invalid('expired', 'The access token has expired.');
     if (nowMs < notBeforeMs - toleranceMs) throw invalid('not_yet_valid', 'The access token is not valid yet (nbf).');
 
     const tid = stringClaim(claims, 'tid');
@@ -222,10 +222,10 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
       // does to it (claims.amr.push(...)) may show in another.
       claims: deepFreeze(claims),
     };
-    attachAccessToken(principal, { token, hash, expiresAtMs });
+    attachAccessToken(principal, { token, hash, expiresOnMs });
     Object.freeze(principal);
     this.produced.add(principal);
-    return { principal, expiresAtMs, notBeforeMs, kid };
+    return { principal, expiresOnMs, notBeforeMs, kid };
   }
 
   private async importKey(kid: string, jwk: Parameters<typeof importJWK>[0]): Promise<CryptoKey> {

@@ -37,7 +37,8 @@ const ACCESS_TOKEN = Symbol('nestjs-entra-obo.accessToken');
 interface TokenHandle {
   token: string;
   hash: string;
-  expiresAtMs: number;
+  /** When the caller's token itself expires (`exp`, ms since the epoch). */
+  expiresOnMs: number;
 }
 
 export function attachAccessToken(principal: EntraPrincipal, handle: TokenHandle): void {

@@ -7,7 +7,7 @@ export interface InMemoryTokenCacheOptions {
 
 interface Entry {
   value: CachedToken;
-  expiresAtMs: number;
+  cacheUntilMs: number;
   userTag: string | undefined;
 }
 
@@ -41,7 +41,7 @@ export class InMemoryTokenCache extends OboTokenCache {
   get(key: string): CachedToken | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAtMs <= this.nowMs()) {
+    if (entry.cacheUntilMs <= this.nowMs()) {
       this.remove(key, entry);
       return undefined;
     }
@@ -50,12 +50,12 @@ export class InMemoryTokenCache extends OboTokenCache {
     return entry.value;
   }
 
-  set(key: string, value: CachedToken, expiresAtMs: number): void {
+  set(key: string, value: CachedToken, cacheUntilMs: number): void {
     const existing = this.entries.get(key);
     if (existing) this.remove(key, existing);
-    if (expiresAtMs <= this.nowMs()) return;
+    if (cacheUntilMs <= this.nowMs()) return;
     const tag = value.userObjectId ? userTag(value.tenantId, value.userObjectId) : undefined;
-    this.entries.set(key, { value, expiresAtMs, userTag: tag });
+    this.entries.set(key, { value, cacheUntilMs, userTag: tag });
     if (tag) {
       let keys = this.keysByUser.get(tag);
       if (!keys) this.keysByUser.set(tag, (keys = new Set()));

@@ -1,7 +1,10 @@
 /** A token held in the cache, with what is needed to evict it by user and to serve it without asking Entra. */
 export interface CachedToken {
   accessToken: string;
-  /** When the downstream token itself expires (ms since the epoch). */
+  /**
+   * When the downstream token itself expires (ms since the epoch). A token's expiry is `expiresOnMs` everywhere; a
+   * cache entry's end is `cacheUntilMs` (earlier: the refresh margin, the caller's own token).
+   */
   expiresOnMs: number;
   /** Scopes Entra granted. */
   scopes: string[];
@@ -24,8 +27,8 @@ export abstract class OboTokenCache {
   /** The entry, or undefined when absent or expired. */
   abstract get(key: string): Promise<CachedToken | undefined> | CachedToken | undefined;
 
-  /** Stores `value` until `expiresAtMs` (ms since the epoch), after which `get` must not return it. */
-  abstract set(key: string, value: CachedToken, expiresAtMs: number): Promise<void> | void;
+  /** Stores `value` until `cacheUntilMs` (ms since the epoch), after which `get` must not return it. */
+  abstract set(key: string, value: CachedToken, cacheUntilMs: number): Promise<void> | void;
 
   abstract delete(key: string): Promise<void> | void;
 

@@ -44,7 +44,7 @@ class ScriptedExchanger {
   }
 }
 
-const principal = (clock: ManualClock, token = 'incoming-token') => testPrincipal({ token, expiresAtMs: clock.now + 3_600_000 });
+const principal = (clock: ManualClock, token = 'incoming-token') => testPrincipal({ token, expiresOnMs: clock.now + 3_600_000 });
 
 function setup(overrides: Partial<ResolvedOboOptions> = {}, issuer = `https://login.microsoftonline.com/${TENANT}/v2.0`) {
   const clock = new ManualClock();

@@ -17,9 +17,9 @@ class SharedLockingCache extends InMemoryTokenCache {
   readonly held = new Set<string>();
   lockAttempts = 0;
 
-  override set(key: string, value: CachedToken, expiresAtMs: number): void {
+  override set(key: string, value: CachedToken, cacheUntilMs: number): void {
     this.events.push('set');
-    super.set(key, value, expiresAtMs);
+    super.set(key, value, cacheUntilMs);
   }
 
   override async tryLock(key: string): Promise<CacheLock | undefined> {

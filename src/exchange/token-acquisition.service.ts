@@ -100,7 +100,7 @@ export class TokenAcquisitionService {
       const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, deadlineAtMs, ...(claims ? { claims } : {}) });
       const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid };
       // Never outlive the downstream token (minus the margin), nor the user's own token.
-      return { value, cacheUntilMs: Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresAtMs) };
+      return { value, cacheUntilMs: Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresOnMs) };
     };
     // A claims exchange is its own flight (it must not join, or be answered by, a plain one) and skips the cache read;
     // its result is stored under the plain key, replacing the token from before the challenge.
@@ -221,10 +221,10 @@ export class TokenAcquisitionService {
     }
   }
 
-  private async store(key: string, value: CachedToken, expiresAtMs: number): Promise<void> {
-    if (expiresAtMs <= this.options.clock.nowMs()) return;
+  private async store(key: string, value: CachedToken, cacheUntilMs: number): Promise<void> {
+    if (cacheUntilMs <= this.options.clock.nowMs()) return;
     try {
-      await this.cache.set(key, value, expiresAtMs);
+      await this.cache.set(key, value, cacheUntilMs);
     } catch (error) {
       // A cache that cannot store must not fail the request: the token is good, only the next call will exchange again.
       this.logger.warn(`Caching a token failed: ${error instanceof Error ? error.message : 'unknown error'}`);

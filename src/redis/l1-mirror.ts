@@ -36,9 +36,9 @@ export class L1Mirror {
     return this.l1?.get(key);
   }
 
-  remember(key: string, value: CachedToken, expiresAtMs: number): void {
+  remember(key: string, value: CachedToken, cacheUntilMs: number): void {
     if (!this.l1) return;
-    this.l1.set(key, value, Math.min(expiresAtMs, this.clock.nowMs() + this.maxAgeMs));
+    this.l1.set(key, value, Math.min(cacheUntilMs, this.clock.nowMs() + this.maxAgeMs));
     if (value.userObjectId) {
       this.users.set(this.names.userTag(value.tenantId, value.userObjectId), { tenantId: value.tenantId, userObjectId: value.userObjectId });
     }

@@ -114,24 +114,25 @@ export class RedisTokenCache extends OboTokenCache {
       this.counters.misses += 1;
       return undefined;
     }
-    const { value, expiresAtMs } = JSON.parse(plaintext) as { value: CachedToken; expiresAtMs: number };
-    if (expiresAtMs <= this.clock.nowMs()) {
+    const { value, cacheUntilMs } = JSON.parse(plaintext) as { value: CachedToken; cacheUntilMs?: unknown };
+    // A value without its entry expiry (another format) is a miss, never a token kept forever.
+    if (typeof cacheUntilMs !== 'number' || cacheUntilMs <= this.clock.nowMs()) {
       this.counters.misses += 1;
       return undefined;
     }
     this.counters.l2Hits += 1;
-    this.l1.remember(key, value, expiresAtMs);
+    this.l1.remember(key, value, cacheUntilMs);
     return value;
   }
 
-  async set(key: string, value: CachedToken, expiresAtMs: number): Promise<void> {
-    if (expiresAtMs <= this.clock.nowMs()) return;
-    this.l1.remember(key, value, expiresAtMs);
+  async set(key: string, value: CachedToken, cacheUntilMs: number): Promise<void> {
+    if (cacheUntilMs <= this.clock.nowMs()) return;
+    this.l1.remember(key, value, cacheUntilMs);
     const redisKey = this.names.token(key);
-    const plaintext = JSON.stringify({ value, expiresAtMs });
+    const plaintext = JSON.stringify({ value, cacheUntilMs });
     // Redis expires the value itself, so it never holds a dead token, even if this process dies. A relative PX (not
     // PXAT, Redis >= 6.2) keeps the expiry right when the server's clock differs from ours.
-    const ttlMs = Math.max(1, Math.ceil(expiresAtMs - this.clock.nowMs()));
+    const ttlMs = Math.max(1, Math.ceil(cacheUntilMs - this.clock.nowMs()));
     await this.redis.run(async (client) => {
       if (!value.userObjectId) {
         await client.set(redisKey, formatEnvelope(undefined, this.encryption.encrypt(plaintext, associatedData(redisKey, undefined, undefined))), 'PX', ttlMs);

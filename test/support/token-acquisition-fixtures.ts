@@ -12,7 +12,7 @@ export const TEST_SCOPE = 'api://downstream/Profile.Read';
 export const TEST_API = { clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3', authorityHost: 'https://login.microsoftonline.com' };
 
 /** A validated user, as the guard would attach it, with the token behind it. */
-export function testPrincipal(options: { token?: string; expiresAtMs?: number } = {}): EntraPrincipal {
+export function testPrincipal(options: { token?: string; expiresOnMs?: number } = {}): EntraPrincipal {
   const token = options.token ?? 'incoming-token';
   const user: EntraPrincipal = {
     oid: 'd09fdcc1-d26e-48e6-baa5-5305c1dcbf61',
@@ -27,7 +27,7 @@ export function testPrincipal(options: { token?: string; expiresAtMs?: number } 
     isGuest: false,
     claims: {},
   };
-  attachAccessToken(user, { token, hash: `${token}-hash`, expiresAtMs: options.expiresAtMs ?? Date.now() + 3_600_000 });
+  attachAccessToken(user, { token, hash: `${token}-hash`, expiresOnMs: options.expiresOnMs ?? Date.now() + 3_600_000 });
   return user;
 }
 
