@@ -8,8 +8,8 @@ import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InvalidTokenError } from '../errors/obo-errors.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { GUID_PATTERN as GUID } from '../util/ids.js';
-import { callerKindOf } from './caller-kind.js';
-import { attachAccessToken, deepFreeze, type EntraPrincipal } from './entra-principal.js';
+import { principalOf, stringClaim, validityWindowOf } from './access-token-claims.js';
+import { attachAccessToken, type EntraPrincipal } from './entra-principal.js';
 import { issuerAndTenantProblem, issuerTemplatesOf, type IssuerTemplates } from './issuer-rules.js';
 import { invalid, rejectionDetailOf, RejectionLog } from './rejection-log.js';
 import { SigningKeyStore } from './signing-key-store.js';
@@ -25,16 +25,6 @@ interface VerifiedToken {
   expiresOnMs: number;
   notBeforeMs: number;
   kid: string;
-}
-
-/** A NumericDate (RFC 7519 §2): a finite JSON number. */
-function isNumericDate(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
-  const value = claims[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 /**
@@ -167,16 +157,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     }
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalid('malformed', 'The access token payload is not a JSON object.');
 
-    // Time claims of the wrong type refuse the token rather than being ignored (RFC 7519 §4.1.4-4.1.6: NumericDate).
-    if (claims.exp === undefined) throw invalid('expired', 'The access token has no expiry (exp).');
-    for (const name of ['exp', 'nbf', 'iat'] as const) {
-      if (claims[name] !== undefined && !isNumericDate(claims[name])) throw invalid('malformed', `The access token's ${name} claim is not a number (NumericDate).`);
-    }
-    const expiresOnMs = (claims.exp as number) * 1000;
-    const notBeforeMs = claims.nbf === undefined ? Number.NEGATIVE_INFINITY : (claims.nbf as number) * 1000;
-    const toleranceMs = this.options.clockToleranceSec * 1000;
-    if (nowMs >= expiresOnMs + toleranceMs) throw invalid('expired', 'The access token has expired.');
-    if (nowMs < notBeforeMs - toleranceMs) throw invalid('not_yet_valid', 'The access token is not valid yet (nbf).');
+    const { expiresOnMs, notBeforeMs } = validityWindowOf(claims, nowMs, this.options.clockToleranceSec * 1000);
 
     const tid = stringClaim(claims, 'tid');
     if (!tid || !GUID.test(tid)) throw invalid('issuer', 'The access token has no tenant id (tid).');
@@ -191,37 +172,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
       throw invalid('audience', 'The access token is not for this API (aud).', undefined, { claim: 'aud', expected: [...this.audiences], actual: audience });
     }
 
-    // Only access tokens name the client they were issued to (v2 `azp`, v1 `appid`). ID tokens do not, and they can
-    // carry `roles`, so this (not the presence of scp/roles) is what keeps an ID token out.
-    const clientId = stringClaim(claims, 'azp') ?? stringClaim(claims, 'appid');
-    if (!clientId) throw invalid('id_token', 'The token names no client (azp/appid): it is not an access token (an ID token?).');
-    const scopeClaim = stringClaim(claims, 'scp');
-    const scopes = scopeClaim ? scopeClaim.split(' ').filter(Boolean) : [];
-    const roles = Array.isArray(claims.roles) ? claims.roles.filter((role): role is string => typeof role === 'string') : [];
-    if (scopes.length === 0 && roles.length === 0) {
-      throw invalid('no_permissions', 'The token grants no scope (scp) and no role (roles): it is not an access token for this API (an ID token?).');
-    }
-    const { isAppOnly, isGuest } = callerKindOf(claims, scopes.length > 0, [issuer!, ...tenantIssuers]);
-    if (isGuest && !this.options.allowGuests) throw invalid('guest', 'Guest users are not accepted by this API.');
-
-    const oid = stringClaim(claims, 'oid');
-    const sub = stringClaim(claims, 'sub');
-    if (!oid || !sub) throw invalid('malformed', 'The access token has no object id (oid) or subject (sub).');
-    const principal: EntraPrincipal = {
-      oid,
-      tid,
-      sub,
-      name: stringClaim(claims, 'name'),
-      username: stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'upn') ?? stringClaim(claims, 'unique_name'),
-      scopes: Object.freeze(scopes),
-      roles: Object.freeze(roles),
-      clientId,
-      isAppOnly,
-      isGuest,
-      // Deeply frozen: the remembered principal is handed to every request with this token, so nothing one handler
-      // does to it (claims.amr.push(...)) may show in another.
-      claims: deepFreeze(claims),
-    };
+    const principal = principalOf(claims, { tid, issuers: [issuer!, ...tenantIssuers], allowGuests: this.options.allowGuests });
     attachAccessToken(principal, { token, hash, expiresOnMs });
     Object.freeze(principal);
     this.produced.add(principal);
