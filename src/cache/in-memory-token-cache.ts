@@ -1,3 +1,4 @@
+import { BoundedMap } from '../util/bounded-map.js';
 import { OboTokenCache, type CachedToken } from './obo-token-cache.js';
 
 export interface InMemoryTokenCacheOptions {
@@ -24,7 +25,7 @@ function userTag(tenantId: string, userObjectId: string): string {
  */
 export class InMemoryTokenCache extends OboTokenCache {
   readonly maxEntries: number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedMap<string, Entry>;
   private readonly keysByUser = new Map<string, Set<string>>();
 
   constructor(options: InMemoryTokenCacheOptions = {}, private readonly nowMs: () => number = Date.now) {
@@ -32,6 +33,8 @@ export class InMemoryTokenCache extends OboTokenCache {
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_CACHE_ENTRIES;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`InMemoryTokenCache: maxEntries must be a positive integer, got ${maxEntries}`);
     this.maxEntries = maxEntries;
+    // Least recently used first out: `get` sets a hit again; an entry dropped for room leaves the user index too.
+    this.entries = new BoundedMap(maxEntries, (key, entry) => this.unindex(key, entry));
   }
 
   get size(): number {
@@ -45,7 +48,6 @@ export class InMemoryTokenCache extends OboTokenCache {
       this.remove(key, entry);
       return undefined;
     }
-    this.entries.delete(key);
     this.entries.set(key, entry);
     return entry.value;
   }
@@ -60,10 +62,6 @@ export class InMemoryTokenCache extends OboTokenCache {
       let keys = this.keysByUser.get(tag);
       if (!keys) this.keysByUser.set(tag, (keys = new Set()));
       keys.add(key);
-    }
-    while (this.entries.size > this.maxEntries) {
-      const oldestKey = this.entries.keys().next().value!;
-      this.remove(oldestKey, this.entries.get(oldestKey)!);
     }
   }
 
@@ -87,6 +85,10 @@ export class InMemoryTokenCache extends OboTokenCache {
 
   private remove(key: string, entry: Entry): void {
     this.entries.delete(key);
+    this.unindex(key, entry);
+  }
+
+  private unindex(key: string, entry: Entry): void {
     if (!entry.userTag) return;
     const keys = this.keysByUser.get(entry.userTag);
     keys?.delete(key);

@@ -10,4 +10,14 @@ describe('BoundedMap', () => {
     ]);
     expect(map.size).toBe(2);
   });
+
+  it('tells onEvict of each key dropped for room, and of no key deleted or set again', () => {
+    const evicted: [string, number][] = [];
+    const map = new BoundedMap<string, number>(2, (key, value) => evicted.push([key, value]));
+    map.set('a', 1).set('b', 2).set('b', 3);
+    map.delete('a');
+    map.set('c', 4).set('d', 5);
+    expect(evicted).toEqual([['b', 3]]);
+    expect([...map.keys()]).toEqual(['c', 'd']);
+  });
 });
