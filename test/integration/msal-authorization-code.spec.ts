@@ -176,19 +176,24 @@ describe('authorization code + PKCE, refresh and MFA step-up: real msal-node aga
       return refreshTokens[0]!.secret;
     }
 
+    /** Alice signed in to the web app: her msal client, the first access token and the refresh token msal keeps. */
+    async function signedInMember(): Promise<{ msal: ConfidentialClientApplication; accessToken: string; refreshToken: string }> {
+      const signedIn = await signIn({ username: entra.defaults.users.member.username });
+      const { accessToken } = await redeem(signedIn);
+      return { msal: signedIn.msal, accessToken, refreshToken: refreshTokenIn(signedIn.msal) };
+    }
+
     it('a refresh returns a new access token and a new refresh token, which takes the old one’s place in msal’s cache', async () => {
       const d = entra.defaults;
-      const signedIn = await signIn({ username: d.users.member.username });
-      const first = await redeem(signedIn);
-      const oldRefreshToken = refreshTokenIn(signedIn.msal);
+      const { msal, accessToken: firstAccessToken, refreshToken: oldRefreshToken } = await signedInMember();
       const before = entra.tokenRequests().length;
 
-      const refreshed = await signedIn.msal.acquireTokenByRefreshToken({ refreshToken: oldRefreshToken, scopes: [d.apps.middleTierApi.scope] });
+      const refreshed = await msal.acquireTokenByRefreshToken({ refreshToken: oldRefreshToken, scopes: [d.apps.middleTierApi.scope] });
 
       expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ grantType: 'refresh_token', clientId: d.apps.webApp.app.clientId, status: 200 })]);
-      expect(refreshed!.accessToken).not.toBe(first.accessToken);
+      expect(refreshed!.accessToken).not.toBe(firstAccessToken);
       expect(claimsOf(refreshed!.accessToken)).toMatchObject({ oid: d.users.member.id, aud: d.apps.middleTierApi.app.clientId, scp: 'access_as_user' });
-      const newRefreshToken = refreshTokenIn(signedIn.msal);
+      const newRefreshToken = refreshTokenIn(msal);
       expect(newRefreshToken).not.toBe(oldRefreshToken);
 
       // The replacement works in its turn.
@@ -201,10 +206,8 @@ describe('authorization code + PKCE, refresh and MFA step-up: real msal-node aga
       // upon every use. The Microsoft identity platform doesn't revoke old refresh tokens when used to fetch new access
       // tokens." Apps must drop the old one themselves; a library must not rely on Entra refusing it.
       const d = entra.defaults;
-      const signedIn = await signIn({ username: d.users.member.username });
-      await redeem(signedIn);
-      const oldRefreshToken = refreshTokenIn(signedIn.msal);
-      await signedIn.msal.acquireTokenByRefreshToken({ refreshToken: oldRefreshToken, scopes: [d.apps.middleTierApi.scope] });
+      const { msal, refreshToken: oldRefreshToken } = await signedInMember();
+      await msal.acquireTokenByRefreshToken({ refreshToken: oldRefreshToken, scopes: [d.apps.middleTierApi.scope] });
 
       const reused = await webApp().acquireTokenByRefreshToken({ refreshToken: oldRefreshToken, scopes: [d.apps.middleTierApi.scope] });
 
@@ -213,9 +216,7 @@ describe('authorization code + PKCE, refresh and MFA step-up: real msal-node aga
 
     it('revoking the user’s sessions invalidates the refresh token: invalid_grant', async () => {
       const d = entra.defaults;
-      const signedIn = await signIn({ username: d.users.member.username });
-      await redeem(signedIn);
-      const refreshToken = refreshTokenIn(signedIn.msal);
+      const { refreshToken } = await signedInMember();
       entra.revokeUserSessions(d.users.member);
 
       const error = await rejectionOf(webApp().acquireTokenByRefreshToken({ refreshToken, scopes: [d.apps.middleTierApi.scope] }));

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ClientAuthError, ServerError } from '@azure/msal-node';
 import { useEmulator } from '../support/emulator.js';
-import { aadstsOf, CLIENT_ASSERTION_TYPE, claimsOf, confidentialClient, headerOf, hexToBase64Url, recordingNetworkClient, rejectionOf, tokenRequestsSince } from './msal-test-kit.js';
+import { aadstsOf, CLIENT_ASSERTION_TYPE, claimsOf, confidentialClient, headerOf, hexToBase64Url, middleTierOnCertificate, recordingNetworkClient, rejectionOf, tokenRequestsSince } from './msal-test-kit.js';
 
 describe('client credentials: real msal-node against the emulator', () => {
   const entra = useEmulator();
@@ -53,11 +53,7 @@ describe('client credentials: real msal-node against the emulator', () => {
   it('the middle tier with its certificate by SHA-1 thumbprint: RS256 + x5t, azpacr 2', async () => {
     const d = entra.defaults;
     const { certificate } = d.apps.middleTierApi;
-    const network = recordingNetworkClient(entra.networkClient);
-    const msal = confidentialClient(entra, {
-      credential: { clientCertificate: { thumbprint: certificate.thumbprintSha1Hex, privateKey: certificate.privateKeyPem } },
-      networkClient: network,
-    });
+    const { msal, network } = middleTierOnCertificate(entra, 'sha1');
 
     const result = await msal.acquireTokenByClientCredential({ scopes: [d.apps.downstreamApi.defaultScope] });
 
@@ -70,11 +66,7 @@ describe('client credentials: real msal-node against the emulator', () => {
   it('the middle tier with its certificate by SHA-256 thumbprint and x5c: PS256 + x5t#S256', async () => {
     const d = entra.defaults;
     const { certificate } = d.apps.middleTierApi;
-    const network = recordingNetworkClient(entra.networkClient);
-    const msal = confidentialClient(entra, {
-      credential: { clientCertificate: { thumbprintSha256: certificate.thumbprintSha256Hex, privateKey: certificate.privateKeyPem, x5c: certificate.certificatePem } },
-      networkClient: network,
-    });
+    const { msal, network } = middleTierOnCertificate(entra, 'sha256+x5c');
 
     const result = await msal.acquireTokenByClientCredential({ scopes: [d.apps.downstreamApi.defaultScope] });
 

@@ -11,6 +11,7 @@ import {
   headerOf,
   hexToBase64Url,
   rawErrorNo,
+  middleTierOnCertificate,
   recordingNetworkClient,
   rejectionOf,
   serializedCache,
@@ -20,6 +21,9 @@ import {
 describe('On-Behalf-Of: real msal-node against the emulator', () => {
   // Fixed lifetimes: one test moves the clock past a token's expiry.
   const entra = useEmulator({ tokenLifetimes: { accessTokenSec: 3600 } });
+  /** The msal error a fresh middle-tier client gets for exchanging `assertion` (for the downstream API's read scope by default). */
+  const oboRejection = (assertion: string, scopes = [entra.defaults.apps.downstreamApi.scopes.read]) =>
+    rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes }));
 
   describe('successful exchanges', () => {
     it('exchanges a user token with the client secret for an Entra-shaped downstream token', async () => {
@@ -81,11 +85,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
     it('authenticates with the certificate by SHA-1 thumbprint: an RS256 client assertion with x5t', async () => {
       const d = entra.defaults;
       const { certificate } = d.apps.middleTierApi;
-      const network = recordingNetworkClient(entra.networkClient);
-      const msal = confidentialClient(entra, {
-        credential: { clientCertificate: { thumbprint: certificate.thumbprintSha1Hex, privateKey: certificate.privateKeyPem } },
-        networkClient: network,
-      });
+      const { msal, network } = middleTierOnCertificate(entra, 'sha1');
 
       const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
 
@@ -109,11 +109,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
     it('authenticates with the certificate by SHA-256 thumbprint and x5c: a PS256 client assertion with x5t#S256', async () => {
       const d = entra.defaults;
       const { certificate } = d.apps.middleTierApi;
-      const network = recordingNetworkClient(entra.networkClient);
-      const msal = confidentialClient(entra, {
-        credential: { clientCertificate: { thumbprintSha256: certificate.thumbprintSha256Hex, privateKey: certificate.privateKeyPem, x5c: certificate.certificatePem } },
-        networkClient: network,
-      });
+      const { msal, network } = middleTierOnCertificate(entra, 'sha256+x5c');
 
       const result = await msal.acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.write] });
 
@@ -172,7 +168,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const scopes = [d.apps.downstreamApi.scopes.read];
       const before = entra.tokenRequests().length;
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.mfaUser), scopes }));
+      const error = await oboRejection(await userToken(entra, d.users.mfaUser), scopes);
 
       expect(error).toBeInstanceOf(InteractionRequiredAuthError);
       const challenge = error as InteractionRequiredAuthError;
@@ -205,7 +201,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         claims: { amr: ['pwd', 'mfa'] },
       });
       for (const assertion of [claimsMfa, forged]) {
-        const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes }));
+        const error = await oboRejection(assertion, scopes);
         expect(aadstsOf(error)).toBe('50076');
       }
     });
@@ -277,7 +273,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const d = entra.defaults;
       const forDownstream = await entra.issueAccessToken({ user: d.users.member, client: d.apps.webApp.app, resource: d.apps.downstreamApi.app, scopes: ['Profile.Read'] });
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: forDownstream, scopes: [d.apps.downstreamApi.scopes.read] }));
+      const error = await oboRejection(forDownstream);
 
       expect(error).toBeInstanceOf(ServerError);
       expect(error).not.toBeInstanceOf(InteractionRequiredAuthError);
@@ -290,7 +286,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const assertion = await userToken(entra, d.users.member);
       entra.clock.advanceSec(3600 + 60);
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] }));
+      const error = await oboRejection(assertion);
 
       expect(error).toBeInstanceOf(ServerError);
       expect(error.errorCode).toBe('invalid_grant');
@@ -306,7 +302,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         .sign(createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })));
       expect(headerOf(forged).kid).toBe(entra.signingKeyIds.at(-1));
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: forged, scopes: [d.apps.downstreamApi.scopes.read] }));
+      const error = await oboRejection(forged);
 
       expect(error).toBeInstanceOf(ServerError);
       expect(error.errorCode).toBe('invalid_grant');
@@ -318,7 +314,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const signedByOldKey = await userToken(entra, d.users.member);
       await entra.rotateSigningKeys({ retirePrevious: true });
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: signedByOldKey, scopes: [d.apps.downstreamApi.scopes.read] }));
+      const error = await oboRejection(signedByOldKey);
       expect(aadstsOf(error)).toBe('50013');
 
       // Tokens signed by the new key exchange normally.
@@ -330,7 +326,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const d = entra.defaults;
       const idToken = await entra.issueIdToken({ user: d.users.member, client: d.apps.middleTierApi.app });
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: idToken, scopes: [d.apps.downstreamApi.scopes.read] }));
+      const error = await oboRejection(idToken);
 
       expect(error).toBeInstanceOf(ServerError);
       expect(error.errorCode).toBe('invalid_request');
@@ -342,7 +338,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       const appOnly = await entra.issueAccessToken({ client: d.apps.daemon.app, resource: d.apps.middleTierApi.app, roles: ['Tasks.Read.All'] });
       const before = entra.tokenRequests().length;
 
-      const error = await rejectionOf(confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: appOnly, scopes: [d.apps.downstreamApi.scopes.read] }));
+      const error = await oboRejection(appOnly);
 
       expect(error).toBeInstanceOf(ServerError);
       expect(error).not.toBeInstanceOf(InteractionRequiredAuthError);

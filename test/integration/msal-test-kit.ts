@@ -41,6 +41,20 @@ export function confidentialClient(entra: EntraEmulator, options: ClientOptions 
   });
 }
 
+/**
+ * The middle tier on its certificate, as msal names it by thumbprint: SHA-1 (msal signs RS256 with `x5t`), or SHA-256
+ * with the chain in `x5c` (PS256 with `x5t#S256`). Returns the msal client and a recorder of what it POSTed.
+ */
+export function middleTierOnCertificate(entra: EntraEmulator, thumbprint: 'sha1' | 'sha256+x5c'): { msal: ConfidentialClientApplication; network: RecordingNetworkClient } {
+  const { certificate } = entra.defaults.apps.middleTierApi;
+  const clientCertificate =
+    thumbprint === 'sha1'
+      ? { thumbprint: certificate.thumbprintSha1Hex, privateKey: certificate.privateKeyPem }
+      : { thumbprintSha256: certificate.thumbprintSha256Hex, privateKey: certificate.privateKeyPem, x5c: certificate.certificatePem };
+  const network = recordingNetworkClient(entra.networkClient);
+  return { msal: confidentialClient(entra, { credential: { clientCertificate }, networkClient: network }), network };
+}
+
 /** What msal put on the wire: the form fields of each POST it sent (to read the client assertion msal signed). */
 export interface RecordingNetworkClient extends INetworkModule {
   readonly posts: URLSearchParams[];

@@ -23,24 +23,12 @@ function render(value: unknown): string {
 export class CapturingLogger implements LoggerService {
   readonly lines: CapturedLine[] = [];
 
-  log(message: unknown, ...params: unknown[]): void {
-    this.capture('log', message, params);
-  }
-  error(message: unknown, ...params: unknown[]): void {
-    this.capture('error', message, params);
-  }
-  warn(message: unknown, ...params: unknown[]): void {
-    this.capture('warn', message, params);
-  }
-  debug(message: unknown, ...params: unknown[]): void {
-    this.capture('debug', message, params);
-  }
-  verbose(message: unknown, ...params: unknown[]): void {
-    this.capture('verbose', message, params);
-  }
-  fatal(message: unknown, ...params: unknown[]): void {
-    this.capture('fatal', message, params);
-  }
+  readonly log = (message: unknown, ...params: unknown[]): void => this.capture('log', message, params);
+  readonly error = (message: unknown, ...params: unknown[]): void => this.capture('error', message, params);
+  readonly warn = (message: unknown, ...params: unknown[]): void => this.capture('warn', message, params);
+  readonly debug = (message: unknown, ...params: unknown[]): void => this.capture('debug', message, params);
+  readonly verbose = (message: unknown, ...params: unknown[]): void => this.capture('verbose', message, params);
+  readonly fatal = (message: unknown, ...params: unknown[]): void => this.capture('fatal', message, params);
   // Nest calls this when the app is created with a logger; every level stays on here.
   setLogLevels(): void {}
 
