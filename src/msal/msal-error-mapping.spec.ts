@@ -1,13 +1,5 @@
 import { AuthError, ClientAuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
-import {
-  ClientConfigurationError,
-  ConditionalAccessBlockedError,
-  ConsentRequiredError,
-  IdentityProviderUnavailableError,
-  InsufficientClaimsError,
-  InvalidGrantError,
-  type OboError,
-} from '../errors/obo-errors.js';
+import { ClientConfigurationError, ConditionalAccessBlockedError, ConsentRequiredError, IdentityProviderUnavailableError, InsufficientClaimsError, InvalidGrantError, type OboError } from '../errors/obo-errors.js';
 import { describeForLog, mapMsalFailure, parseRetryAfter, type MappedFailure } from './msal-error-mapping.js';
 
 const SCOPES = ['api://downstream/Profile.Read'] as const;
