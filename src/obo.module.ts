@@ -1,5 +1,6 @@
-import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { Inject, Module, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
+import { declareFastifyRequestUser } from './auth/fastify-request-user.js';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import { OboAuthGuard } from './auth/obo-auth.guard.js';
 import { InMemoryTokenCache } from './cache/in-memory-token-cache.js';
@@ -42,9 +43,17 @@ import { RouteInventory } from './routes/route-inventory.js';
   ],
   exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe],
 })
-export class OboModule extends ConfigurableOboModule implements OnApplicationShutdown {
-  constructor(@Inject(OboTokenCache) private readonly cache: OboTokenCache) {
+export class OboModule extends ConfigurableOboModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(OboTokenCache) private readonly cache: OboTokenCache,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+  ) {
     super();
+  }
+
+  /** Before the server starts: Fastify takes request decorators only until it is ready. */
+  onModuleInit(): void {
+    declareFastifyRequestUser(this.adapterHost?.httpAdapter);
   }
 
   /**

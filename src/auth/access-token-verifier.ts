@@ -20,7 +20,16 @@ const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 const KEY_REFRESH_INTERVAL_MS = 12 * 3600 * 1000;
 const UNKNOWN_KID_COOLDOWN_MS = 5 * 60 * 1000;
 
+/**
+ * Remembered tokens are found by their last characters (the end of the signature, unique per token) and then
+ * compared whole: hashing a 1.3 KB string for a `Map` on every request costs several times a short key plus one
+ * equality check. A token that merely shares the ending finds an entry that is not its own, and is validated in full.
+ */
+const MEMORY_KEY_LENGTH = 43;
+const memoryKeyOf = (token: string): string => token.slice(-MEMORY_KEY_LENGTH);
+
 interface VerifiedToken {
+  token: string;
   principal: EntraPrincipal;
   expiresOnMs: number;
   notBeforeMs: number;
@@ -30,7 +39,8 @@ interface VerifiedToken {
 /**
  * Validates Entra access tokens: RS256 only, a key from the authority's JWKS (never from the token), issuer in v2 or v1
  * form with `{tenantid}` bound to the token's own `tid`, allowed tenant, audience, `exp`/`nbf` with bounded skew, and
- * `scp` or `roles` present (so ID tokens fail). Verified tokens are remembered, keyed by hash, until they expire.
+ * `scp` or `roles` present (so ID tokens fail). Verified tokens are remembered (compared whole) until they expire;
+ * the SHA-256 hash the cache keys need is computed once, at full verification.
  * With `warmUp` (the default) discovery and keys are fetched in the background at bootstrap.
  */
 @Injectable()
@@ -101,25 +111,34 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * The principal of a token this verifier validated before and still accepts, or undefined: synchronous, with no
+   * hashing, for the guard's and the pipes' hit path. A remembered token is re-checked for what can change: time, and
+   * whether its key is still published (a due key refresh runs in the background; until it lands, the last good keys
+   * decide). Nothing short of the same token string finds an entry.
+   */
+  rememberedPrincipal(token: string): EntraPrincipal | undefined {
+    const memoryKey = memoryKeyOf(token);
+    const remembered = this.verified.get(memoryKey);
+    if (remembered?.token !== token) return undefined;
+    if (this.isCurrent(remembered, this.options.clock.nowMs()) && this.keyStore.has(remembered.kid)) {
+      this.keyStore.refreshInBackgroundIfDue();
+      return remembered.principal;
+    }
+    this.verified.delete(memoryKey);
+    return undefined;
+  }
+
   private async verifyOrRemember(token: string): Promise<EntraPrincipal> {
-    // First, before hashing or parsing anything: a huge string (from a WebSocket, a queue) costs nothing more.
-    if (typeof token !== 'string' || token.length > this.maxTokenLengthBytes || Buffer.byteLength(token, 'utf8') > this.maxTokenLengthBytes) {
+    // First, before parsing anything: a huge string (from a WebSocket, a queue) costs nothing more. A string of n
+    // UTF-16 units is at most 3n UTF-8 bytes, so only a long one needs counting.
+    if (typeof token !== 'string' || token.length > this.maxTokenLengthBytes || (token.length * 3 > this.maxTokenLengthBytes && Buffer.byteLength(token, 'utf8') > this.maxTokenLengthBytes)) {
       throw invalid('too_large', `The access token is longer than the ${this.maxTokenLengthBytes} bytes this API accepts.`);
     }
-    const hash = tokenHash(token);
-    const nowMs = this.options.clock.nowMs();
-    const remembered = this.verified.get(hash);
-    if (remembered) {
-      // A remembered token is re-checked for what can change: time, and whether its key is still published. A due
-      // key refresh runs in the background; until it lands, the last good keys decide.
-      if (this.isCurrent(remembered, nowMs) && this.keyStore.has(remembered.kid)) {
-        this.keyStore.refreshInBackgroundIfDue();
-        return remembered.principal;
-      }
-      this.verified.delete(hash);
-    }
-    const result = await this.verifyFully(token, hash, nowMs);
-    this.remember(hash, result);
+    const remembered = this.rememberedPrincipal(token);
+    if (remembered) return remembered;
+    const result = await this.verifyFully(token, tokenHash(token), this.options.clock.nowMs());
+    this.remember(token, result);
     return result.principal;
   }
 
@@ -128,9 +147,9 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     return nowMs < entry.expiresOnMs + toleranceMs && nowMs >= entry.notBeforeMs - toleranceMs;
   }
 
-  private remember(hash: string, entry: VerifiedToken): void {
+  private remember(token: string, entry: VerifiedToken): void {
     if (this.options.verifiedTokenCacheSize === 0) return;
-    this.verified.set(hash, entry);
+    this.verified.set(memoryKeyOf(token), entry);
   }
 
   private async verifyFully(token: string, hash: string, nowMs: number): Promise<VerifiedToken> {
@@ -176,7 +195,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     attachAccessToken(principal, { token, hash, expiresOnMs });
     Object.freeze(principal);
     this.produced.add(principal);
-    return { principal, expiresOnMs, notBeforeMs, kid };
+    return { token, principal, expiresOnMs, notBeforeMs, kid };
   }
 
   private async importKey(kid: string, jwk: Parameters<typeof importJWK>[0]): Promise<CryptoKey> {

@@ -1,4 +1,4 @@
-import { bearerTokenFrom } from './bearer-token.js';
+import { bearerCredentialsOf, bearerTokenFrom, isB64Token } from './bearer-token.js';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2ln-_bmF0dXJl';
 
@@ -58,5 +58,34 @@ describe('bearerTokenFrom', () => {
     expect(bearerTokenFrom([`Bearer ${JWT}`])).toBeUndefined();
     expect(bearerTokenFrom([`Bearer ${JWT}`, 'Bearer other'])).toBeUndefined();
     expect(bearerTokenFrom([])).toBeUndefined();
+  });
+});
+
+describe('bearerCredentialsOf and isB64Token: the two halves of bearerTokenFrom', () => {
+  it('takes what follows the scheme and its spaces, unchecked; isB64Token then decides', () => {
+    expect(bearerCredentialsOf(`bEaReR   ${JWT}`)).toBe(JWT);
+    expect(bearerCredentialsOf(`Bearer ${JWT} ${JWT}`)).toBe(`${JWT} ${JWT}`);
+    expect(isB64Token(`${JWT} ${JWT}`)).toBe(false);
+    expect(isB64Token(JWT)).toBe(true);
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['a header list', [`Bearer ${JWT}`]],
+    ['only the scheme and spaces', 'Bearer    '],
+    ['no space', `Bearer${JWT}`],
+    ['a tab', `Bearer\t${JWT}`],
+    ['another scheme that starts alike', `Bearerx ${JWT}`],
+    ['a scheme that differs in one letter', `Beater ${JWT}`],
+  ])('gives nothing for %s', (_label, header) => {
+    expect(bearerCredentialsOf(header)).toBeUndefined();
+  });
+
+  it('agrees with bearerTokenFrom on every header of the cases above', () => {
+    const headers = [`Bearer ${JWT}`, `bearer  ${JWT}`, 'Bearer    ', `Bearer\t${JWT}`, `Bearer ${JWT} `, `Bearerx ${JWT}`, 'Basic dXNlcjpwYXNz', 'Bearer x'];
+    for (const header of headers) {
+      const credentials = bearerCredentialsOf(header);
+      expect(credentials !== undefined && isB64Token(credentials) ? credentials : undefined).toBe(bearerTokenFrom(header));
+    }
   });
 });

@@ -26,10 +26,37 @@ function namespace(context: CacheKeyContext): string {
  * its result replaces this entry, so the next plain call gets the token that satisfied the challenge.
  */
 export function oboCacheKey(context: CacheKeyContext, incomingTokenHash: string, tenantId: string, scopes: readonly string[]): string {
-  return `obo|${namespace(context)}|${tenantId.toLowerCase()}|${normalizeScopes(scopes).join(' ')}|${incomingTokenHash}`;
+  return new CacheKeys(context).onBehalfOf(incomingTokenHash, tenantId, scopeKeyOf(scopes));
 }
 
 /** The key of an app-only (client credentials) token: one per client, authority host, tenant and scopes. */
 export function appTokenCacheKey(context: CacheKeyContext, tenantId: string, scopes: readonly string[]): string {
-  return `app|${namespace(context)}|${tenantId.toLowerCase()}|${normalizeScopes(scopes).join(' ')}`;
+  return new CacheKeys(context).forApp(tenantId, scopeKeyOf(scopes));
+}
+
+/** The scopes' part of a key: normalised (case, order, duplicates), computed once per scope list by its caller. */
+export function scopeKeyOf(scopes: readonly string[]): string {
+  return normalizeScopes(scopes).join(' ');
+}
+
+/**
+ * The same keys for one context, with the namespace built once: the form the service uses on every request, where
+ * the scope part comes prepared (`scopeKeyOf`) and only the tenant and the token hash change.
+ */
+export class CacheKeys {
+  private readonly oboPrefix: string;
+  private readonly appPrefix: string;
+
+  constructor(context: CacheKeyContext) {
+    this.oboPrefix = `obo|${namespace(context)}|`;
+    this.appPrefix = `app|${namespace(context)}|`;
+  }
+
+  onBehalfOf(incomingTokenHash: string, tenantId: string, scopeKey: string): string {
+    return `${this.oboPrefix}${tenantId.toLowerCase()}|${scopeKey}|${incomingTokenHash}`;
+  }
+
+  forApp(tenantId: string, scopeKey: string): string {
+    return `${this.appPrefix}${tenantId.toLowerCase()}|${scopeKey}`;
+  }
 }

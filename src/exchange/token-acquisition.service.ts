@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
-import { appTokenCacheKey, oboCacheKey, type CacheKeyContext } from '../cache/cache-key.js';
+import { CacheKeys } from '../cache/cache-key.js';
 import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
@@ -9,10 +9,13 @@ import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
 import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 import { appTokenTenant } from './app-token-tenant.js';
-import { scopeListProblems, toScopeList, type ScopeFlow } from '../scopes/downstream-scopes.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
 import { SingleFlight } from '../util/single-flight.js';
+import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions } from './acquired-token.js';
+import { ScopePreparation } from './prepared-scopes.js';
 import { ThrottleMemory } from './throttle-memory.js';
+
+export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions } from './acquired-token.js';
 
 /**
  * Slack on top of one exchange attempt (`timeoutMs`) before another instance's lock counts as abandoned. One attempt,
@@ -20,41 +23,6 @@ import { ThrottleMemory } from './throttle-memory.js';
  */
 const LOCK_MARGIN_MS = 1000;
 const LOCK_POLL_INTERVAL_MS = 25;
-
-/** A token for a downstream API. */
-export interface AcquiredToken {
-  accessToken: string;
-  expiresOn: Date;
-  scopes: string[];
-  tenantId: string;
-  /** True when served from the cache, without a request to Entra. */
-  fromCache: boolean;
-}
-
-export interface AcquireOnBehalfOfOptions {
-  /**
-   * A claims challenge from a downstream API (the decoded `claims` of its `WWW-Authenticate`, e.g. Continuous Access
-   * Evaluation or an authentication context). The exchange then always goes to Entra, and its token replaces the cached
-   * one for this user token and scopes, so later calls get the token that satisfies the challenge.
-   */
-  claims?: string;
-}
-
-export interface AcquireAppTokenOptions {
-  /**
-   * The tenant to get the token in. Default: the configured tenant. A single-tenant API accepts only its own tenant
-   * (its id or domain); a multi-tenant API requires a tenant id (GUID) its `allowedTenants` (or `allowAnyTenant`) accept.
-   */
-  tenantId?: string;
-}
-
-
-function checkedScopes(scopes: string | readonly string[], flow: ScopeFlow, what: string): string[] {
-  const list = toScopeList(scopes);
-  const problems = scopeListProblems(list, flow);
-  if (problems.length > 0) throw new TypeError(`${what}: ${problems.join('; ')}`);
-  return list;
-}
 
 /**
  * The programmatic face of the module: On-Behalf-Of and client-credentials tokens, cached per user and per app,
@@ -66,7 +34,11 @@ export class TokenAcquisitionService {
   private readonly logger = new Logger('OboModule');
   private readonly flights = new SingleFlight<AcquiredToken>();
   private readonly throttled: ThrottleMemory;
-  private readonly keyContext: CacheKeyContext;
+  private readonly keys: CacheKeys;
+  /** Each principal's cache keys by scope key: the same string every request, so the cache's `Map` hashes it once. */
+  private readonly oboKeys = new WeakMap<EntraPrincipal, Map<string, string>>();
+  private readonly oboScopes = new ScopePreparation('on-behalf-of', 'acquireTokenOnBehalfOf');
+  private readonly appScopes = new ScopePreparation('app', 'acquireTokenForApp');
 
   constructor(
     @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
@@ -76,7 +48,7 @@ export class TokenAcquisitionService {
     private readonly metadata: AuthorityMetadataClient,
   ) {
     this.throttled = new ThrottleMemory(() => options.clock.nowMs());
-    this.keyContext = { clientId: options.clientId, authorityHost: options.authorityHost };
+    this.keys = new CacheKeys({ clientId: options.clientId, authorityHost: options.authorityHost });
   }
 
   /**
@@ -84,12 +56,13 @@ export class TokenAcquisitionService {
    * `@CurrentUser()`), or the raw incoming access token, which is validated first.
    */
   async acquireTokenOnBehalfOf(user: EntraPrincipal | string, scopes: string | readonly string[], options: AcquireOnBehalfOfOptions = {}): Promise<AcquiredToken> {
-    const scopeList = checkedScopes(scopes, 'on-behalf-of', 'acquireTokenOnBehalfOf');
+    const prepared = this.oboScopes.of(scopes);
+    const scopeList = [...prepared.list];
     const principal = await this.trustedPrincipal(user);
     if (principal.isAppOnly) throw new AppOnlyTokenError();
     const handle = accessTokenOf(principal)!;
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
-    const key = oboCacheKey(this.keyContext, handle.hash, principal.tid, scopeList);
+    const key = this.oboKeyOf(principal, prepared.key);
     const claims = options.claims || undefined;
     if (!claims) {
       const cached = await this.lookup(key);
@@ -109,6 +82,35 @@ export class TokenAcquisitionService {
   }
 
   /**
+   * The cached On-Behalf-Of token for `scopes` and one of this module's own principals, answered synchronously without
+   * Entra: undefined on a miss, for an app-only or foreign principal, or when the cache answers asynchronously (then
+   * `acquireTokenOnBehalfOf` does the rest). The pipes' hit path; the cache key is the same.
+   */
+  cachedTokenFor(principal: EntraPrincipal, scopes: string | readonly string[]): CachedToken | undefined {
+    const prepared = this.oboScopes.of(scopes);
+    if (principal.isAppOnly || !this.verifier.isOwnPrincipal(principal)) return undefined;
+    let found: ReturnType<OboTokenCache['get']>;
+    try {
+      found = this.cache.get(this.oboKeyOf(principal, prepared.key));
+    } catch {
+      return undefined; // the full path reads again, and logs
+    }
+    if (found === undefined || found instanceof Promise) {
+      (found as Promise<unknown> | undefined)?.catch(() => undefined);
+      return undefined;
+    }
+    return found;
+  }
+
+  private oboKeyOf(principal: EntraPrincipal, scopeKey: string): string {
+    let byScopes = this.oboKeys.get(principal);
+    if (!byScopes) this.oboKeys.set(principal, (byScopes = new Map()));
+    let key = byScopes.get(scopeKey);
+    if (key === undefined) byScopes.set(scopeKey, (key = this.keys.onBehalfOf(accessTokenOf(principal)!.hash, principal.tid, scopeKey)));
+    return key;
+  }
+
+  /**
    * The caller as this module's verifier sees it: its own principals as they are; the raw token, or the token behind a
    * principal another verifier built (a passport strategy's, with other settings), validated here first.
    */
@@ -122,10 +124,11 @@ export class TokenAcquisitionService {
 
   /** A client-credentials token for this API itself; `scopes` are `{resource}/.default`. */
   async acquireTokenForApp(scopes: string | readonly string[], options: AcquireAppTokenOptions = {}): Promise<AcquiredToken> {
-    const scopeList = checkedScopes(scopes, 'app', 'acquireTokenForApp');
+    const prepared = this.appScopes.of(scopes);
+    const scopeList = [...prepared.list];
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
     const tenantId = await appTokenTenant(options.tenantId, this.options, async () => tenantIdOfIssuer((await this.metadata.get(this.options.tenantId)).issuer));
-    const key = appTokenCacheKey(this.keyContext, tenantId, scopeList);
+    const key = this.keys.forApp(tenantId, prepared.key);
     const cached = await this.lookup(key);
     if (cached) return this.fromCache(cached);
     return this.throttledOr(key, () =>
@@ -162,7 +165,7 @@ export class TokenAcquisitionService {
   private async exchangeAndStore(key: string, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
     const { value, cacheUntilMs } = await produce();
     await this.store(key, value, cacheUntilMs);
-    return { ...this.toAcquired(value), fromCache: false };
+    return acquiredToken(value, false);
   }
 
   /**
@@ -232,10 +235,6 @@ export class TokenAcquisitionService {
   }
 
   private fromCache(value: CachedToken): AcquiredToken {
-    return { ...this.toAcquired(value), fromCache: true };
-  }
-
-  private toAcquired(value: CachedToken): Omit<AcquiredToken, 'fromCache'> {
-    return { accessToken: value.accessToken, expiresOn: new Date(value.expiresOnMs), scopes: value.scopes, tenantId: value.tenantId };
+    return acquiredToken(value, true);
   }
 }

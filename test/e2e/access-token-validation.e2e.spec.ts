@@ -255,6 +255,17 @@ describe.each(ADAPTERS)('access-token validation on %s', (adapter) => {
       await expectInvalidToken(api.url, token, /RS256/);
     });
 
+    it('refuses a token that ends like one validated before: the memory of validated tokens compares them whole', async () => {
+      await expectOk(api.url, '/me', genuine); // remembered now
+      const [header, payload, signature] = genuine.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+      const otherPayload = Buffer.from(JSON.stringify({ ...claims, oid: randomUUID(), name: 'Mallory' })).toString('base64url');
+      const sameEnding = `${header}.${otherPayload}.${signature}`;
+      expect(sameEnding.slice(-43)).toBe(genuine.slice(-43));
+      await expectInvalidToken(api.url, sameEnding, /signature/);
+      await expectOk(api.url, '/me', genuine); // and the genuine one is still accepted
+    });
+
     it('refuses RS256 signed by another RSA key under a real kid', async () => {
       const token = await signToken({ typ: 'JWT', alg: 'RS256', kid: realKid, x5t: realKid }, claimsOf(genuine), attacker.privateKey);
       await expectInvalidToken(api.url, token, /signature/);

@@ -31,12 +31,13 @@ export function testPrincipal(options: { token?: string; expiresOnMs?: number } 
   return user;
 }
 
-/** A service over `cache` and a fake exchanger; the verifier trusts every principal it is shown (the specs build them). */
+/** A service over `cache` and a fake exchanger; by default the verifier trusts every principal it is shown (the specs build them). */
 export function testService(
   cache: OboTokenCache,
   exchanger: Partial<Record<keyof MsalTokenExchanger, unknown>>,
   options: Partial<ResolvedOboOptions> = {},
   metadata: Partial<AuthorityMetadataClient> = {},
+  verifier: Partial<AccessTokenVerifier> = { isOwnPrincipal: (() => true) as unknown as AccessTokenVerifier['isOwnPrincipal'] },
 ): TokenAcquisitionService {
   const resolved = {
     ...TEST_API,
@@ -50,6 +51,5 @@ export function testService(
     clock: SYSTEM_CLOCK,
     ...options,
   } as ResolvedOboOptions;
-  const verifier = { isOwnPrincipal: () => true } as unknown as AccessTokenVerifier;
-  return new TokenAcquisitionService(resolved, verifier, exchanger as unknown as MsalTokenExchanger, cache, metadata as AuthorityMetadataClient);
+  return new TokenAcquisitionService(resolved, verifier as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache, metadata as AuthorityMetadataClient);
 }

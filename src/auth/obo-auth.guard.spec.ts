@@ -1,0 +1,72 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InvalidTokenError, MissingTokenError } from '../errors/obo-errors.js';
+import type { AccessTokenVerifier } from './access-token-verifier.js';
+import type { EntraPrincipal } from './entra-principal.js';
+import { OboAuthGuard } from './obo-auth.guard.js';
+import type { GuardedRequest } from './request-principal.js';
+
+const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl';
+const principal = { oid: 'user', scopes: ['access_as_user'], roles: [] } as unknown as EntraPrincipal;
+
+/** A verifier that knows one token as validated before, and validates one other token in full. */
+function fakeVerifier(calls: string[]): AccessTokenVerifier {
+  return {
+    rememberedPrincipal: (token: string) => (calls.push(`remembered?`), token === TOKEN ? principal : undefined),
+    verify: async (token: string) => {
+      calls.push('verify');
+      if (token === 'fresh.token.value') return principal;
+      throw new InvalidTokenError('signature', 'The access token signature is not valid.');
+    },
+  } as unknown as AccessTokenVerifier;
+}
+
+function contextFor(request: GuardedRequest): ExecutionContext {
+  class Controller {
+    route(): void {}
+  }
+  return {
+    getHandler: () => Controller.prototype.route,
+    getClass: () => Controller,
+    switchToHttp: () => ({ getRequest: () => request }),
+  } as unknown as ExecutionContext;
+}
+
+describe('OboAuthGuard', () => {
+  it('admits a token validated before synchronously: true, not a promise, and no validation', () => {
+    const calls: string[] = [];
+    const request: GuardedRequest = { headers: { authorization: `Bearer ${TOKEN}` } };
+    const outcome = new OboAuthGuard(new Reflector(), fakeVerifier(calls)).canActivate(contextFor(request));
+    expect(outcome).toBe(true);
+    expect(request.user).toBe(principal);
+    expect(calls).toEqual(['remembered?']);
+  });
+
+  it('validates a token it has not seen through the verifier, as a promise', async () => {
+    const calls: string[] = [];
+    const request: GuardedRequest = { headers: { authorization: 'Bearer fresh.token.value' } };
+    const outcome = new OboAuthGuard(new Reflector(), fakeVerifier(calls)).canActivate(contextFor(request));
+    expect(outcome).toBeInstanceOf(Promise);
+    await expect(outcome).resolves.toBe(true);
+    expect(request.user).toBe(principal);
+    expect(calls).toEqual(['remembered?', 'verify']);
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['another scheme', `Basic ${TOKEN}`],
+    ['something that is not a b64token after the scheme', `Bearer ${TOKEN} ${TOKEN}`],
+  ])('refuses %s with a rejected promise (MissingTokenError), never a synchronous throw, and never validates it', async (_label, authorization) => {
+    const calls: string[] = [];
+    const request: GuardedRequest = { headers: authorization === undefined ? {} : { authorization } };
+    const outcome = new OboAuthGuard(new Reflector(), fakeVerifier(calls)).canActivate(contextFor(request));
+    await expect(outcome).rejects.toBeInstanceOf(MissingTokenError);
+    expect(calls).not.toContain('verify');
+    expect(request.user).toBeUndefined();
+  });
+
+  it('rejects with the verifier’s error for a token that fails validation', async () => {
+    const request: GuardedRequest = { headers: { authorization: 'Bearer forged.token.value' } };
+    await expect(new OboAuthGuard(new Reflector(), fakeVerifier([])).canActivate(contextFor(request))).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+});

@@ -1,0 +1,70 @@
+import { TEST_SCOPE, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
+import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
+import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
+import type { ExchangedToken } from '../msal/msal-token-exchanger.js';
+
+const exchanger = {
+  calls: 0,
+  async onBehalfOf(): Promise<ExchangedToken> {
+    this.calls += 1;
+    return { accessToken: `downstream-${this.calls}`, expiresOnMs: Date.now() + 3_600_000, scopes: [TEST_SCOPE] };
+  },
+};
+
+/** The same store answering through promises, as Redis does. */
+class AsyncCache extends OboTokenCache {
+  readonly inner = new InMemoryTokenCache();
+  async get(key: string): Promise<CachedToken | undefined> {
+    return this.inner.get(key);
+  }
+  async set(key: string, value: CachedToken, cacheUntilMs: number): Promise<void> {
+    this.inner.set(key, value, cacheUntilMs);
+  }
+  async delete(key: string): Promise<void> {
+    this.inner.delete(key);
+  }
+}
+
+describe('TokenAcquisitionService.cachedTokenFor: the synchronous hit path', () => {
+  beforeEach(() => (exchanger.calls = 0));
+
+  it('misses before the first exchange, then returns the very entry stored, for the same scopes in any spelling', async () => {
+    const service = testService(new InMemoryTokenCache(), exchanger);
+    const user = testPrincipal();
+    expect(service.cachedTokenFor(user, TEST_SCOPE)).toBeUndefined();
+    const acquired = await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    const hit = service.cachedTokenFor(user, TEST_SCOPE);
+    expect(hit).toMatchObject({ accessToken: acquired.accessToken });
+    expect(service.cachedTokenFor(user, [TEST_SCOPE.toUpperCase()])).toBe(hit);
+    expect(exchanger.calls).toBe(1);
+  });
+
+  it('does not answer for another token of the same user, nor for other scopes', async () => {
+    const service = testService(new InMemoryTokenCache(), exchanger);
+    await service.acquireTokenOnBehalfOf(testPrincipal({ token: 'first' }), TEST_SCOPE);
+    expect(service.cachedTokenFor(testPrincipal({ token: 'second' }), TEST_SCOPE)).toBeUndefined();
+    expect(service.cachedTokenFor(testPrincipal({ token: 'first' }), 'api://downstream/Profile.Write')).toBeUndefined();
+  });
+
+  it('leaves to the full path a principal the verifier did not build, an app-only caller, and a cache that answers asynchronously', async () => {
+    const foreign = testService(new InMemoryTokenCache(), exchanger, {}, {}, { isOwnPrincipal: (() => false) as never });
+    const user = testPrincipal();
+    expect(foreign.cachedTokenFor(user, TEST_SCOPE)).toBeUndefined();
+
+    const service = testService(new InMemoryTokenCache(), exchanger);
+    const app = { ...testPrincipal(), isAppOnly: true };
+    expect(service.cachedTokenFor(app, TEST_SCOPE)).toBeUndefined();
+
+    const asyncCache = new AsyncCache();
+    const overRedis = testService(asyncCache, exchanger);
+    await overRedis.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    expect(asyncCache.inner.size).toBe(1);
+    expect(overRedis.cachedTokenFor(user, TEST_SCOPE)).toBeUndefined();
+    await expect(overRedis.acquireTokenOnBehalfOf(user, TEST_SCOPE)).resolves.toMatchObject({ fromCache: true });
+  });
+
+  it('refuses scopes that break the rules, as acquireTokenOnBehalfOf does', () => {
+    const service = testService(new InMemoryTokenCache(), exchanger);
+    expect(() => service.cachedTokenFor(testPrincipal(), ['api://a/Read', 'api://b/Read'])).toThrow(/^acquireTokenOnBehalfOf: scopes of api:\/\/a and api:\/\/b/);
+  });
+});
