@@ -1,77 +1,25 @@
-// `npm run bench`: one run, every scenario side by side, results in bench/results/latest.{json,md}.
-import { spawn, type ChildProcess } from 'node:child_process';
+// `npm run bench`: one run, every scenario side by side, results in bench/results/latest.{json,md,svg}.
+// `npm run bench -- --quick`: one short round and the smaller measurements, about a minute, indicative only.
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
-import type { AdapterName, ServerScenario } from './servers/http-server.js';
-import { median, type BenchEnvironment } from './shared.js';
+import { JWT_BEARER_GRANT, startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
+import { childEnv, load, pinning, startServer, type BenchServer, type LoadResult } from './load.js';
+import { chartSvg, markdown, type BenchReport, type ScenarioResult } from './report.js';
+import { ADAPTERS, median, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, '..', 'results');
-const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const SERVER_SCENARIOS: ServerScenario[] = ['bare', 'guard', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'];
-const ADAPTERS: AdapterName[] = ['express', 'fastify'];
-const ROUNDS = 3;
-const MEASURE_SEC = 4;
-const WARMUP_SEC = 2;
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = QUICK ? 1 : 3;
+const MEASURE_SEC = QUICK ? 2 : 4;
+const WARMUP_SEC = QUICK ? 1 : 2;
 const CONNECTIONS = 16;
 const ROTATING_TOKENS = 300;
-const MISS_SAMPLES = 60;
+const MISS_SAMPLES = QUICK ? 10 : 60;
 const REDIS_USERS = 5;
-
-interface ScenarioResult {
-  name: ServerScenario;
-  adapter: AdapterName;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  ratioToBare: number;
-  non2xx: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function childEnv(environment: BenchEnvironment, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_ENVIRONMENT: JSON.stringify(environment), ...extra };
-  // Only the passport-azure-ad server may trust the emulator's CA process-wide; it gets it explicitly below.
-  delete env.NODE_EXTRA_CA_CERTS;
-  return { ...env, ...extra };
-}
-
-async function startServer(scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const extra: Record<string, string> = scenario === 'passport-azure-ad' ? { NODE_EXTRA_CA_CERTS: environment.caFile } : {};
-  const child = spawn(process.execPath, [join(here, 'servers', 'http-server.js'), scenario, adapter, String(port)], { env: childEnv(environment, extra), stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${scenario} on ${adapter} exited with ${code}`)));
-    child.stdout!.on('data', (data: Buffer) => {
-      if (data.toString().includes('ready')) resolve();
-    });
-  });
-  return { url: `http://127.0.0.1:${port}/bench`, child };
-}
-
-async function load(url: string, tokens: string[], durationSec: number): Promise<{ rps: number; p50Ms: number; p99Ms: number; non2xx: number }> {
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: durationSec,
-    requests: tokens.map((token) => ({ method: 'GET' as const, headers: { authorization: `Bearer ${token}` } })),
-  });
-  return { rps: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx + result.errors };
-}
 
 async function runChild(measurement: string, argument: number | undefined, environment: BenchEnvironment, tokensFile: string, nodeFlags: string[] = []): Promise<Record<string, number | boolean>> {
   const child = spawn(process.execPath, [...nodeFlags, join(here, 'in-process.js'), measurement, ...(argument === undefined ? [] : [String(argument)])], {
@@ -96,50 +44,6 @@ async function userTokens(entra: EntraEmulator, count: number, label: string): P
   return tokens;
 }
 
-function markdown(report: BenchReport): string {
-  const rows = report.scenarios.map((s) => `| ${s.name} | ${s.adapter} | ${Math.round(s.rps)} | ${s.p50Ms} | ${s.p99Ms} | ${s.ratioToBare.toFixed(3)} |`);
-  const targets = report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`);
-  const hits = report.hitCostByUsers.map((h) => `| ${h.stack} | ${h.users} | ${h.medianMs.toFixed(4)} |`);
-  return [
-    `Run ${report.date} on ${report.machine}; ${ROUNDS} interleaved rounds of ${MEASURE_SEC} s per scenario, ${CONNECTIONS} connections; medians.`,
-    '',
-    '| scenario | adapter | req/s | p50 ms | p99 ms | ratio to bare |',
-    '|---|---|---|---|---|---|',
-    ...rows,
-    '',
-    '| cache hit | users in cache | median ms |',
-    '|---|---|---|',
-    ...hits,
-    '',
-    `Cold burst (100 concurrent calls, one user, empty cache): ours ${report.coldBurst.oursTokenRequests} token request(s), raw msal-node ${report.coldBurst.msalTokenRequests}.`,
-    '',
-    `Memory: ${report.memory.map((m) => `${m.stack} ${m.entries} entries → ${m.heapMB.toFixed(1)} MB (${Math.round(m.perEntryBytes)} B/entry${m.perEntryOverheadBytes !== undefined ? `, ${Math.round(m.perEntryOverheadBytes)} B beyond the token` : ''})`).join('; ')}.`,
-    '',
-    `Miss path (median of ${report.missPath.samples - 5} alternating exchanges): ours ${report.missPath.oursMedianMs.toFixed(2)} ms, bare acquireTokenOnBehalfOf ${report.missPath.bareMedianMs.toFixed(2)} ms, ratio ${report.missPath.ratio.toFixed(3)}.`,
-    '',
-    report.redis
-      ? `Redis cache (L1 memory + L2 Redis): L1 hit p50 ${report.redis.l1Hit.p50Ms.toFixed(3)} ms / p99 ${report.redis.l1Hit.p99Ms.toFixed(3)} ms; L2 hit p50 ${report.redis.l2Hit.p50Ms.toFixed(3)} ms / p99 ${report.redis.l2Hit.p99Ms.toFixed(3)} ms; exchange p50 ${report.redis.exchange.p50Ms.toFixed(2)} ms / p99 ${report.redis.exchange.p99Ms.toFixed(2)} ms; 2 instances x 50 concurrent cold calls: ${report.redis.twoInstancesColdExchangesPerUser} exchange(s) per user.`
-      : 'Redis cache: not measured (no Redis answered).',
-    '',
-    '| target | goal | measured | met |',
-    '|---|---|---|---|',
-    ...targets,
-    '',
-  ].join('\n');
-}
-
-interface BenchReport {
-  date: string;
-  machine: string;
-  scenarios: ScenarioResult[];
-  targets: { name: string; goal: string; measured: string; met: boolean }[];
-  hitCostByUsers: { stack: 'ours' | 'msal-node'; users: number; medianMs: number }[];
-  coldBurst: { oursTokenRequests: number; msalTokenRequests: number };
-  memory: { stack: string; entries: number; heapMB: number; perEntryBytes: number; perEntryOverheadBytes?: number }[];
-  missPath: { samples: number; oursMedianMs: number; bareMedianMs: number; ratio: number };
-  redis: { l1Hit: { p50Ms: number; p99Ms: number }; l2Hit: { p50Ms: number; p99Ms: number }; exchange: { p50Ms: number; p99Ms: number }; twoInstancesColdExchangesPerUser: number } | null;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const entra = await startEntraEmulator();
@@ -159,32 +63,31 @@ async function main(): Promise<void> {
   const tokensFile = join(here, 'tokens.json');
   await writeFile(tokensFile, JSON.stringify(await userTokens(entra, 1 + 2 * MISS_SAMPLES, 'single')));
 
-  console.log('starting servers...');
-  const servers = new Map<string, { url: string; child: ChildProcess }>();
-  for (const adapter of ADAPTERS) for (const scenario of SERVER_SCENARIOS) servers.set(`${scenario}|${adapter}`, await startServer(scenario, adapter, environment));
-  const samples = new Map<string, { rps: number[]; p50: number[]; p99: number[]; ratio: number[]; non2xx: number }>();
+  const pinned = pinning();
+  console.log(`starting servers${pinned ? ` (pinned to core ${pinned.serverCore}, load on core 0)` : ''}...`);
+  const servers = new Map<string, BenchServer>();
+  for (const adapter of ADAPTERS) for (const scenario of SERVER_SCENARIOS) servers.set(`${scenario}|${adapter}`, await startServer(here, scenario, adapter, environment, pinned));
+  const samples = new Map<string, { results: LoadResult[]; ratio: number[]; cpuRatio: number[] }>();
   try {
-    for (const server of servers.values()) await load(server.url, rotating, WARMUP_SEC);
+    for (const server of servers.values()) await load(server, rotating, WARMUP_SEC, CONNECTIONS);
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const adapter of ADAPTERS) {
         // Rotate the order each round, so no scenario always runs right after the same neighbour.
         const order = SERVER_SCENARIOS.map((_, index) => SERVER_SCENARIOS[(index + round) % SERVER_SCENARIOS.length]!);
-        const roundResults = new Map<ServerScenario, { rps: number; p50Ms: number; p99Ms: number; non2xx: number }>();
+        const roundResults = new Map<ServerScenario, LoadResult>();
         for (const scenario of order) {
           // Every scenario gets the same requests (bare ignores the bearer token), so ratios isolate the auth work.
-          const result = await load(servers.get(`${scenario}|${adapter}`)!.url, rotating, MEASURE_SEC);
+          const result = await load(servers.get(`${scenario}|${adapter}`)!, rotating, MEASURE_SEC, CONNECTIONS);
           roundResults.set(scenario, result);
-          console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}`);
+          console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}`);
         }
-        const bareRps = roundResults.get('bare')!.rps;
+        const bare = roundResults.get('bare')!;
         for (const [scenario, result] of roundResults) {
           const key = `${scenario}|${adapter}`;
-          const entry = samples.get(key) ?? { rps: [], p50: [], p99: [], ratio: [], non2xx: 0 };
-          entry.rps.push(result.rps);
-          entry.p50.push(result.p50Ms);
-          entry.p99.push(result.p99Ms);
-          entry.ratio.push(result.rps / bareRps);
-          entry.non2xx += result.non2xx;
+          const entry = samples.get(key) ?? { results: [], ratio: [], cpuRatio: [] };
+          entry.results.push(result);
+          entry.ratio.push(result.rps / bare.rps);
+          entry.cpuRatio.push(result.cpuUsPerRequest / bare.cpuUsPerRequest);
           samples.set(key, entry);
         }
       }
@@ -192,25 +95,37 @@ async function main(): Promise<void> {
   } finally {
     for (const server of servers.values()) server.child.kill('SIGTERM');
   }
-  const scenarios: ScenarioResult[] = [...samples].map(([key, entry]) => {
+  const scenarios: ScenarioResult[] = [...samples].map(([key, { results, ratio, cpuRatio }]) => {
     const [name, adapter] = key.split('|') as [ServerScenario, AdapterName];
-    return { name, adapter, rps: median(entry.rps), p50Ms: median(entry.p50), p99Ms: median(entry.p99), ratioToBare: median(entry.ratio), non2xx: entry.non2xx };
+    return {
+      name,
+      adapter,
+      rps: median(results.map((r) => r.rps)),
+      p50Ms: median(results.map((r) => r.p50Ms)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      ratioToBare: median(ratio),
+      ratioMin: Math.min(...ratio),
+      ratioMax: Math.max(...ratio),
+      cpuUsPerRequest: median(results.map((r) => r.cpuUsPerRequest)),
+      cpuToBare: median(cpuRatio),
+      non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    };
   });
 
   console.log('measuring cache hits, bursts, memory and the miss path...');
   const hitCostByUsers: BenchReport['hitCostByUsers'] = [];
-  for (const users of [1, 1000, 10_000]) hitCostByUsers.push({ stack: 'msal-node', users, medianMs: Number((await runChild('msal-hit', users, environment, tokensFile)).medianMs) });
+  for (const users of QUICK ? [1, 1000] : [1, 1000, 10_000]) hitCostByUsers.push({ stack: 'msal-node', users, medianMs: Number((await runChild('msal-hit', users, environment, tokensFile)).medianMs) });
   for (const users of [1, 1000, 100_000]) hitCostByUsers.push({ stack: 'ours', users, medianMs: Number((await runChild('ours-hit', users, environment, tokensFile)).medianMs) });
 
   // Each burst runs with the first single-user token, never exchanged before by the process that bursts.
-  let before = entra.tokenRequests({ grantType: OBO_GRANT }).length;
+  let before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
   await writeFile(tokensFile, JSON.stringify(await userTokens(entra, 1, 'burst-ours')));
   await runChild('cold-burst-ours', undefined, environment, tokensFile);
-  const oursTokenRequests = entra.tokenRequests({ grantType: OBO_GRANT }).length - before;
-  before = entra.tokenRequests({ grantType: OBO_GRANT }).length;
+  const oursTokenRequests = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length - before;
+  before = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
   await writeFile(tokensFile, JSON.stringify(await userTokens(entra, 1, 'burst-msal')));
   await runChild('cold-burst-msal', undefined, environment, tokensFile);
-  const msalTokenRequests = entra.tokenRequests({ grantType: OBO_GRANT }).length - before;
+  const msalTokenRequests = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length - before;
 
   await writeFile(tokensFile, JSON.stringify(await userTokens(entra, 1 + 2 * MISS_SAMPLES, 'miss')));
   const memory: BenchReport['memory'] = [];
@@ -228,9 +143,9 @@ async function main(): Promise<void> {
     await writeFile(tokensFile, JSON.stringify(await userTokens(entra, 60, 'redis')));
     const levels = await runChild('redis-levels', undefined, environment, tokensFile);
     await writeFile(tokensFile, JSON.stringify(await userTokens(entra, REDIS_USERS, 'redis-shared')));
-    const beforeShared = entra.tokenRequests({ grantType: OBO_GRANT }).length;
+    const beforeShared = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length;
     await runChild('redis-two-instances', REDIS_USERS, environment, tokensFile);
-    const sharedExchanges = entra.tokenRequests({ grantType: OBO_GRANT }).length - beforeShared;
+    const sharedExchanges = entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).length - beforeShared;
     redis = {
       l1Hit: levels.l1Hit as unknown as { p50Ms: number; p99Ms: number },
       l2Hit: levels.l2Hit as unknown as { p50Ms: number; p99Ms: number },
@@ -262,7 +177,8 @@ async function main(): Promise<void> {
 
   const report: BenchReport = {
     date: new Date().toISOString(),
-    machine: `${process.platform} ${process.arch}, node ${process.version}, ${(await import('node:os')).cpus().length} cores`,
+    machine: `${process.platform} ${process.arch}, node ${process.version}, ${cpus().length} cores`,
+    settings: { rounds: ROUNDS, measureSec: MEASURE_SEC, connections: CONNECTIONS, quick: QUICK, pinned: pinned ? `servers pinned to core ${pinned.serverCore}, load generator to core 0 (taskset)` : 'not pinned (no taskset or one core)' },
     scenarios,
     targets,
     hitCostByUsers,
@@ -274,7 +190,8 @@ async function main(): Promise<void> {
   const text = markdown(report);
   await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(resultsDir, 'latest.md'), text);
-  console.log(`\n${text}\nDone in ${Math.round((Date.now() - started) / 1000)} s. Results in bench/results/latest.{json,md}.`);
+  await writeFile(join(resultsDir, 'latest.svg'), chartSvg(report));
+  console.log(`\n${text}\nDone in ${Math.round((Date.now() - started) / 1000)} s. Results in bench/results/latest.{json,md,svg}.`);
   process.exit(0);
 }
 

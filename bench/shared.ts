@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
 
+/** The HTTP scenarios, each a server process of its own; the two no-op controls show Nest's own floor. */
+export const SERVER_SCENARIOS = ['bare', 'noop-guard', 'noop-guard+param', 'guard', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'] as const;
+export type ServerScenario = (typeof SERVER_SCENARIOS)[number];
+export const ADAPTERS = ['express', 'fastify'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
+
 /** What the orchestrator tells each child process about the emulator (through the environment). */
 export interface BenchEnvironment {
   authorityHost: string;

@@ -1,7 +1,7 @@
 // One benchmark server per process: `node http-server.js <scenario> <adapter> <port>`.
 import 'reflect-metadata';
 import { Agent } from 'node:https';
-import { Controller, Get, Injectable, Module, UseGuards, type DynamicModule, type Type } from '@nestjs/common';
+import { Controller, createParamDecorator, Get, Injectable, Module, UseGuards, type CanActivate, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -11,10 +11,8 @@ import { DownstreamToken, OboAuthGuard, OboModule } from 'nestjs-entra-obo';
 import { createPinnedFetch } from 'nestjs-entra-obo/testing';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { BearerStrategy as AzureAdBearerStrategy } from 'passport-azure-ad';
-import { benchEnvironment, caCertificate } from '../shared.js';
+import { benchEnvironment, caCertificate, type AdapterName, type ServerScenario } from '../shared.js';
 
-export type ServerScenario = 'bare' | 'guard' | 'guard+downstream-hit' | 'passport-azure-ad' | 'passport-jwt';
-export type AdapterName = 'express' | 'fastify';
 
 const environment = benchEnvironment();
 const ca = caCertificate(environment);
@@ -25,6 +23,35 @@ class BareController {
   @Get('bench')
   bench() {
     return { ok: true };
+  }
+}
+
+// The controls: Nest's own guard and parameter machinery with nothing of ours in them, so the floor they cost is
+// visible beside our figures.
+@Injectable()
+class NoopGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+const ConstantParameter = createParamDecorator(() => 'constant');
+
+@Controller()
+class NoopGuardController {
+  @Get('bench')
+  @UseGuards(NoopGuard)
+  bench() {
+    return { ok: true };
+  }
+}
+
+@Controller()
+class NoopGuardParamController {
+  @Get('bench')
+  @UseGuards(NoopGuard)
+  bench(@ConstantParameter() value: string) {
+    return { ok: value.length > 0 };
   }
 }
 
@@ -116,6 +143,8 @@ function oboModule(): DynamicModule {
 function appModule(scenario: ServerScenario): Type {
   const shapes: Record<ServerScenario, { imports: DynamicModule[]; controllers: Type[]; providers: Type[] }> = {
     bare: { imports: [], controllers: [BareController], providers: [] },
+    'noop-guard': { imports: [], controllers: [NoopGuardController], providers: [] },
+    'noop-guard+param': { imports: [], controllers: [NoopGuardParamController], providers: [] },
     guard: { imports: [oboModule()], controllers: [GuardController], providers: [] },
     'guard+downstream-hit': { imports: [oboModule()], controllers: [DownstreamController], providers: [] },
     'passport-azure-ad': { imports: [], controllers: [AzureAdController], providers: [AzureAdStrategy] },
@@ -132,6 +161,10 @@ async function main(): Promise<void> {
   const app = await NestFactory.create(appModule(scenario), adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error'] });
   await app.listen(Number(port), '127.0.0.1');
   process.stdout.write('ready\n');
+  // The orchestrator asks for this process's CPU time around each load, to report CPU per request beside throughput.
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 

@@ -1,0 +1,100 @@
+// The HTTP half of the bench: one server process per scenario (optionally pinned to its own core), load from this
+// process with autocannon, and the server's own CPU time around each load.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import type { AdapterName, BenchEnvironment, ServerScenario } from './shared.js';
+
+export interface BenchServer {
+  url: string;
+  child: ChildProcess;
+}
+
+export interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  /** The server process's user + system CPU time per request served, in µs. */
+  cpuUsPerRequest: number;
+}
+
+/**
+ * Where processes run: with `taskset` and two cores or more, the servers on the last core and the load generator
+ * (this process) on the first, so they do not take turns on one core. Undefined when pinning is not possible.
+ */
+export function pinning(): { serverCore: number } | undefined {
+  const cores = cpus().length;
+  if (cores < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+    return { serverCore: cores - 1 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function childEnv(environment: BenchEnvironment, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_ENVIRONMENT: JSON.stringify(environment), ...extra };
+  // Only the passport-azure-ad server may trust the emulator's CA process-wide; it gets it explicitly below.
+  delete env.NODE_EXTRA_CA_CERTS;
+  return { ...env, ...extra };
+}
+
+export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined): Promise<BenchServer> {
+  const port = await freePort();
+  const extra: Record<string, string> = scenario === 'passport-azure-ad' ? { NODE_EXTRA_CA_CERTS: environment.caFile } : {};
+  const nodeArgs = [join(here, 'servers', 'http-server.js'), scenario, adapter, String(port)];
+  const [command, args] = pinned ? ['taskset', ['-c', String(pinned.serverCore), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const child = spawn(command, args, { env: childEnv(environment, extra), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${scenario} on ${adapter} exited with ${code}`)));
+    child.stdout!.on('data', (data: Buffer) => {
+      if (data.toString().includes('ready')) resolve();
+    });
+  });
+  return { url: `http://127.0.0.1:${port}/bench`, child };
+}
+
+/** The server's CPU time so far (µs), asked over its IPC channel. */
+function cpuOf(server: BenchServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the bench server did not report its CPU time')), 5000);
+    server.child.once('message', (message: { cpu: NodeJS.CpuUsage }) => {
+      clearTimeout(timer);
+      resolve(message.cpu.user + message.cpu.system);
+    });
+    server.child.send('cpu');
+  });
+}
+
+export async function load(server: BenchServer, tokens: string[], durationSec: number, connections: number): Promise<LoadResult> {
+  const cpuBefore = await cpuOf(server);
+  const result = await autocannon({
+    url: server.url,
+    connections,
+    duration: durationSec,
+    requests: tokens.map((token) => ({ method: 'GET' as const, headers: { authorization: `Bearer ${token}` } })),
+  });
+  const cpuUs = (await cpuOf(server)) - cpuBefore;
+  return {
+    rps: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+    cpuUsPerRequest: cpuUs / Math.max(1, result.requests.total),
+  };
+}
