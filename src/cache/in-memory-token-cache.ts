@@ -1,3 +1,4 @@
+import { Problems, type OptionNameTable } from '../util/problems.js';
 import { OboTokenCache, type CachedToken } from './obo-token-cache.js';
 
 export interface InMemoryTokenCacheOptions {
@@ -12,6 +13,7 @@ interface Entry {
 }
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
+const OPTION_NAMES: OptionNameTable<InMemoryTokenCacheOptions> = { maxEntries: true };
 
 /** Entra's tenant and object ids are GUIDs, which compare case-insensitively: one user, whatever the case given. */
 function userTag(tenantId: string, userObjectId: string): string {
@@ -29,9 +31,10 @@ export class InMemoryTokenCache extends OboTokenCache {
 
   constructor(options: InMemoryTokenCacheOptions = {}, private readonly nowMs: () => number = Date.now) {
     super();
-    const maxEntries = options.maxEntries ?? DEFAULT_MAX_CACHE_ENTRIES;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`InMemoryTokenCache: maxEntries must be a positive integer, got ${maxEntries}`);
-    this.maxEntries = maxEntries;
+    const problems = new Problems('InMemoryTokenCache options');
+    problems.unknownOptions(options, OPTION_NAMES);
+    this.maxEntries = problems.integerIn(options.maxEntries, 'maxEntries', { min: 1 }, DEFAULT_MAX_CACHE_ENTRIES);
+    problems.throwIfAny();
   }
 
   get size(): number {
