@@ -142,7 +142,10 @@ export function verifierSettingsFromBearerOptions(input: BearerStrategyOptions):
   // passport-azure-ad allowed up to any skew; the module's rule caps it at 300 s, the default there as here.
   const clockSkew = typeof options.clockSkew === 'number' ? Math.min(options.clockSkew, MAX_CLOCK_TOLERANCE_SEC) : options.clockSkew;
   const clockToleranceSec = clockToleranceRule(clockSkew, 'clockSkew', DEFAULT_CLOCK_SKEW_SEC, problems);
-  if (options.scope !== undefined && (!Array.isArray(options.scope) || options.scope.some((scope) => typeof scope !== 'string'))) problems.add('scope must be an array of scope names');
+  // As passport-azure-ad ("scope must be a non-empty array"): an empty list would require nothing, silently.
+  if (options.scope !== undefined && (!Array.isArray(options.scope) || options.scope.length === 0 || options.scope.some((scope) => typeof scope !== 'string' || scope === ''))) {
+    problems.add('scope must be a non-empty array of scope names');
+  }
   const allowMultipleAudiences = problems.boolean(options.allowMultiAudiencesInToken, 'allowMultiAudiencesInToken', false);
   const passReqToCallback = problems.boolean(options.passReqToCallback, 'passReqToCallback', false);
   problems.boolean(options.loggingNoPII, 'loggingNoPII', true);

@@ -1,0 +1,211 @@
+/**
+ * passport-azure-ad's own BearerStrategy test cases (AzureAD/passport-azure-ad, test/Chai-passport_test/bearer_*.js,
+ * test/Nodeunit_test/bearer_test.js, test/End_to_end_test/bearer_test.js), re-expressed against our drop-in: the same
+ * options and the same tokens or token shapes, with the real tenant replaced by the emulator and the recorded token
+ * replayed on the `clock` option. Each case either expects what passport-azure-ad expected, or is a deliberate
+ * difference, named `difference:` here and listed with its reason in the README ("Migrating from passport-azure-ad").
+ */
+import { OboConfigurationError } from '../../src/index.js';
+import { BearerStrategy, type BearerStrategyOptions } from '../../src/passport/index.js';
+import type { EntraEmulator } from '../../src/testing/index.js';
+import { RECORDED_CLIENT_ID, RECORDED_EXPIRES_SEC, RECORDED_IDENTITY_METADATA, RECORDED_NOT_BEFORE_SEC, RECORDED_TENANT_ID, RECORDED_USER_OID, RECORDED_V1_TOKEN } from '../fixtures/passport-azure-ad/recorded-v1-token.js';
+import { recordedTenantFetch } from '../fixtures/passport-azure-ad/recorded-tenant.js';
+import { useEmulator, userToken } from '../support/emulator.js';
+import { authenticateOnce, startCasesApp, strategyReturningOid } from './passport-azure-ad-harness.js';
+import { challengeParams, get } from './support/http-calls.js';
+import { ADAPTERS, type AdapterName } from './support/nest-app.js';
+
+const noop = () => undefined;
+
+/** A clock stopped at `seconds` (a NumericDate). */
+const clockAt = (seconds: number) => ({ nowMs: () => seconds * 1000 });
+
+describe('passport-azure-ad Chai-passport_test/bearer_flow_test.js: its recorded real v1 token, replayed', () => {
+  // Its options, with `ignoreExpiration: true` replaced by a clock inside the token's lifetime.
+  const recorded = (extra: Partial<BearerStrategyOptions> = {}): BearerStrategyOptions => ({
+    identityMetadata: RECORDED_IDENTITY_METADATA,
+    clientID: RECORDED_CLIENT_ID,
+    validateIssuer: true,
+    passReqToCallback: false,
+    fetch: recordedTenantFetch(),
+    clock: clockAt(RECORDED_NOT_BEFORE_SEC + 600),
+    ...extra,
+  });
+  const withToken = { headers: { authorization: `Bearer ${RECORDED_V1_TOKEN}` } };
+
+  it('"with valid params: should succeed": the user is the token\'s oid (its aud is spn:{clientID}, a default audience)', async () => {
+    const result = await authenticateOnce(strategyReturningOid(recorded()), withToken);
+    expect(result).toMatchObject({ kind: 'success', user: RECORDED_USER_OID, info: 'authentication successful' });
+  });
+
+  it('"passReqToCallback = true: should cause req to be passed to callback"', async () => {
+    let passed: unknown;
+    const strategy = new BearerStrategy(recorded({ passReqToCallback: true }), (request: unknown, _token: Record<string, unknown>, done: (error: unknown, user?: unknown) => void) => {
+      passed = request;
+      done(null, { ok: true });
+    });
+    const result = await authenticateOnce(strategy, withToken);
+    expect(result.kind).toBe('success');
+    expect((passed as { url: string }).url).toBe('/');
+    expect(passed).toBe(result.request);
+  });
+
+  it('validates the issuer as the recorded tenant served it (v1 sts.windows.net), from its v2 and v1 documents', async () => {
+    const fetch = recordedTenantFetch();
+    expect((await authenticateOnce(strategyReturningOid(recorded({ fetch, issuer: `https://sts.windows.net/${RECORDED_TENANT_ID}/` })), withToken)).kind).toBe('success');
+    expect(fetch.requested.some((url) => url.includes('/xxx.onmicrosoft.com/v2.0/.well-known/openid-configuration'))).toBe(true);
+    const v2Only = await authenticateOnce(strategyReturningOid(recorded({ issuer: `https://login.microsoftonline.com/${RECORDED_TENANT_ID}/v2.0` })), withToken);
+    expect(v2Only).toMatchObject({ kind: 'fail', status: 401 });
+  });
+
+  it('difference: ignoreExpiration is refused; after its lifetime (plus clockSkew) the recorded token fails', async () => {
+    expect(() => new BearerStrategy({ ...recorded(), ignoreExpiration: true as false }, noop)).toThrow(/ignoreExpiration: an expired token is never accepted/);
+    const late = await authenticateOnce(strategyReturningOid(recorded({ clock: clockAt(RECORDED_EXPIRES_SEC + 301) })), withToken);
+    expect(late).toMatchObject({ kind: 'fail', status: 401 });
+    expect(challengeParams(String((late as { challenge: unknown }).challenge))).toMatchObject({ error: 'invalid_token' });
+    // Within the default skew (300 s, passport-azure-ad's CLOCK_SKEW) it is still accepted.
+    expect((await authenticateOnce(strategyReturningOid(recorded({ clock: clockAt(RECORDED_EXPIRES_SEC + 299) })), withToken)).kind).toBe('success');
+  });
+
+  it('refuses the recorded token for an audience list without spn:{clientID}, and with a byte of its signature changed', async () => {
+    expect(await authenticateOnce(strategyReturningOid(recorded({ audience: RECORDED_CLIENT_ID })), withToken)).toMatchObject({ kind: 'fail', status: 401 });
+    const signature = RECORDED_V1_TOKEN.split('.')[2]!;
+    const tampered = `${RECORDED_V1_TOKEN.slice(0, -signature.length)}${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    expect(await authenticateOnce(strategyReturningOid(recorded()), { headers: { authorization: `Bearer ${tampered}` } })).toMatchObject({ kind: 'fail', status: 401 });
+  });
+});
+
+describe('passport-azure-ad Nodeunit_test/bearer_test.js: "validateIssuer tests" (construction)', () => {
+  const CLIENT = '6514a8ca-d9e4-4155-b292-65258398f3aa';
+  const common = 'https://login.microsoftonline.com/common/.well-known/openid-configuration';
+  const nonCommon = 'https://login.microsoftonline.com/xxx.onmicrosoft.com/.well-known/openid-configuration';
+  const config = (identityMetadata: string, validateIssuer: boolean | null | undefined, extra: Record<string, unknown> = {}) =>
+    ({ clientID: CLIENT, identityMetadata, validateIssuer, ...extra }) as BearerStrategyOptions;
+  const build = (options: BearerStrategyOptions) => () => new BearerStrategy(options, noop);
+
+  it('difference: a common endpoint with validateIssuer true, undefined or null and no issuer is refused at construction', () => {
+    // passport-azure-ad built it, then failed every request that gave no tenantIdOrName.
+    for (const validateIssuer of [true, undefined, null]) expect(build(config(common, validateIssuer))).toThrow(/give issuer \(the accepted tenants' issuers\) or validateIssuer: false/);
+  });
+
+  it('"should not throw if validateIssuer is true and issuer is provided on common endpoint" (difference: issuer must be an issuer URL)', () => {
+    expect(build(config(common, null, { issuer: 'some issuer' }))).toThrow(/issuer must be an https: issuer URL/);
+    expect(build(config(common, null, { issuer: 'https://sts.windows.net/268da1a1-9db4-48b9-b1fe-683250ba90cc/' }))).not.toThrow();
+  });
+
+  it('difference: B2C is refused, with or without a valid policy (B2C_1_signin, b2c_1_signin)', () => {
+    for (const policyName of ['B2C_1_signin', 'b2c_1_signin']) {
+      expect(build(config(common, false, { isB2C: true, policyName }))).toThrow(/isB2C: Azure AD B2C is not supported[\s\S]*policyName/);
+      expect(build(config(nonCommon, true, { isB2C: true, policyName }))).toThrow(OboConfigurationError);
+    }
+  });
+
+  it('"should throw for using B2C with wrong policy name", and when scope is not an array or is empty', () => {
+    expect(build(config(nonCommon, true, { isB2C: true, policyName: 'signin' }))).toThrow(/policyName/);
+    expect(build(config(nonCommon, true, { scope: 'scope' }))).toThrow(/scope must be a non-empty array of scope names/);
+    expect(build(config(nonCommon, true, { scope: [] }))).toThrow(/scope must be a non-empty array of scope names/);
+  });
+
+  it('"should not throw with validateIssuer value set false on common endpoint": every tenant is accepted', () => {
+    const strategy = new BearerStrategy(config(common, false), noop);
+    expect(strategy).toBeInstanceOf(BearerStrategy);
+  });
+
+  it('"validateIssuer should use the default validateIssuer value if it is set null / not set" (true) on a tenant endpoint', () => {
+    for (const validateIssuer of [true, null, undefined]) expect(build(config(nonCommon, validateIssuer))).not.toThrow();
+  });
+
+  it('difference: validateIssuer false on a tenant-specific endpoint is refused (a single-tenant API always validates)', () => {
+    expect(build(config(nonCommon, false))).toThrow(/validateIssuer: false is only meaningful with a common\/organizations identityMetadata/);
+  });
+
+  it("difference: clientID must be the application id itself, not 'spn:{id}' (spn:{clientID} is a default audience instead)", () => {
+    expect(build(config(nonCommon, true, { clientID: `spn:${CLIENT}` }))).toThrow(/clientID must be the application \(client\) id, a GUID/);
+  });
+});
+
+/** The token an API gets for itself, v1 as in the End_to_end_test (its client asked for `resource` = the client id). */
+function v1TokenForItself(entra: EntraEmulator, user = entra.defaults.users.member): Promise<string> {
+  return userToken(entra, user, { version: 1, claims: { aud: entra.defaults.apps.middleTierApi.app.clientId } });
+}
+
+describe.each(ADAPTERS)('passport-azure-ad Chai-passport_test/bearer_token_in_req_test.js, over HTTP on %s', (adapter: AdapterName) => {
+  const entra = useEmulator({}, { reset: 'never' });
+  let url: string;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    const { tenants, apps } = entra.defaults;
+    const started = await startCasesApp(adapter, { identityMetadata: `${entra.authorityHost}/${tenants.primary.id}/.well-known/openid-configuration`, clientID: apps.middleTierApi.app.clientId, validateIssuer: true, passReqToCallback: false, loggingNoPII: false, fetch: entra.fetch });
+    url = started.url;
+    close = () => started.app.close();
+  });
+  afterAll(() => close?.());
+
+  const post = (path: string, body: unknown, token?: string) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+
+  it('"should fail with no token" (difference: the challenge is RFC 6750\'s bare Bearer, not "token is not found")', async () => {
+    const answer = await get(url, '/api');
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('"should fail with invalid token" (difference: error="invalid_token" in the challenge, not free text)', async () => {
+    const answer = await get(url, '/api', 'invalid_token');
+    expect(answer.status).toBe(401);
+    expect(challengeParams(answer.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('"should succeed with good token in header"', async () => {
+    const answer = await get(url, '/api', await v1TokenForItself(entra));
+    expect(answer).toMatchObject({ status: 200, json: { result: 'succeeded', user: { oid: entra.defaults.users.member.id } } });
+  });
+
+  it('difference: "should succeed with good token in body" fails: the token is read from the Authorization header only', async () => {
+    const response = await post('/api', { access_token: await v1TokenForItself(entra) });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('"should fail with token passed in query"', async () => {
+    const response = await fetch(`${url}/api?access_token=${await v1TokenForItself(entra)}`);
+    expect(response.status).toBe(401);
+  });
+
+  it('difference: "token passed in both header and body" is not refused: the body is ignored, the header decides', async () => {
+    const good = await v1TokenForItself(entra);
+    expect((await post('/api', { access_token: 'anything' }, good)).status).toBe(200);
+    expect((await post('/api', { access_token: good }, 'invalid_token')).status).toBe(401);
+  });
+
+  it('"should fail with bad header" (the token without "Bearer ")', async () => {
+    const response = await fetch(`${url}/api`, { headers: { authorization: await v1TokenForItself(entra) } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('"should succeed with lower case bearer" (RFC 7235 §2.1: the scheme is case-insensitive)', async () => {
+    const response = await fetch(`${url}/api`, { headers: { authorization: `bearer ${await v1TokenForItself(entra)}` } });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('passport-azure-ad bearer_token_in_req_test.js: the verify callback decides', () => {
+  const entra = useEmulator({}, { reset: 'never' });
+  const options = (): BearerStrategyOptions => ({
+    identityMetadata: `${entra.authorityHost}/${entra.defaults.tenants.primary.id}/.well-known/openid-configuration`,
+    clientID: entra.defaults.apps.middleTierApi.app.clientId,
+    fetch: entra.fetch,
+  });
+
+  it('"done(null, false, \'access token is invalid\')" fails the request with 401 invalid_token; done(null, user, info) succeeds with both', async () => {
+    const token = await v1TokenForItself(entra);
+    const refusing = new BearerStrategy(options(), (_claims: Record<string, unknown>, done: (error: unknown, user?: unknown, info?: unknown) => void) => done(null, false, 'access token is invalid'));
+    const refused = await authenticateOnce(refusing, { headers: { authorization: `Bearer ${token}` } });
+    expect(refused).toMatchObject({ kind: 'fail', status: 401 });
+    expect(challengeParams(String((refused as { challenge: unknown }).challenge))).toMatchObject({ error: 'invalid_token' });
+    const accepting = new BearerStrategy(options(), (_claims: Record<string, unknown>, done: (error: unknown, user?: unknown, info?: unknown) => void) => done(null, { id: 'Mr noname' }, 'authentication successful'));
+    expect(await authenticateOnce(accepting, { headers: { authorization: `Bearer ${token}` } })).toMatchObject({ kind: 'success', user: { id: 'Mr noname' }, info: 'authentication successful' });
+  });
+});
