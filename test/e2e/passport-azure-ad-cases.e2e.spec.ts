@@ -209,3 +209,166 @@ describe('passport-azure-ad bearer_token_in_req_test.js: the verify callback dec
     expect(await authenticateOnce(accepting, { headers: { authorization: `Bearer ${token}` } })).toMatchObject({ kind: 'success', user: { id: 'Mr noname' }, info: 'authentication successful' });
   });
 });
+
+describe.each(ADAPTERS)('passport-azure-ad End_to_end_test/bearer_test.js, the real tenant replaced by the emulator, on %s', (adapter: AdapterName) => {
+  const entra = useEmulator({}, { reset: 'never' });
+
+  /** Its `server_config`: v1 tenant-specific metadata, `issuer`, `audience` and `loggingLevel` null. */
+  const serverConfig = (extra: Record<string, unknown> = {}): BearerStrategyOptions =>
+    ({
+      identityMetadata: `${entra.authorityHost}/${entra.defaults.tenants.primary.id}/.well-known/openid-configuration`,
+      clientID: entra.defaults.apps.middleTierApi.app.clientId,
+      validateIssuer: true,
+      passReqToCallback: false,
+      issuer: null,
+      audience: null,
+      allowMultiAudiencesInToken: false,
+      loggingLevel: null,
+      fetch: entra.fetch,
+      ...extra,
+    }) as BearerStrategyOptions;
+  const commonConfig = (extra: Record<string, unknown> = {}) =>
+    serverConfig({ identityMetadata: `${entra.authorityHost}/common/.well-known/openid-configuration`, issuer: `https://sts.windows.net/${entra.defaults.tenants.primary.id}/`, ...extra });
+
+  /** Construction refuses these before any app starts (a Nest app would exit on a provider's error). */
+  const refusedAtConstruction = (options: BearerStrategyOptions) => () => new BearerStrategy(options, noop);
+
+  /** `checkResult`: the status of `/api` (or `path`) with `token`, on an app with `options`. */
+  async function statusWith(options: BearerStrategyOptions, token: string, path = '/api'): Promise<number> {
+    const { app, url } = await startCasesApp(adapter, options);
+    try {
+      return (await get(url, path, token)).status;
+    } finally {
+      await app.close();
+    }
+  }
+
+  describe('tenant-specific endpoint', () => {
+    it('"should succeed" with server_config, with passReqToCallback, and with allowMultiAudiencesInToken false', async () => {
+      const token = await v1TokenForItself(entra);
+      expect(await statusWith(serverConfig(), token)).toBe(200);
+      expect(await statusWith(serverConfig({ passReqToCallback: true }), token)).toBe(200);
+      expect(await statusWith(serverConfig({ allowMultiAudiencesInToken: false }), token)).toBe(200);
+    });
+
+    it('difference: wrong issuer with validateIssuer false is refused at construction (a single-tenant API validates)', async () => {
+      expect(refusedAtConstruction(serverConfig({ issuer: 'wrong_issuer', validateIssuer: false }))).toThrow(/validateIssuer: false is only meaningful/);
+    });
+
+    it('"should fail with wrong audience"', async () => {
+      expect(await statusWith(serverConfig({ audience: 'wrong_audience' }), await v1TokenForItself(entra))).toBe(401);
+    });
+
+    it('"should fail with wrong issuer" (difference: a malformed or foreign issuer is refused at construction)', async () => {
+      expect(refusedAtConstruction(serverConfig({ issuer: 'wrong_issuer' }))).toThrow(/issuer must be an https: issuer URL/);
+      expect(refusedAtConstruction(serverConfig({ issuer: `https://sts.windows.net/${entra.defaults.tenants.secondary.id}/` }))).toThrow(/is not an issuer of tenant/);
+      // An issuer of the right tenant in the other version's form: every request fails, as there.
+      expect(await statusWith(serverConfig({ issuer: `${entra.authorityHost}/${entra.defaults.tenants.primary.id}/v2.0` }), await v1TokenForItself(entra))).toBe(401);
+    });
+
+    it('"should fail with wrong identityMetadata" (difference: a malformed tenant is refused at construction; an unknown one answers 500)', async () => {
+      expect(refusedAtConstruction(serverConfig({ identityMetadata: `${entra.authorityHost}/wrongTenant/.well-known/openid-configuration` }))).toThrow(
+        /identityMetadata's tenant must be a tenant id \(GUID\), a tenant domain/,
+      );
+      // Entra answers discovery for an unknown tenant with invalid_tenant: a configuration error, not a bad token.
+      expect(await statusWith(serverConfig({ identityMetadata: `${entra.authorityHost}/wrongtenant.onmicrosoft.com/.well-known/openid-configuration` }), await v1TokenForItself(entra))).toBe(500);
+    });
+  });
+
+  describe('common endpoint', () => {
+    it('"should succeed" with an issuer, with passReqToCallback, and with allowMultiAudiencesInToken false', async () => {
+      const token = await v1TokenForItself(entra);
+      expect(await statusWith(commonConfig(), token)).toBe(200);
+      expect(await statusWith(commonConfig({ passReqToCallback: true }), token)).toBe(200);
+      expect(await statusWith(commonConfig({ allowMultiAudiencesInToken: false }), token)).toBe(200);
+    });
+
+    it('"should succeed" with validateIssuer false and a wrong issuer (difference: the issuer must still be an issuer URL)', async () => {
+      const token = await v1TokenForItself(entra);
+      expect(refusedAtConstruction(commonConfig({ issuer: 'wrong_issuer', validateIssuer: false }))).toThrow(/issuer must be an https: issuer URL/);
+      expect(await statusWith(commonConfig({ issuer: null, validateIssuer: false }), token)).toBe(200);
+      expect(await statusWith(commonConfig({ issuer: null, validateIssuer: false }), await v1TokenForItself(entra, entra.defaults.users.secondTenantMember))).toBe(200);
+    });
+
+    it('"should fail with wrong audience", and with an issuer of another tenant than the token\'s', async () => {
+      const token = await v1TokenForItself(entra);
+      expect(await statusWith(commonConfig({ audience: 'wrong_audience' }), token)).toBe(401);
+      expect(await statusWith(commonConfig({ issuer: `https://sts.windows.net/${entra.defaults.tenants.secondary.id}/` }), token)).toBe(401);
+    });
+  });
+
+  describe('"dynamic tenant": tenantIdOrName per request, through @nestjs/passport getAuthenticateOptions', () => {
+    const primary = () => entra.defaults.tenants.primary;
+
+    it('accepts a token of the named tenant, by id or by domain, and refuses another tenant\'s', async () => {
+      const { app, url } = await startCasesApp(adapter, commonConfig({ issuer: null, validateIssuer: false }));
+      try {
+        const member = await v1TokenForItself(entra);
+        const dave = await v1TokenForItself(entra, entra.defaults.users.secondTenantMember);
+        expect((await get(url, `/tenants/${primary().id}/api`, member)).status).toBe(200);
+        expect((await get(url, `/tenants/${primary().domain}/api`, member)).status).toBe(200);
+        const refused = await get(url, `/tenants/${primary().id}/api`, dave);
+        expect(refused.status).toBe(401);
+        expect(challengeParams(refused.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token' });
+        expect((await get(url, `/tenants/${entra.defaults.tenants.secondary.id}/api`, dave)).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('keeps the issuer list: a named tenant whose issuer is not listed is refused', async () => {
+      const { app, url } = await startCasesApp(adapter, commonConfig());
+      try {
+        expect((await get(url, `/tenants/${primary().id}/api`, await v1TokenForItself(entra))).status).toBe(200);
+        const dave = await v1TokenForItself(entra, entra.defaults.users.secondTenantMember);
+        expect((await get(url, `/tenants/${entra.defaults.tenants.secondary.id}/api`, dave)).status).toBe(401);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('answers 500 for a tenantIdOrName that names no single tenant (common, consumers, not a tenant), never echoing it', async () => {
+      const { app, url } = await startCasesApp(adapter, commonConfig({ issuer: null, validateIssuer: false }));
+      try {
+        for (const tenant of ['common', 'consumers', 'not_a_tenant']) {
+          const answer = await get(url, `/tenants/${tenant}/api`, await v1TokenForItself(entra));
+          expect(answer.status).toBe(500);
+          expect(answer.text).not.toContain(tenant);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('is ignored with a tenant-specific identityMetadata, as there', async () => {
+      const { app, url } = await startCasesApp(adapter, serverConfig());
+      try {
+        expect((await get(url, `/tenants/${entra.defaults.tenants.secondary.id}/api`, await v1TokenForItself(entra))).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe('multiple audiences in config', () => {
+    it('"should succeed with multiple audience provided in config and access token for itself"', async () => {
+      expect(await statusWith(serverConfig({ audience: ['https://graph.windows.net', entra.defaults.apps.middleTierApi.app.clientId] }), await v1TokenForItself(entra))).toBe(200);
+    });
+
+    it('difference: "access token for graph" is refused, even with Graph among the audiences', async () => {
+      // Graph's tokens carry a header nonce and are signed over its hash: only Graph can validate them, and an API
+      // must not accept them (https://github.com/AzureAD/azure-activedirectory-identitymodel-extensions-for-dotnet/issues/609).
+      // passport-azure-ad's case used Azure AD Graph (graph.windows.net), retired; Microsoft Graph is what clients get.
+      const { users, apps } = entra.defaults;
+      const graphToken = await entra.issueAccessToken({ user: users.member, client: apps.webApp.app, resource: apps.microsoftGraph.app, scopes: ['User.Read'] });
+      const { app, url } = await startCasesApp(adapter, serverConfig({ audience: ['https://graph.microsoft.com', apps.microsoftGraph.app.clientId, apps.middleTierApi.app.clientId] }));
+      try {
+        const answer = await get(url, '/api', graphToken);
+        expect(answer.status).toBe(401);
+        expect(challengeParams(answer.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token', error_description: 'The access token signature is not valid.' });
+      } finally {
+        await app.close();
+      }
+    });
+  });
+});
