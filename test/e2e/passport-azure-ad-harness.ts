@@ -1,6 +1,6 @@
 // What passport-azure-ad's tests used to run a strategy (chai-passport-strategy, and its End_to_end_test API app), for
 // our BearerStrategy: one authentication outside HTTP, and a Nest app guarding its routes with the strategy.
-import { Controller, Get, HttpCode, Injectable, Module, Post, Req, UseGuards, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
+import { Controller, Get, HttpCode, Injectable, Module, Post, Req, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { PassportStrategy } from '@nestjs/passport';
 import { OboExceptionFilter } from '../../src/index.js';
@@ -63,7 +63,7 @@ export async function startCasesApp(adapter: AdapterName, options: BearerStrateg
 
   /** The tenant of a `/tenants/:tenant/api` route, as passport-azure-ad's `tenantIdOrName` authenticate option. */
   @Injectable()
-  class TenantFromPathGuard extends (EntraAuthGuard('oauth-bearer') as Type<CanActivate>) {
+  class TenantFromPathGuard extends EntraAuthGuard('oauth-bearer') {
     getAuthenticateOptions(context: ExecutionContext): BearerAuthenticateOptions {
       const request = context.switchToHttp().getRequest<{ params?: Record<string, string> }>();
       return { tenantIdOrName: request.params?.tenant };
