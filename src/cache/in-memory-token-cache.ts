@@ -32,8 +32,9 @@ export class InMemoryTokenCache extends OboTokenCache {
   constructor(options: InMemoryTokenCacheOptions = {}, private readonly nowMs: () => number = Date.now) {
     super();
     const problems = new Problems('InMemoryTokenCache options');
-    problems.unknownOptions(options, OPTION_NAMES);
-    this.maxEntries = problems.integerIn(options.maxEntries, 'maxEntries', { min: 1 }, DEFAULT_MAX_CACHE_ENTRIES);
+    const given: InMemoryTokenCacheOptions = options ?? {};
+    problems.unknownOptions(given, OPTION_NAMES);
+    this.maxEntries = problems.integerIn(given.maxEntries, 'maxEntries', { min: 1 }, DEFAULT_MAX_CACHE_ENTRIES);
     problems.throwIfAny();
   }
 

@@ -74,5 +74,9 @@ describe('verifierSettingsFromBearerOptions', () => {
       "loggingLevel must be one of 'info', 'warn', 'error'",
     ]);
     expect(problemsOf(null)).toEqual(['options must be an object']);
+    expect(problemsOf({ ...BASE, tenantIdOrName: TENANT })).toEqual([
+      "tenantIdOrName is an authenticate option, not a strategy option: pass it per request (passport.authenticate('oauth-bearer', { tenantIdOrName }), or the guard's getAuthenticateOptions)",
+    ]);
+    expect(problemsOf({ ...BASE, clientSecret: null })).toEqual(["unknown option 'clientSecret'"]);
   });
 });

@@ -62,7 +62,7 @@ const GUID_IN_TEXT = new RegExp(GUID_PATTERN.source.slice(1, -1), 'i');
 const DEFAULT_CLOCK_SKEW_SEC = 300;
 
 /** passport-azure-ad read `null` as "not given" (`if (!options.audience)`, `if (!options.clockSkew)`); so do we. */
-function withoutNulls(options: BearerStrategyOptions): Partial<Record<keyof BearerStrategyOptions, unknown>> & BearerStrategyOptions {
+function withoutNulls(options: BearerStrategyOptions): BearerStrategyOptions {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== null)) as BearerStrategyOptions;
 }
 
@@ -125,7 +125,10 @@ export function verifierSettingsFromBearerOptions(input: BearerStrategyOptions):
     problems.throwIfAny();
   }
   const options = withoutNulls(input);
-  problems.unknownOptions(options, OPTION_NAMES);
+  // passport-azure-ad ignored unknown names; its own end-to-end test put the authenticate option here by mistake.
+  if ('tenantIdOrName' in input) problems.add("tenantIdOrName is an authenticate option, not a strategy option: pass it per request (passport.authenticate('oauth-bearer', { tenantIdOrName }), or the guard's getAuthenticateOptions)");
+  const { tenantIdOrName: _authenticateOption, ...strategyOptions } = input as BearerStrategyOptions & { tenantIdOrName?: unknown };
+  problems.unknownOptions(strategyOptions, OPTION_NAMES);
 
   const { authorityHost, tenant } = metadataLocation(options.identityMetadata, problems);
   const { tenantId, isMultiTenant } = tenantRule(tenant, "identityMetadata's tenant", problems);

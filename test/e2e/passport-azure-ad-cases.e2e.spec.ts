@@ -316,6 +316,13 @@ describe.each(ADAPTERS)('passport-azure-ad End_to_end_test/bearer_test.js, the r
       }
     });
 
+    it('difference: its server_config_common_endpoint_dynamic_tenant had tenantIdOrName among the strategy options: refused, pointing to authenticate', () => {
+      // Its api.js passed `strategyOptions.tenantIdOrName` on to passport.authenticate, which is where it belongs.
+      expect(refusedAtConstruction(commonConfig({ issuer: null, validateIssuer: false, tenantIdOrName: primary().id }))).toThrow(
+        /tenantIdOrName is an authenticate option, not a strategy option: pass it per request/,
+      );
+    });
+
     it('keeps the issuer list: a named tenant whose issuer is not listed is refused', async () => {
       const { app, url } = await startCasesApp(adapter, commonConfig());
       try {
