@@ -45,6 +45,16 @@ describe('verifierSettingsFromBearerOptions', () => {
     expect(verifierSettingsFromBearerOptions({ ...BASE, ...nulls })).toEqual(verifierSettingsFromBearerOptions(BASE));
   });
 
+  it("reads '' and [] as no issuer, as passport-azure-ad did; refuses audience '' (only null is \"not given\"); clockSkew 0 is no skew", () => {
+    const common = 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration';
+    for (const issuer of ['', []]) expect(problemsOf({ ...BASE, identityMetadata: common, issuer })).toEqual([expect.stringMatching(/give issuer/)]);
+    expect(verifierSettingsFromBearerOptions({ ...BASE, issuer: '' }).acceptedIssuers).toBeUndefined();
+    expect(problemsOf({ ...BASE, audience: '' })).toEqual(['audience must be a string or an array of strings']);
+    expect(problemsOf({ ...BASE, audience: [] })).toEqual(['audience must be a string or an array of strings']);
+    expect(verifierSettingsFromBearerOptions({ ...BASE, clockSkew: 0 }).settings.clockToleranceSec).toBe(0);
+    expect(() => verifierSettingsFromBearerOptions({ ...BASE, isB2C: false })).not.toThrow();
+  });
+
   it("applies the module's tenant rule to identityMetadata's tenant, in the module's words", () => {
     const moduleProblem = (() => {
       try {
