@@ -56,6 +56,10 @@ export class BearerStrategy {
       this.refuse(request, new MissingTokenError());
       return;
     }
+    if (!verifier) {
+      this.refuse(request, new InvalidTokenError('tenant', 'Tokens from this tenant are not accepted.'));
+      return;
+    }
     verifier.verify(token).then(
       (principal) => {
         const refusal = this.strategyRefusal(principal);

@@ -37,6 +37,15 @@ describe('TenantVerifiers (tenantIdOrName per request)', () => {
     expect(verifiers.tenantCount).toBe(2);
   });
 
+  it('has no verifier (and fetches nothing) for a tenant id outside the accepted issuers\' tenants', () => {
+    const verifiers = verifiersFor('common', { issuer: `https://login.microsoftonline.com/${TENANT}/v2.0` });
+    expect(verifiers.for(tenantNumber(7))).toBeUndefined();
+    expect(verifiers.for(TENANT)).toBeDefined();
+    // A domain's tenant id is known only from its documents: its verifier checks it, and the issuer list still applies.
+    expect(verifiers.for('fabrikam.onmicrosoft.com')).toBeDefined();
+    expect(verifiers.tenantCount).toBe(2);
+  });
+
   it(`remembers at most ${MAX_TENANT_VERIFIERS} tenants, dropping the oldest`, () => {
     const verifiers = verifiersFor('organizations', { validateIssuer: false });
     const first = verifiers.for(tenantNumber(0));

@@ -45,18 +45,21 @@ export class TenantVerifiers {
   /**
    * The verifier for one request. `tenantIdOrName` is checked with the module's tenant rule (a GUID or a domain;
    * `common`, `organizations` and `consumers` name no single tenant) and throws `OboConfigurationError` otherwise.
+   * Undefined for a tenant id outside the accepted tenants (`issuer`): no token of it can pass, so nothing is fetched.
    */
-  for(tenantIdOrName: unknown): AccessTokenVerifier {
+  for(tenantIdOrName: unknown): AccessTokenVerifier | undefined {
     if (tenantIdOrName === undefined || tenantIdOrName === null) return this.configured;
     const problems = new Problems('BearerStrategy options');
     const { tenantId } = tenantRule(tenantIdOrName, 'tenantIdOrName (an authenticate option)', problems, { singleTenantOnly: true });
     problems.throwIfAny();
     // passport-azure-ad ignores tenantIdOrName with a tenant-specific identityMetadata: that tenant is the only one.
     if (!this.settings.isMultiTenant) return this.configured;
+    const { allowedTenants } = this.settings;
+    if (allowedTenants !== 'any' && GUID_PATTERN.test(tenantId) && !allowedTenants.has(tenantId)) return undefined;
     let verifier = this.byTenant.get(tenantId);
     if (!verifier) {
-      const allowedTenants = new Set(GUID_PATTERN.test(tenantId) ? [tenantId] : []);
-      verifier = new AccessTokenVerifier({ ...this.settings, tenantId, isMultiTenant: false, allowedTenants }, this.metadata);
+      const ownTenant = new Set(GUID_PATTERN.test(tenantId) ? [tenantId] : []);
+      verifier = new AccessTokenVerifier({ ...this.settings, tenantId, isMultiTenant: false, allowedTenants: ownTenant }, this.metadata);
       this.byTenant.set(tenantId, verifier);
     }
     return verifier;

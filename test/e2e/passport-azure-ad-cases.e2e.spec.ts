@@ -328,7 +328,11 @@ describe.each(ADAPTERS)('passport-azure-ad End_to_end_test/bearer_test.js, the r
       try {
         expect((await get(url, `/tenants/${primary().id}/api`, await v1TokenForItself(entra))).status).toBe(200);
         const dave = await v1TokenForItself(entra, entra.defaults.users.secondTenantMember);
-        expect((await get(url, `/tenants/${entra.defaults.tenants.secondary.id}/api`, dave)).status).toBe(401);
+        const refused = await get(url, `/tenants/${entra.defaults.tenants.secondary.id}/api`, dave);
+        expect(refused.status).toBe(401);
+        expect(challengeParams(refused.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token', error_description: 'Tokens from this tenant are not accepted.' });
+        // Named by domain, the tenant's id is known from its documents only: the issuer list refuses the token then.
+        expect((await get(url, `/tenants/${entra.defaults.tenants.secondary.domain}/api`, dave)).status).toBe(401);
       } finally {
         await app.close();
       }
