@@ -110,7 +110,7 @@ function allowedTenantsOf(tenant: string, isMultiTenant: boolean, issuers: unkno
   if (tenants.some((value) => value === undefined)) problems.add('issuer: every issuer must contain its tenant id');
   if (issuers.length > 0) return new Set(tenants.filter((value): value is string => value !== undefined));
   if (!validateIssuer) return 'any';
-  problems.add(`with a '${tenant}' identityMetadata, give issuer (the accepted tenants' issuers) or validateIssuer: false`);
+  problems.add(`with a '${tenant}' identityMetadata, give issuer (the accepted tenants' issuers) or validateIssuer: false (a request may still name its tenant: the tenantIdOrName authenticate option)`);
   return new Set();
 }
 
@@ -133,7 +133,7 @@ export function verifierSettingsFromBearerOptions(input: BearerStrategyOptions):
   const { authorityHost, tenant } = metadataLocation(options.identityMetadata, problems);
   const { tenantId, isMultiTenant } = tenantRule(tenant, "identityMetadata's tenant", problems);
   const clientId = clientIdRule(options.clientID, 'clientID', problems);
-  // passport-azure-ad's default audiences are the client id and `spn:{clientID}` (v1 tokens of a service principal).
+  // passport-azure-ad's default audiences (lib/bearerstrategy.js): `[options.clientID, "spn:" + options.clientID]`.
   const defaultAudiences = [clientId, `api://${clientId}`, `spn:${clientId}`];
   const audience = options.audience === undefined ? undefined : [options.audience].flat();
   const audiences = audiencesRule(audience, 'audience', defaultAudiences, problems, 'a string or an array of strings');
@@ -142,7 +142,7 @@ export function verifierSettingsFromBearerOptions(input: BearerStrategyOptions):
   if (options.ignoreExpiration !== undefined && options.ignoreExpiration !== false) {
     problems.add('ignoreExpiration: an expired token is never accepted; to replay a recorded token, give a clock (the clock option) set to its lifetime');
   }
-  // passport-azure-ad allowed up to any skew; the module's rule caps it at 300 s, the default there as here.
+  // passport-azure-ad allowed any skew; the module's rule caps it at 300 s, the default there as here.
   const clockSkew = typeof options.clockSkew === 'number' ? Math.min(options.clockSkew, MAX_CLOCK_TOLERANCE_SEC) : options.clockSkew;
   const clockToleranceSec = clockToleranceRule(clockSkew, 'clockSkew', DEFAULT_CLOCK_SKEW_SEC, problems);
   // As passport-azure-ad ("scope must be a non-empty array"): an empty list would require nothing, silently.
