@@ -53,6 +53,6 @@ export {
   IdentityProviderUnavailableError,
   OboConfigurationError,
 } from './errors/obo-errors.js';
-export type { OboErrorCode, EntraErrorDetails, KnownOboError, InvalidTokenReason } from './errors/obo-errors.js';
+export type { OboErrorCode, EntraErrorDetails, KnownOboError, InvalidTokenReason, ConfigurationSubject } from './errors/obo-errors.js';
 export { OboExceptionFilter, toErrorResponse } from './filters/obo-exception.filter.js';
 export type { OboErrorResponse } from './filters/obo-exception.filter.js';

@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_CACHE_ENTRIES, InMemoryTokenCache } from './in-memory-token-cache.js';
+import { OboConfigurationError } from '../errors/obo-errors.js';
 import type { CachedToken } from './obo-token-cache.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
@@ -150,8 +151,13 @@ describe('InMemoryTokenCache', () => {
       expect(new InMemoryTokenCache().maxEntries).toBe(10_000);
     });
 
+    it('refuses an unknown option (a typo of maxEntries is not silently ignored)', () => {
+      expect(() => new InMemoryTokenCache({ maxEntry: 5 } as never)).toThrow("Invalid InMemoryTokenCache options:\n- unknown option 'maxEntry'");
+    });
+
     it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses maxEntries %p', (maxEntries) => {
-      expect(() => new InMemoryTokenCache({ maxEntries })).toThrow(RangeError);
+      expect(() => new InMemoryTokenCache({ maxEntries })).toThrow(OboConfigurationError);
+      expect(() => new InMemoryTokenCache({ maxEntries })).toThrow(`Invalid InMemoryTokenCache options:\n- maxEntries must be an integer >= 1, got ${maxEntries}`);
     });
   });
 

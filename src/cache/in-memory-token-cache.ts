@@ -1,4 +1,5 @@
 import { BoundedMap } from '../util/bounded-map.js';
+import { Problems, type OptionNameTable } from '../util/problems.js';
 import { OboTokenCache, type CachedToken } from './obo-token-cache.js';
 
 export interface InMemoryTokenCacheOptions {
@@ -13,6 +14,7 @@ interface Entry {
 }
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
+const OPTION_NAMES: OptionNameTable<InMemoryTokenCacheOptions> = { maxEntries: true };
 
 /** Entra's tenant and object ids are GUIDs, which compare case-insensitively: one user, whatever the case given. */
 function userTag(tenantId: string, userObjectId: string): string {
@@ -30,11 +32,13 @@ export class InMemoryTokenCache extends OboTokenCache {
 
   constructor(options: InMemoryTokenCacheOptions = {}, private readonly nowMs: () => number = Date.now) {
     super();
-    const maxEntries = options.maxEntries ?? DEFAULT_MAX_CACHE_ENTRIES;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`InMemoryTokenCache: maxEntries must be a positive integer, got ${maxEntries}`);
-    this.maxEntries = maxEntries;
+    const problems = new Problems('InMemoryTokenCache options');
+    const given: InMemoryTokenCacheOptions = options ?? {};
+    problems.unknownOptions(given, OPTION_NAMES);
+    this.maxEntries = problems.integerIn(given.maxEntries, 'maxEntries', { min: 1 }, DEFAULT_MAX_CACHE_ENTRIES);
+    problems.throwIfAny();
     // Least recently used first out: `get` sets a hit again; an entry dropped for room leaves the user index too.
-    this.entries = new BoundedMap(maxEntries, (key, entry) => this.unindex(key, entry));
+    this.entries = new BoundedMap(this.maxEntries, (key, entry) => this.unindex(key, entry));
   }
 
   get size(): number {

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { OboCredential } from './obo-module-options.js';
+import type { Problems } from '../util/problems.js';
 
 const CREDENTIAL_KINDS = ['clientSecret', 'clientCertificate', 'clientAssertion', 'federatedTokenFile'] as const;
 
@@ -16,25 +17,25 @@ function isPem(value: string): boolean {
 }
 
 /** Reads a PEM given inline or as a file path; reports a problem (never the value) when it cannot. */
-function loadPem(value: unknown, name: string, problems: string[]): string | undefined {
+function loadPem(value: unknown, name: string, problems: Problems): string | undefined {
   if (typeof value !== 'string' || value.trim() === '') {
-    problems.push(`${name} must be a PEM string or the path of a PEM file`);
+    problems.add(`${name} must be a PEM string or the path of a PEM file`);
     return undefined;
   }
   if (isPem(value)) return value;
   if (!existsSync(value)) {
-    problems.push(`${name}: no file at the given path, and the value is not PEM text`);
+    problems.add(`${name}: no file at the given path, and the value is not PEM text`);
     return undefined;
   }
   let text: string;
   try {
     text = readFileSync(value, 'utf8');
   } catch {
-    problems.push(`${name}: the file cannot be read`);
+    problems.add(`${name}: the file cannot be read`);
     return undefined;
   }
   if (!isPem(text)) {
-    problems.push(`${name}: the file does not hold PEM text`);
+    problems.add(`${name}: the file does not hold PEM text`);
     return undefined;
   }
   return text;
@@ -44,20 +45,20 @@ function loadPem(value: unknown, name: string, problems: string[]): string | und
  * Checks the `credential` option and loads its key material (PEM text or files), adding a problem (never a value) to
  * `problems` for anything wrong.
  */
-export function resolveCredential(credential: unknown, problems: string[]): ResolvedCredential | undefined {
+export function resolveCredential(credential: unknown, problems: Problems): ResolvedCredential | undefined {
   if (typeof credential !== 'object' || credential === null) {
-    problems.push(`credential must be one of { clientSecret }, { clientCertificate }, { clientAssertion }, { federatedTokenFile }`);
+    problems.add(`credential must be one of { clientSecret }, { clientCertificate }, { clientAssertion }, { federatedTokenFile }`);
     return undefined;
   }
   const given = CREDENTIAL_KINDS.filter((kind) => kind in credential);
   if (given.length !== 1) {
-    problems.push(`credential must have exactly one of ${CREDENTIAL_KINDS.join(', ')}; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+    problems.add(`credential must have exactly one of ${CREDENTIAL_KINDS.join(', ')}; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
     return undefined;
   }
   const value = credential as Partial<Record<(typeof CREDENTIAL_KINDS)[number], unknown>> & OboCredential;
   if ('clientSecret' in value) {
     if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0) {
-      problems.push('credential.clientSecret must be a non-empty string');
+      problems.add('credential.clientSecret must be a non-empty string');
       return undefined;
     }
     return { kind: 'secret', clientSecret: value.clientSecret };
@@ -65,7 +66,7 @@ export function resolveCredential(credential: unknown, problems: string[]): Reso
   if ('clientCertificate' in value) {
     const certificate = value.clientCertificate as Record<string, unknown> | undefined;
     if (typeof certificate !== 'object' || certificate === null) {
-      problems.push('credential.clientCertificate must be an object with privateKey and certificate (or thumbprintSha256)');
+      problems.add('credential.clientCertificate must be an object with privateKey and certificate (or thumbprintSha256)');
       return undefined;
     }
     const privateKeyPem = loadPem(certificate.privateKey, 'credential.clientCertificate.privateKey', problems);
@@ -74,7 +75,7 @@ export function resolveCredential(credential: unknown, problems: string[]): Reso
       try {
         privateKey = createPrivateKey(privateKeyPem);
       } catch {
-        problems.push('credential.clientCertificate.privateKey is not a readable private key');
+        problems.add('credential.clientCertificate.privateKey is not a readable private key');
       }
     }
     let thumbprintSha256: string | undefined;
@@ -86,16 +87,16 @@ export function resolveCredential(credential: unknown, problems: string[]): Reso
           const x509 = new X509Certificate(certificatePem);
           thumbprintSha256 = createHash('sha256').update(x509.raw).digest('hex').toUpperCase();
           if (privateKey && !x509.checkPrivateKey(privateKey)) {
-            problems.push('credential.clientCertificate.privateKey does not belong to the certificate');
+            problems.add('credential.clientCertificate.privateKey does not belong to the certificate');
           }
         } catch {
-          problems.push('credential.clientCertificate.certificate is not a readable X.509 certificate');
+          problems.add('credential.clientCertificate.certificate is not a readable X.509 certificate');
         }
       }
     } else if (typeof certificate.thumbprintSha256 === 'string' && /^[0-9a-f]{64}$/i.test(certificate.thumbprintSha256)) {
       thumbprintSha256 = certificate.thumbprintSha256.toUpperCase();
     } else {
-      problems.push('credential.clientCertificate needs certificate (PEM or path) or thumbprintSha256 (64 hex characters)');
+      problems.add('credential.clientCertificate needs certificate (PEM or path) or thumbprintSha256 (64 hex characters)');
     }
     if (!privateKeyPem || !thumbprintSha256) return undefined;
     return { kind: 'certificate', privateKeyPem, thumbprintSha256, ...(certificatePem ? { certificatePem } : {}) };
@@ -104,12 +105,12 @@ export function resolveCredential(credential: unknown, problems: string[]): Reso
     const assertion = value.clientAssertion;
     if (typeof assertion === 'string' && assertion.length > 0) return { kind: 'assertion', getAssertion: async () => assertion };
     if (typeof assertion === 'function') return { kind: 'assertion', getAssertion: assertion as () => Promise<string> };
-    problems.push('credential.clientAssertion must be a non-empty string or a function returning one');
+    problems.add('credential.clientAssertion must be a non-empty string or a function returning one');
     return undefined;
   }
   const tokenFile = value.federatedTokenFile;
   if (typeof tokenFile !== 'string' || !existsSync(tokenFile) || !statSync(tokenFile).isFile()) {
-    problems.push('credential.federatedTokenFile must be the path of an existing file');
+    problems.add('credential.federatedTokenFile must be the path of an existing file');
     return undefined;
   }
   return { kind: 'federated', tokenFile };

@@ -150,6 +150,12 @@ describe('resolveOboOptions', () => {
       for (const problem of error.problems) expect(error.message).toContain(problem);
     });
 
+    it("names what was misconfigured: the module's options", () => {
+      const error = configurationErrorOf(options({ retries: 9 }));
+      expect(error.subject).toBe('OboModule options');
+      expect(error.message).toBe('Invalid OboModule options:\n- retries must be an integer from 0 to 5, got 9');
+    });
+
     it('names unknown options (a typo is not silently ignored)', () => {
       expect(problemsOf(options({ tenantID: TENANT, clockSkewSec: 5 }))).toEqual(["unknown option 'tenantID'", "unknown option 'clockSkewSec'"]);
     });

@@ -183,14 +183,29 @@ export class IdentityProviderUnavailableError extends EntraResponseError {
   }
 }
 
-/** The module's options are invalid. Lists every problem at once; never contains a secret. */
+/** What a configuration error is about: the validator that found it. */
+export type ConfigurationSubject = 'OboModule options' | 'OboModule routes' | 'RedisTokenCache options' | 'BearerStrategy options' | 'InMemoryTokenCache options';
+
+/** The first line of each subject's message; the routes check reports routes, not options. */
+const CONFIGURATION_HEADINGS: Record<ConfigurationSubject, string> = {
+  'OboModule options': 'Invalid OboModule options',
+  'OboModule routes': 'OboModule found routes it cannot serve safely',
+  'RedisTokenCache options': 'Invalid RedisTokenCache options',
+  'BearerStrategy options': 'Invalid BearerStrategy options',
+  'InMemoryTokenCache options': 'Invalid InMemoryTokenCache options',
+};
+
+/**
+ * Options (or routes) are invalid. Names what was misconfigured (`subject`, and the message's first line) and lists
+ * every problem at once; never contains a secret.
+ */
 export class OboConfigurationError extends OboError {
   readonly code = 'configuration' as const;
   constructor(
     readonly problems: readonly string[],
-    heading = 'Invalid OboModule options',
+    readonly subject: ConfigurationSubject = 'OboModule options',
   ) {
-    super(`${heading}:\n- ${problems.join('\n- ')}`);
+    super(`${CONFIGURATION_HEADINGS[subject]}:\n- ${problems.join('\n- ')}`);
   }
 }
 

@@ -1,11 +1,10 @@
-import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { bearerTokenFrom } from '../auth/bearer-token.js';
 import type { EntraPrincipal } from '../auth/entra-principal.js';
-import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { InsufficientScopeError, InvalidTokenError, MissingTokenError, OboError } from '../errors/obo-errors.js';
 import { toErrorResponse } from '../filters/obo-exception.filter.js';
 import { verifierSettingsFromBearerOptions, type BearerStrategyOptions, type StrategyChecks } from './bearer-strategy-options.js';
 import { recordOutcome } from './strategy-outcome.js';
+import { TenantVerifiers, type BearerAuthenticateOptions } from './tenant-verifiers.js';
 
 type Done = (error: unknown, user?: unknown, info?: unknown) => void;
 /** passport-azure-ad's verify callback: `(token, done)`, or `(req, token, done)` with `passReqToCallback`. */
@@ -24,7 +23,7 @@ interface PassportRequest {
  */
 export class BearerStrategy {
   name = 'oauth-bearer';
-  private readonly verifier: AccessTokenVerifier;
+  private readonly verifiers: TenantVerifiers;
   private readonly checks: StrategyChecks;
 
   declare success: (user: unknown, info?: unknown) => void;
@@ -36,17 +35,32 @@ export class BearerStrategy {
     private readonly verify?: BearerVerifyCallback,
   ) {
     const { settings, ...checks } = verifierSettingsFromBearerOptions(options);
-    this.verifier = new AccessTokenVerifier(settings, new AuthorityMetadataClient(settings));
+    this.verifiers = new TenantVerifiers(settings);
     this.checks = checks;
   }
 
-  authenticate(request: PassportRequest): void {
+  /**
+   * Reads the token from the `Authorization` header only, as `OboAuthGuard` does: passport-azure-ad also took
+   * `access_token` from a parsed body (RFC 6750 §2.2's form parameter), so one route could authenticate two ways.
+   */
+  authenticate(request: PassportRequest, options?: BearerAuthenticateOptions): void {
+    let verifier;
+    try {
+      verifier = this.verifiers.for(options?.tenantIdOrName);
+    } catch (error) {
+      this.error(error);
+      return;
+    }
     const token = bearerTokenFrom(request.headers.authorization);
     if (!token) {
       this.refuse(request, new MissingTokenError());
       return;
     }
-    this.verifier.verify(token).then(
+    if (!verifier) {
+      this.refuse(request, new InvalidTokenError('tenant', 'Tokens from this tenant are not accepted.'));
+      return;
+    }
+    verifier.verify(token).then(
       (principal) => {
         const refusal = this.strategyRefusal(principal);
         if (refusal) {

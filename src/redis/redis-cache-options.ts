@@ -1,7 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { OboClock } from '../config/obo-module-options.js';
 import { SYSTEM_CLOCK } from '../config/resolve-options.js';
-import { OboConfigurationError } from '../errors/obo-errors.js';
+import { Problems, type OptionNameTable } from '../util/problems.js';
 import { parseEncryptionKey } from './token-encryption.js';
 
 export interface RedisTokenCacheOptions {
@@ -57,37 +57,40 @@ export interface ResolvedRedisCacheOptions {
 
 const DEFAULT_PREFIX = 'nestjs-entra-obo:';
 
+/** Every option's name, checked against `RedisTokenCacheOptions` by the compiler. */
+const OPTION_NAMES: OptionNameTable<RedisTokenCacheOptions> = {
+  client: true, connection: true, encryptionKeys: true, namingKey: true, removeUserTimeoutMs: true, keyPrefix: true, l1MaxEntries: true,
+  l1MaxAgeMs: true, operationTimeoutMs: true, breakerFailureThreshold: true, breakerOpenDurationMs: true, clock: true,
+};
+
 /** Checks every option at once; the one `OboConfigurationError` names options, never a key's value. */
 export function resolveRedisCacheOptions(options: RedisTokenCacheOptions): ResolvedRedisCacheOptions {
-  const problems: string[] = [];
-  if (!options || (options.client === undefined) === (options.connection === undefined)) problems.push('give exactly one of client (an ioredis client) and connection (a URL or ioredis options)');
+  const problems = new Problems('RedisTokenCache options');
+  if (typeof options === 'object' && options !== null) problems.unknownOptions(options, OPTION_NAMES);
+  if (!options || (options.client === undefined) === (options.connection === undefined)) problems.add('give exactly one of client (an ioredis client) and connection (a URL or ioredis options)');
   const keys = Array.isArray(options?.encryptionKeys) ? options.encryptionKeys.map((key) => (typeof key === 'string' ? parseEncryptionKey(key) : undefined)) : [];
-  if (keys.length === 0) problems.push('encryptionKeys: at least one key is required (32 random bytes, base64 or hex: `openssl rand -base64 32`)');
+  if (keys.length === 0) problems.add('encryptionKeys: at least one key is required (32 random bytes, base64 or hex: `openssl rand -base64 32`)');
   keys.forEach((key, index) => {
-    if (!key) problems.push(`encryptionKeys[${index}] is not 32 bytes of base64 or hex`);
+    if (!key) problems.add(`encryptionKeys[${index}] is not 32 bytes of base64 or hex`);
   });
   const namingSecret = options?.namingKey === undefined ? keys[keys.length - 1] : typeof options.namingKey === 'string' ? parseEncryptionKey(options.namingKey) : undefined;
-  if (options?.namingKey !== undefined && !namingSecret) problems.push('namingKey is not 32 bytes of base64 or hex');
-  const positive = (value: number | undefined, name: string, fallback: number, min = 1) => {
-    if (value === undefined) return fallback;
-    if (!Number.isInteger(value) || value < min) problems.push(`${name} must be an integer >= ${min}`);
-    return value;
-  };
+  if (options?.namingKey !== undefined && !namingSecret) problems.add('namingKey is not 32 bytes of base64 or hex');
   const resolved = {
-    l1MaxEntries: positive(options?.l1MaxEntries, 'l1MaxEntries', 10_000, 0),
-    l1MaxAgeMs: positive(options?.l1MaxAgeMs, 'l1MaxAgeMs', 60_000),
-    operationTimeoutMs: positive(options?.operationTimeoutMs, 'operationTimeoutMs', 100),
-    removeUserTimeoutMs: positive(options?.removeUserTimeoutMs, 'removeUserTimeoutMs', 1_000),
-    breakerFailureThreshold: positive(options?.breakerFailureThreshold, 'breakerFailureThreshold', 5),
-    breakerOpenDurationMs: positive(options?.breakerOpenDurationMs, 'breakerOpenDurationMs', 5_000),
+    l1MaxEntries: problems.integerIn(options?.l1MaxEntries, 'l1MaxEntries', { min: 0 }, 10_000),
+    l1MaxAgeMs: problems.integerIn(options?.l1MaxAgeMs, 'l1MaxAgeMs', { min: 1 }, 60_000),
+    operationTimeoutMs: problems.integerIn(options?.operationTimeoutMs, 'operationTimeoutMs', { min: 1 }, 100),
+    removeUserTimeoutMs: problems.integerIn(options?.removeUserTimeoutMs, 'removeUserTimeoutMs', { min: 1 }, 1_000),
+    breakerFailureThreshold: problems.integerIn(options?.breakerFailureThreshold, 'breakerFailureThreshold', { min: 1 }, 5),
+    breakerOpenDurationMs: problems.integerIn(options?.breakerOpenDurationMs, 'breakerOpenDurationMs', { min: 1 }, 5_000),
   };
-  if (options?.keyPrefix !== undefined && (typeof options.keyPrefix !== 'string' || options.keyPrefix.length === 0)) problems.push('keyPrefix must be a non-empty string');
-  if (problems.length > 0) throw new OboConfigurationError(problems.map((problem) => `RedisTokenCache: ${problem}`));
+  const prefix = problems.nonEmptyString(options?.keyPrefix, 'keyPrefix', DEFAULT_PREFIX);
+  if (options?.clock !== undefined && typeof options.clock?.nowMs !== 'function') problems.add('clock must have a nowMs() method');
+  problems.throwIfAny();
   return {
     ...resolved,
     encryptionKeys: keys as Buffer[],
     namingSecret: namingSecret!,
-    prefix: options.keyPrefix ?? DEFAULT_PREFIX,
+    prefix,
     clock: options.clock ?? SYSTEM_CLOCK,
   };
 }

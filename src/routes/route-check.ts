@@ -26,6 +26,6 @@ export class RouteCheck implements OnModuleInit {
       globallyGuarded: globalGuards.some(enforcesOboRequirements),
       credentialConfigured: this.options.credential !== undefined,
     });
-    if (problems.length > 0) throw new OboConfigurationError(problems, 'OboModule found routes it cannot serve safely');
+    if (problems.length > 0) throw new OboConfigurationError(problems, 'OboModule routes');
   }
 }

@@ -39,11 +39,13 @@ describe('RedisTokenCache configuration', () => {
     expect(caught).toBeInstanceOf(OboConfigurationError);
     const problems = (caught as OboConfigurationError).problems;
     expect(problems).toEqual([
-      'RedisTokenCache: give exactly one of client (an ioredis client) and connection (a URL or ioredis options)',
-      'RedisTokenCache: encryptionKeys[0] is not 32 bytes of base64 or hex',
-      'RedisTokenCache: encryptionKeys[1] is not 32 bytes of base64 or hex',
-      'RedisTokenCache: operationTimeoutMs must be an integer >= 1',
+      'give exactly one of client (an ioredis client) and connection (a URL or ioredis options)',
+      'encryptionKeys[0] is not 32 bytes of base64 or hex',
+      'encryptionKeys[1] is not 32 bytes of base64 or hex',
+      'operationTimeoutMs must be an integer >= 1, got 0',
     ]);
+    expect((caught as OboConfigurationError).subject).toBe('RedisTokenCache options');
+    expect((caught as Error).message).toMatch(/^Invalid RedisTokenCache options:\n- give exactly one of client/);
     expect((caught as Error).message).not.toContain(shortKey);
   });
 
@@ -181,7 +183,7 @@ describeWithRedis('RedisTokenCache against a real Redis', () => {
   });
 
   it('refuses a namingKey that is not 32 bytes, without showing it', () => {
-    expect(() => openCache({ namingKey: 'short' })).toThrow('RedisTokenCache: namingKey is not 32 bytes of base64 or hex');
+    expect(() => openCache({ namingKey: 'short' })).toThrow('Invalid RedisTokenCache options:\n- namingKey is not 32 bytes of base64 or hex');
   });
 
   it('evicts a user across instances, in Redis and in the other instance’s memory', async () => {

@@ -6,7 +6,8 @@ import { join, relative, resolve, sep } from 'node:path';
  * lower layer. Same-layer folders do not import each other either, so no two folders can ever form a cycle.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['util', 'errors', 'scopes'],
+  ['errors', 'scopes'],
+  ['util'],
   ['cache'],
   ['config'],
   ['discovery', 'redis'],
