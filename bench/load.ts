@@ -54,10 +54,10 @@ export function childEnv(environment: BenchEnvironment, extra: Record<string, st
   return { ...env, ...extra };
 }
 
-export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined): Promise<BenchServer> {
+export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined, nodeFlags: string[] = []): Promise<BenchServer> {
   const port = await freePort();
   const extra: Record<string, string> = scenario === 'passport-azure-ad' ? { NODE_EXTRA_CA_CERTS: environment.caFile } : {};
-  const nodeArgs = [join(here, 'servers', 'http-server.js'), scenario, adapter, String(port)];
+  const nodeArgs = [...nodeFlags, join(here, 'servers', 'http-server.js'), scenario, adapter, String(port)];
   const [command, args] = pinned ? ['taskset', ['-c', String(pinned.serverCore), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, { env: childEnv(environment, extra), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
@@ -67,6 +67,22 @@ export async function startServer(here: string, scenario: ServerScenario, adapte
     });
   });
   return { url: `http://127.0.0.1:${port}/bench`, child };
+}
+
+/**
+ * Sends every token once (16 at a time) before any timed load, so each scenario starts with its caches filled: the
+ * guard has validated each token and the On-Behalf-Of scenario has exchanged each one. Fails on any non-2xx answer.
+ */
+export async function prime(server: BenchServer, tokens: string[]): Promise<void> {
+  for (let start = 0; start < tokens.length; start += 16) {
+    await Promise.all(
+      tokens.slice(start, start + 16).map(async (token) => {
+        const response = await fetch(server.url, { headers: { authorization: `Bearer ${token}` } });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`priming ${server.url} answered ${response.status}`);
+      }),
+    );
+  }
 }
 
 /** The server's CPU time so far (µs), asked over its IPC channel. */

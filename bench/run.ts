@@ -1,12 +1,14 @@
 // `npm run bench`: one run, every scenario side by side, results in bench/results/latest.{json,md,svg}.
 // `npm run bench -- --quick`: one short round and the smaller measurements, about a minute, indicative only.
+// `npm run bench -- --profile <scenario> <adapter>`: that one server under the CPU profiler, and its top frames.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JWT_BEARER_GRANT, startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
-import { childEnv, load, pinning, startServer, type BenchServer, type LoadResult } from './load.js';
+import { childEnv, load, pinning, prime, startServer, type BenchServer, type LoadResult } from './load.js';
+import { profileScenario } from './profile.js';
 import { chartSvg, markdown, type BenchReport, type ScenarioResult } from './report.js';
 import { ADAPTERS, median, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
 
@@ -60,6 +62,12 @@ async function main(): Promise<void> {
     downstreamScope: apps.downstreamApi.scopes.read,
   };
   const rotating = await userTokens(entra, ROTATING_TOKENS, 'load');
+  const profileAt = process.argv.indexOf('--profile');
+  if (profileAt >= 0) {
+    await profileScenario(here, resultsDir, process.argv.slice(profileAt + 1, profileAt + 3), environment, rotating);
+    await entra.close();
+    process.exit(0);
+  }
   const tokensFile = join(here, 'tokens.json');
   await writeFile(tokensFile, JSON.stringify(await userTokens(entra, 1 + 2 * MISS_SAMPLES, 'single')));
 
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
   for (const adapter of ADAPTERS) for (const scenario of SERVER_SCENARIOS) servers.set(`${scenario}|${adapter}`, await startServer(here, scenario, adapter, environment, pinned));
   const samples = new Map<string, { results: LoadResult[]; ratio: number[]; cpuRatio: number[] }>();
   try {
+    for (const server of servers.values()) await prime(server, rotating);
     for (const server of servers.values()) await load(server, rotating, WARMUP_SEC, CONNECTIONS);
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const adapter of ADAPTERS) {

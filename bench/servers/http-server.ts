@@ -1,6 +1,7 @@
 // One benchmark server per process: `node http-server.js <scenario> <adapter> <port>`.
 import 'reflect-metadata';
 import { Agent } from 'node:https';
+import { Session } from 'node:inspector';
 import { Controller, createParamDecorator, Get, Injectable, Module, UseGuards, type CanActivate, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
@@ -162,8 +163,15 @@ async function main(): Promise<void> {
   await app.listen(Number(port), '127.0.0.1');
   process.stdout.write('ready\n');
   // The orchestrator asks for this process's CPU time around each load, to report CPU per request beside throughput.
+  // `--profile` asks for a CPU profile of the load window alone (not start-up or priming), through the inspector.
+  const profiler = new Session();
   process.on('message', (message) => {
     if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+    if (message === 'profile:start') {
+      profiler.connect();
+      profiler.post('Profiler.enable', () => profiler.post('Profiler.start', () => process.send?.({ profiling: true })));
+    }
+    if (message === 'profile:stop') profiler.post('Profiler.stop', (error, result) => process.send?.({ profile: error ? null : result.profile }));
   });
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
