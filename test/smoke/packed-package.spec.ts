@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const packageRoot = resolve(__dirname, '../..');
+const tsc = join(packageRoot, 'node_modules/typescript/bin/tsc');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/**
+ * What `npm pack` ships, installed into a fresh CommonJS application the way a user installs it (with the optional
+ * peers the subpaths need, but not the test kit's). Packed and installed once for the whole suite; `--prefer-offline`
+ * answers from npm's cache, which `npm ci` of this repository has filled, so a warm run makes no network request.
+ */
+let app: string;
+let installed: string;
+
+async function npmIn(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run(npm, args, { cwd, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(packageRoot, 'dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  app = await mkdtemp(join(tmpdir(), 'entra-obo-fresh-app-'));
+  const packed = JSON.parse(await npmIn(packageRoot, ['pack', '--json', '--pack-destination', app])) as Array<{ filename: string }>;
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true }));
+  await npmIn(app, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${packed[0]!.filename}`, 'ioredis', '@nestjs/passport', 'passport']);
+  installed = join(app, 'node_modules/nestjs-entra-obo');
+}, 180_000);
+
+afterAll(async () => {
+  if (app) await rm(app, { recursive: true, force: true });
+});
+
+describe('the packed package, installed into a fresh app', () => {
+  it('does not pull @peculiar/x509 into a production install (only the test kit needs it)', () => {
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain('@peculiar/x509');
+    expect(existsSync(join(app, 'node_modules/@peculiar/x509'))).toBe(false);
+  });
+
+  it('ships LICENSE, and every source map with the sources it names', () => {
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    const maps = filesUnder(installed).filter((file) => file.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    const missing = maps.flatMap((map) => {
+      const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
+      return sources.map((source) => resolve(dirname(map), source)).filter((source) => !existsSync(source)).map((source) => relative(installed, source));
+    });
+    expect(missing).toEqual([]);
+    expect(filesUnder(installed).filter((file) => file.includes('.spec.'))).toEqual([]);
+  });
+
+  it('loads with require() from a .cjs file, with no warning on stderr (require(esm), Node 20.19+)', async () => {
+    await writeFile(
+      join(app, 'consumer.cjs'),
+      `const root = require('nestjs-entra-obo');
+const { BearerStrategy } = require('nestjs-entra-obo/passport');
+const { RedisTokenCache } = require('nestjs-entra-obo/redis');
+console.log(JSON.stringify([typeof root.OboModule, typeof root.OboAuthGuard, typeof BearerStrategy, typeof RedisTokenCache]));
+`,
+    );
+    const { stdout, stderr } = await run(process.execPath, ['consumer.cjs'], { cwd: app, timeout: 30_000 });
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'function']);
+  });
+});
+
+// A consumer that uses a type from every entry point, and one wrong value: if a declaration did not resolve, the type
+// would be missing (TS2307) or `any`, and the `@ts-expect-error` would then be unused (TS2578).
+const consumerSource = (imports: string) => `${imports}
+
+export const options: OboModuleOptions = { tenantId: '11111111-1111-1111-1111-111111111111', clientId: 'api' };
+// @ts-expect-error clientId is a string
+export const wrong: OboModuleOptions = { tenantId: 't', clientId: 42 };
+export const emulator: EntraEmulatorOptions = {};
+export const bearer: BearerStrategyOptions = { identityMetadata: 'https://login.example/v2.0/.well-known/openid-configuration', clientID: 'api' };
+export const redis: Partial<RedisTokenCacheOptions> = {};
+export const guard: typeof OboAuthGuard = OboAuthGuard;
+export const loaded = [typeof OboModule, typeof guard];
+`;
+const staticImports = `import { OboModule, OboAuthGuard, type OboModuleOptions } from 'nestjs-entra-obo';
+import type { EntraEmulatorOptions } from 'nestjs-entra-obo/testing';
+import type { BearerStrategyOptions } from 'nestjs-entra-obo/passport';
+import type { RedisTokenCacheOptions } from 'nestjs-entra-obo/redis';`;
+
+// TypeScript 6 deprecates node10 resolution (TS5107) but still honours it with ignoreDeprecations; older
+// TypeScript versions, where most node10 projects are, need no such flag.
+const setups = [
+  { name: 'module commonjs, moduleResolution node10 (a classic CommonJS Nest app)', file: 'node10.ts', options: { module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' }, run: true },
+  { name: 'module nodenext, CommonJS file (require(esm))', file: 'nodenext.cts', options: { module: 'nodenext', moduleResolution: 'nodenext' }, run: true },
+  { name: 'module node20, CommonJS file (require(esm))', file: 'node20.cts', options: { module: 'node20', moduleResolution: 'node16' }, run: false },
+  { name: 'module node16, ES module file', file: 'node16.mts', options: { module: 'node16', moduleResolution: 'node16' }, run: false },
+  { name: 'module esnext, moduleResolution bundler', file: 'bundler.ts', options: { module: 'esnext', moduleResolution: 'bundler' }, run: false },
+] as const;
+
+describe('its type declarations resolve for every TypeScript setup', () => {
+  it.each(setups)('$name', async ({ file, options, run: runIt }) => {
+    const project = join(app, 'types', file.replace(/\.\w+$/, ''));
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, file), consumerSource(staticImports));
+    const tsconfig = {
+      compilerOptions: { target: 'es2022', strict: true, skipLibCheck: true, experimentalDecorators: true, types: ['node'], typeRoots: [join(packageRoot, 'node_modules/@types')], outDir: 'out', ...options },
+      files: [file],
+    };
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json', ...(runIt ? [] : ['--noEmit'])], { cwd: project, timeout: 120_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error), failed: true }));
+    expect(compiled.stdout).toBe('');
+    if (!runIt) return;
+    const output = join('out', file.replace(/\.ts$/, '.js').replace(/\.cts$/, '.cjs'));
+    const { stdout, stderr } = await run(process.execPath, ['-e', `console.log(JSON.stringify(require('./${output}').loaded))`], { cwd: project, timeout: 30_000 });
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual(['function', 'function']);
+  });
+});
