@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { readmeBlock } from './readme-blocks.js';
 
 const run = promisify(execFile);
 const packageRoot = resolve(__dirname, '../..');
@@ -122,5 +123,22 @@ describe('its type declarations resolve for every TypeScript setup', () => {
     const { stdout, stderr } = await run(process.execPath, ['-e', `console.log(JSON.stringify(require('./${output}').loaded))`], { cwd: project, timeout: 30_000 });
     expect(stderr).toBe('');
     expect(JSON.parse(stdout)).toEqual(['function', 'function']);
+  });
+});
+
+describe("the README's first example", () => {
+  // Pasted into one file of a fresh app, it must compile: the module may only list a controller declared above it
+  // (TS2449 otherwise, a ReferenceError at run time).
+  it('type-checks as one file of a CommonJS app (module nodenext)', async () => {
+    const project = join(app, 'readme-first-example');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'app.module.ts'), readmeBlock('## Use it'));
+    const tsconfig = {
+      compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, skipLibCheck: true, experimentalDecorators: true, emitDecoratorMetadata: true, types: ['node'], typeRoots: [join(packageRoot, 'node_modules/@types')], noEmit: true },
+      files: ['app.module.ts'],
+    };
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, timeout: 120_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }));
+    expect(compiled.stdout).toBe('');
   });
 });
