@@ -27,11 +27,16 @@ class ProfileController {
 
 export async function startProfileApi(entra: EntraSettings, port: number): Promise<INestApplication> {
   @Module({
-    imports: [OboModule.forRoot({ tenantId: entra.tenantId, clientId: entra.profileApi.clientId, authorityHost: entra.authorityHost, fetch: entra.fetch })],
+    imports: [OboModule.forRoot({ tenantId: entra.tenantId, clientId: entra.profileApi.clientId, authorityHost: entra.authorityHost, fetch: entra.fetch, ...(entra.clock ? { clock: entra.clock } : {}) })],
     controllers: [ProfileController],
   })
   class ProfileApiModule {}
   const app = await NestFactory.create(ProfileApiModule, { logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
+  try {
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    await app.close(); // a taken port: nothing may keep the process alive
+    throw error;
+  }
   return app;
 }

@@ -60,6 +60,7 @@ export async function startTasksApi(entra: EntraSettings, port: number, profileA
             credential: { clientSecret: settings.tasksApi.clientSecret },
             authorityHost: settings.authorityHost,
             fetch: settings.fetch,
+            ...(settings.clock ? { clock: settings.clock } : {}),
           };
         },
       }),
@@ -68,6 +69,11 @@ export async function startTasksApi(entra: EntraSettings, port: number, profileA
   })
   class TasksApiModule {}
   const app = await NestFactory.create(TasksApiModule, { logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
+  try {
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    await app.close(); // a taken port: nothing may keep the process alive
+    throw error;
+  }
   return app;
 }
