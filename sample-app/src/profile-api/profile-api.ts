@@ -1,6 +1,7 @@
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CurrentUser, OboAuthGuard, OboModule, RequireRoles, RequireScopes, type EntraPrincipal } from 'nestjs-entra-obo';
+import { sampleLogger } from '../nest-logger.js';
 import type { EntraSettings } from '../settings.js';
 
 /** The downstream API: it only validates tokens (no credential), and shows who called it and through whom. */
@@ -31,7 +32,7 @@ export async function startProfileApi(entra: EntraSettings, port: number): Promi
     controllers: [ProfileController],
   })
   class ProfileApiModule {}
-  const app = await NestFactory.create(ProfileApiModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.create(ProfileApiModule, { logger: sampleLogger() });
   try {
     await app.listen(port, '127.0.0.1');
   } catch (error) {
