@@ -26,6 +26,6 @@ export function trustInstructions(file: string): string[] {
     `  Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import ${file} ("identify websites")`,
     `  macOS (Safari, Chrome): security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db ${file}`,
     `  Windows (Edge, Chrome): certutil -user -addstore Root ${file}`,
-    `  or open a throwaway Chromium that trusts it: see "The sample" in README.md.`,
+    `  or a throwaway Chromium that trusts it, leaving your own profile alone: README.md, "The sample: three tiers, three flows".`,
   ];
 }
