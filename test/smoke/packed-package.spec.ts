@@ -13,7 +13,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /**
  * What `npm pack` ships, installed into a fresh CommonJS application the way a user installs it (with the optional
- * peers the subpaths need, but not the test kit's). Packed and installed once for the whole suite; `--prefer-offline`
+ * peers the subpaths need and Nest's test packages, but not the test kit's own dependencies). Packed and installed once for the whole suite; `--prefer-offline`
  * answers from npm's cache, which `npm ci` of this repository has filled, so a warm run makes no network request.
  */
 let app: string;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   app = await mkdtemp(join(tmpdir(), 'entra-obo-fresh-app-'));
   const packed = JSON.parse(await npmIn(packageRoot, ['pack', '--json', '--pack-destination', app])) as Array<{ filename: string }>;
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true }));
-  await npmIn(app, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${packed[0]!.filename}`, 'ioredis', '@nestjs/passport', 'passport']);
+  await npmIn(app, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${packed[0]!.filename}`, 'ioredis', '@nestjs/passport', 'passport', '@nestjs/testing', '@nestjs/platform-express', '@nestjs/platform-fastify']);
   installed = join(app, 'node_modules/nestjs-entra-obo');
 }, 180_000);
 
@@ -106,39 +106,82 @@ const setups = [
   { name: 'module esnext, moduleResolution bundler', file: 'bundler.ts', options: { module: 'esnext', moduleResolution: 'bundler' }, run: false },
 ] as const;
 
+// Every consumer project is written first, then one `tsc -b` builds them all: one TypeScript start-up instead of one
+// per project. Diagnostics name their file, so each test reads its own.
+interface ConsumerProject {
+  directory: string;
+  file: string;
+  source: string;
+  compilerOptions: Record<string, unknown>;
+}
+const projects: ConsumerProject[] = [
+  ...setups.map(({ file, options, run: runIt }) => ({
+    directory: `types-${file.replace(/\.\w+$/, '')}`,
+    file,
+    source: consumerSource(staticImports),
+    compilerOptions: { ...options, ...(runIt ? {} : { noEmit: true }) },
+  })),
+  // The README's first example pasted into one file: the module may only list a controller declared above it
+  // (TS2449 otherwise, a ReferenceError at run time).
+  { directory: 'readme-first-example', file: 'app.module.ts', source: readmeBlock('## Use it'), compilerOptions: { module: 'nodenext', emitDecoratorMetadata: true, noEmit: true } },
+];
+let diagnostics: Promise<string[]> | undefined;
+
+function typeCheckAll(): Promise<string[]> {
+  diagnostics ??= (async () => {
+    for (const project of projects) {
+      const directory = join(app, project.directory);
+      await mkdir(directory, { recursive: true });
+      await writeFile(join(directory, project.file), project.source);
+      const compilerOptions = { target: 'es2022', strict: true, skipLibCheck: true, experimentalDecorators: true, types: ['node'], typeRoots: [join(packageRoot, 'node_modules/@types')], outDir: 'out', ...project.compilerOptions };
+      await writeFile(join(directory, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [project.file] }));
+    }
+    const args = [tsc, '-b', ...projects.map((project) => project.directory), '--pretty', 'false'];
+    const { stdout } = await run(process.execPath, args, { cwd: app, timeout: 180_000 }).catch((error: { stdout?: string; message: string }) => ({ stdout: error.stdout || error.message }));
+    return stdout.split('\n').filter((line) => line.trim() !== '');
+  })();
+  return diagnostics;
+}
+
+async function diagnosticsOf(directory: string): Promise<string[]> {
+  const all = await typeCheckAll();
+  const unattributed = all.filter((line) => !projects.some((project) => line.startsWith(`${project.directory}/`)) && !/^\s/.test(line));
+  expect(unattributed).toEqual([]);
+  return all.filter((line) => line.startsWith(`${directory}/`));
+}
+
 describe('its type declarations resolve for every TypeScript setup', () => {
-  it.each(setups)('$name', async ({ file, options, run: runIt }) => {
-    const project = join(app, 'types', file.replace(/\.\w+$/, ''));
-    await mkdir(project, { recursive: true });
-    await writeFile(join(project, file), consumerSource(staticImports));
-    const tsconfig = {
-      compilerOptions: { target: 'es2022', strict: true, skipLibCheck: true, experimentalDecorators: true, types: ['node'], typeRoots: [join(packageRoot, 'node_modules/@types')], outDir: 'out', ...options },
-      files: [file],
-    };
-    await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
-    const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json', ...(runIt ? [] : ['--noEmit'])], { cwd: project, timeout: 120_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error), failed: true }));
-    expect(compiled.stdout).toBe('');
+  it.each(setups)('$name', async ({ file, run: runIt }) => {
+    const directory = `types-${file.replace(/\.\w+$/, '')}`;
+    expect(await diagnosticsOf(directory)).toEqual([]);
     if (!runIt) return;
     const output = join('out', file.replace(/\.ts$/, '.js').replace(/\.cts$/, '.cjs'));
-    const { stdout, stderr } = await run(process.execPath, ['-e', `console.log(JSON.stringify(require('./${output}').loaded))`], { cwd: project, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, ['-e', `console.log(JSON.stringify(require('./${output}').loaded))`], { cwd: join(app, directory), timeout: 30_000 });
     expect(stderr).toBe('');
     expect(JSON.parse(stdout)).toEqual(['function', 'function']);
-  });
+  }, 180_000);
 });
 
 describe("the README's first example", () => {
-  // Pasted into one file of a fresh app, it must compile: the module may only list a controller declared above it
-  // (TS2449 otherwise, a ReferenceError at run time).
   it('type-checks as one file of a CommonJS app (module nodenext)', async () => {
-    const project = join(app, 'readme-first-example');
-    await mkdir(project, { recursive: true });
-    await writeFile(join(project, 'app.module.ts'), readmeBlock('## Use it'));
-    const tsconfig = {
-      compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, skipLibCheck: true, experimentalDecorators: true, emitDecoratorMetadata: true, types: ['node'], typeRoots: [join(packageRoot, 'node_modules/@types')], noEmit: true },
-      files: ['app.module.ts'],
-    };
-    await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
-    const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, timeout: 120_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }));
-    expect(compiled.stdout).toBe('');
-  });
+    expect(await diagnosticsOf('readme-first-example')).toEqual([]);
+  }, 180_000);
+});
+
+describe('the README\'s "CommonJS and Jest" configuration', () => {
+  // The README's jest.config.js, as is, in the fresh app (only @swc/jest is taken from this repository, not installed
+  // there), running the README's "Test your own API" example against the installed package's dist/.
+  it('runs the "Test your own API" example in the fresh app, on Express and Fastify', async () => {
+    const config = readmeBlock('## CommonJS and Jest', 'js').replace("'@swc/jest'", JSON.stringify(join(packageRoot, 'node_modules/@swc/jest')));
+    await writeFile(join(app, 'jest.config.mjs'), config);
+    await mkdir(join(app, 'test'), { recursive: true });
+    await writeFile(join(app, 'test/orders.e2e.spec.ts'), readmeBlock('## Test your own API'));
+    const jest = join(packageRoot, 'node_modules/jest/bin/jest.js');
+    const outcome = await run(process.execPath, [jest, '--rootDir', app, '--config', join(app, 'jest.config.mjs'), '--ci', '--json'], { cwd: app, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }).then(
+      ({ stdout }) => stdout,
+      (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+    );
+    const report = JSON.parse(outcome.slice(outcome.indexOf('{'))) as { numPassedTests: number; numFailedTests: number; numTotalTests: number };
+    expect({ passed: report.numPassedTests, failed: report.numFailedTests }).toEqual({ passed: 8, failed: 0 });
+  }, 120_000);
 });
