@@ -81,9 +81,11 @@ describe('the three-tier sample against the emulator', () => {
   describe('when the user token expires', () => {
     afterEach(() => sample.entra!.clock.reset());
 
-    // Entra's access tokens live 60 to 90 minutes and its refresh tokens (web apps) 24 hours by default here
-    // (https://learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes#token-lifetime-policies-for-refresh-tokens-and-session-tokens):
-    // the APIs judge tokens by the emulator's clock, so moving it expires them as time would.
+    // Entra's access tokens live a random 60 to 90 minutes (https://learn.microsoft.com/entra/identity-platform/access-tokens),
+    // so two hours later the user's token has expired. Its refresh tokens live 90 days for a web app, 24 hours for a
+    // SPA (https://learn.microsoft.com/entra/identity-platform/refresh-tokens); the emulator's live 24 hours
+    // (`refreshTokenSec`), so 25 hours later only a new sign-in helps. The APIs judge tokens by the emulator's clock,
+    // and so does the emulator's token endpoint: moving it expires them as time would.
     it('renews the token silently with the refresh token, without a new sign-in', async () => {
       const entra = sample.entra!;
       const alice = entra.defaults.users.member;
