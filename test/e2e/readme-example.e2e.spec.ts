@@ -104,7 +104,8 @@ describe.each(['express', 'fastify'] as const)('the orders API on %s, against th
     expect(challenged.status).toBe(401);
     const challenge = challenged.headers.get('www-authenticate') ?? '';
     expect(challenge).toContain('error="insufficient_claims"');
-    // The client signs Bob in again with these claims (MSAL: getAuthCodeUrl({ scopes, claims })); Entra asks for MFA.
+    // A claims challenge, as Entra's resources send it (https://learn.microsoft.com/entra/identity-platform/claims-challenge):
+    // the client signs Bob in again with these claims (MSAL: getAuthCodeUrl({ scopes, claims })); Entra asks for MFA.
     const claims = JSON.parse(Buffer.from(/claims="([^"]+)"/.exec(challenge)![1]!, 'base64').toString());
     expect(claims).toHaveProperty('access_token');
 
