@@ -34,6 +34,8 @@ export interface EntraSettings {
   tasksApi: { clientId: string; clientSecret: string; scope: string };
   profileApi: { clientId: string; readScope: string; defaultScope: string };
   daemon: { clientId: string; clientSecret: string };
+  /** The clock the APIs judge tokens by: the emulator's (so a test can move time), or the system's for a real tenant. */
+  clock?: { nowMs(): number };
 }
 
 /** A real tenant, from the environment (see the README's "Switching to a real tenant"). */

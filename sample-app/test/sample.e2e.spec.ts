@@ -37,32 +37,86 @@ describe('the three-tier sample against the emulator', () => {
     expect(stats.directory).toMatchObject({ appOnly: true, calledBy: sample.settings.tasksApi.clientId });
   });
 
-  it('steps Bob up to MFA when the profile API demands it, then shows his profile', async () => {
+  /** Signs `username` in through the web app (the emulator's pages walked by `entra.signIn`); returns the authorize URL. */
+  async function signIn(session: Session, username: string): Promise<URL> {
+    const toEntra = await session.get(`${sample.webApp.url}/auth/sign-in`);
+    const authorizeUrl = new URL(toEntra.headers.get('location')!);
+    const callback = await sample.entra!.signIn(authorizeUrl.toString(), { username });
+    expect((await session.get(callback.toString())).status).toBe(302);
+    return authorizeUrl;
+  }
+
+  it('steps Bob up to MFA: explains it, signs him in again without the picker, and shows the second factor was used', async () => {
     const entra = sample.entra!;
     const bob = entra.defaults.users.mfaUser;
     const session = new Session();
-    const signIn = async () => {
-      const toEntra = await session.get(`${sample.webApp.url}/auth/sign-in`);
-      const callback = await entra.signIn(toEntra.headers.get('location')!, { username: bob.username });
-      expect((await session.get(callback.toString())).status).toBe(302);
-    };
 
-    await signIn();
-    const challenged = await session.get(`${sample.webApp.url}/me.json`);
+    await signIn(session, bob.username);
+    const challenged = await session.get(`${sample.webApp.url}/`);
     expect(challenged.status).toBe(401);
-    expect(await challenged.json()).toMatchObject({ stepUpRequired: true });
+    const explanation = await challenged.text();
+    expect(explanation).toContain('One more step: a second factor');
+    expect(explanation).toContain('requires multi-factor authentication');
+    expect(explanation).toContain('href="/auth/sign-in"');
 
-    // The next sign-in carries the claims challenge: the emulator asks for (and signIn enters) the second factor.
-    await signIn();
+    // The next sign-in carries the claims challenge and names Bob (no account picker); the emulator asks for the
+    // second factor, which entra.signIn enters.
+    const stepUp = await signIn(session, bob.username);
+    expect(stepUp.searchParams.get('login_hint')).toBe(bob.username);
+    expect(stepUp.searchParams.get('claims')).toContain('access_token');
     const me = await session.get(`${sample.webApp.url}/me.json`);
     expect(me.status).toBe(200);
-    const body = (await me.json()) as { me: { profile: { identityChain: { oid: string } } } };
+    const body = (await me.json()) as { secondFactorAt: string | null; me: { profile: { identityChain: { oid: string } } } };
     expect(body.me.profile.identityChain.oid).toBe(bob.id);
+    expect(body.secondFactorAt).not.toBeNull();
 
-    const page = await session.get(`${sample.webApp.url}/`);
-    expect(await page.text()).toContain('Bob Baker');
+    const page = await (await session.get(`${sample.webApp.url}/`)).text();
+    expect(page).toContain('Bob Baker');
+    expect(page).toContain('Sign-in: password and a second factor');
     const signOut = await session.get(`${sample.webApp.url}/auth/sign-out`);
     expect(signOut.headers.get('location')).toContain('/oauth2/v2.0/logout');
     expect((await session.get(`${sample.webApp.url}/me.json`)).status).toBe(401);
+  });
+
+  describe('when the user token expires', () => {
+    afterEach(() => sample.entra!.clock.reset());
+
+    // Entra's access tokens live a random 60 to 90 minutes (https://learn.microsoft.com/entra/identity-platform/access-tokens),
+    // so two hours later the user's token has expired. Its refresh tokens live 90 days for a web app, 24 hours for a
+    // SPA (https://learn.microsoft.com/entra/identity-platform/refresh-tokens); the emulator's live 24 hours
+    // (`refreshTokenSec`), so 25 hours later only a new sign-in helps. The APIs judge tokens by the emulator's clock,
+    // and so does the emulator's token endpoint: moving it expires them as time would.
+    it('renews the token silently with the refresh token, without a new sign-in', async () => {
+      const entra = sample.entra!;
+      const alice = entra.defaults.users.member;
+      const session = new Session();
+      await signIn(session, alice.username);
+      const first = await (await session.get(`${sample.webApp.url}/`)).text();
+      expect(first).toContain(`Signed in as <strong>${alice.displayName}</strong>`);
+      expect(first).toContain('Sign-in: password only');
+      const refreshesBefore = entra.tokenRequests({ grantType: 'refresh_token' }).length;
+
+      entra.clock.advanceSec(2 * 3600);
+      const later = await session.get(`${sample.webApp.url}/`);
+      expect(later.status).toBe(200);
+      expect(await later.text()).toContain(`Signed in as <strong>${alice.displayName}</strong>`);
+      expect(entra.tokenRequests({ grantType: 'refresh_token' }).length).toBe(refreshesBefore + 1);
+    });
+
+    it('signs the user in again when the refresh token has expired too', async () => {
+      const entra = sample.entra!;
+      const session = new Session();
+      await signIn(session, entra.defaults.users.member.username);
+      expect((await session.get(`${sample.webApp.url}/`)).status).toBe(200);
+
+      entra.clock.advanceSec(25 * 3600);
+      const home = await session.get(`${sample.webApp.url}/`);
+      expect(home.status).toBe(302);
+      expect(home.headers.get('location')).toBe('/auth/sign-in');
+      expect(await (await session.get(`${sample.webApp.url}/me.json`)).json()).toEqual({ signedIn: false, signIn: '/auth/sign-in' });
+
+      await signIn(session, entra.defaults.users.member.username);
+      expect((await session.get(`${sample.webApp.url}/`)).status).toBe(200);
+    });
   });
 });

@@ -4,7 +4,13 @@ import { join, resolve } from 'node:path';
 
 const packageRoot = resolve(__dirname, '../..');
 const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
-  exports: Record<string, unknown>;
+  exports: Record<string, { types?: string } | string>;
+  types?: string;
+  typesVersions?: Record<string, Record<string, string[]>>;
+  engines?: Record<string, string>;
+  license?: string;
+  repository?: { url?: string };
+  keywords?: string[];
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
@@ -42,5 +48,33 @@ describe('package.json', () => {
 
   it('exports exactly the public entry points: the module, ./testing, ./passport and ./redis', () => {
     expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './passport', './redis', './testing']);
+  });
+
+  // The code uses msal-node's public exports only (ConfidentialClientApplication, AuthError, ClientAuthError and its
+  // codes, INetworkModule, LogLevel); the run-time details it leans on (errorNo, claims, one request per exchange) are
+  // pinned by test/integration/msal-*.spec.ts. A caret range lets an app that also uses msal-node share one copy.
+  it('takes @azure/msal-node as a caret range within major 7, so patch and minor releases reach apps', () => {
+    expect(manifest.dependencies?.['@azure/msal-node']).toMatch(/^\^7\.\d+\.\d+$/);
+  });
+
+  it('keeps supporting Node 20.19+ (require(esm) unflagged)', () => {
+    expect(manifest.engines?.node).toBe('>=20.19');
+  });
+
+  it('names its license, repository and keywords', () => {
+    expect(manifest.license).toBe('MIT');
+    expect(readFileSync(join(packageRoot, 'LICENSE'), 'utf8')).toContain('nestjs-entra-obo contributors');
+    expect(manifest.repository?.url).toMatch(/^git\+https:\/\//);
+    expect(manifest.keywords).toEqual(expect.arrayContaining(['nestjs', 'entra-id', 'on-behalf-of']));
+  });
+
+  it('points node10 resolution (top-level types, typesVersions) at the same declarations as exports', () => {
+    const typesOf = (key: string) => {
+      const entry = manifest.exports[key];
+      return typeof entry === 'object' ? entry.types : undefined;
+    };
+    expect(manifest.types).toBe(typesOf('.'));
+    const subpaths = Object.keys(manifest.exports).filter((key) => key !== '.' && key !== './package.json');
+    expect(Object.fromEntries(subpaths.map((key) => [key.slice(2), [typesOf(key)]]))).toEqual(manifest.typesVersions?.['*']);
   });
 });

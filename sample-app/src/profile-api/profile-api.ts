@@ -1,6 +1,7 @@
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CurrentUser, OboAuthGuard, OboModule, RequireRoles, RequireScopes, type EntraPrincipal } from 'nestjs-entra-obo';
+import { sampleLogger } from '../nest-logger.js';
 import type { EntraSettings } from '../settings.js';
 
 /** The downstream API: it only validates tokens (no credential), and shows who called it and through whom. */
@@ -27,11 +28,16 @@ class ProfileController {
 
 export async function startProfileApi(entra: EntraSettings, port: number): Promise<INestApplication> {
   @Module({
-    imports: [OboModule.forRoot({ tenantId: entra.tenantId, clientId: entra.profileApi.clientId, authorityHost: entra.authorityHost, fetch: entra.fetch })],
+    imports: [OboModule.forRoot({ tenantId: entra.tenantId, clientId: entra.profileApi.clientId, authorityHost: entra.authorityHost, fetch: entra.fetch, ...(entra.clock ? { clock: entra.clock } : {}) })],
     controllers: [ProfileController],
   })
   class ProfileApiModule {}
-  const app = await NestFactory.create(ProfileApiModule, { logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
+  const app = await NestFactory.create(ProfileApiModule, { logger: sampleLogger() });
+  try {
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    await app.close(); // a taken port: nothing may keep the process alive
+    throw error;
+  }
   return app;
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Module, UseGuards, type INestApplication } fro
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { AppToken, CurrentUser, DownstreamToken, OboAuthGuard, OboModule, RequireRoles, RequireScopes, type AcquiredToken, type EntraPrincipal } from 'nestjs-entra-obo';
+import { sampleLogger } from '../nest-logger.js';
 import type { EntraSettings } from '../settings.js';
 
 const PROFILE_API_URL = 'PROFILE_API_URL';
@@ -60,6 +61,7 @@ export async function startTasksApi(entra: EntraSettings, port: number, profileA
             credential: { clientSecret: settings.tasksApi.clientSecret },
             authorityHost: settings.authorityHost,
             fetch: settings.fetch,
+            ...(settings.clock ? { clock: settings.clock } : {}),
           };
         },
       }),
@@ -67,7 +69,12 @@ export async function startTasksApi(entra: EntraSettings, port: number, profileA
     controllers: [tasksController(entra)],
   })
   class TasksApiModule {}
-  const app = await NestFactory.create(TasksApiModule, { logger: ['error', 'warn'] });
-  await app.listen(port, '127.0.0.1');
+  const app = await NestFactory.create(TasksApiModule, { logger: sampleLogger() });
+  try {
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    await app.close(); // a taken port: nothing may keep the process alive
+    throw error;
+  }
   return app;
 }
