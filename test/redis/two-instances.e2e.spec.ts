@@ -179,7 +179,10 @@ describeWithRedis(
         statuses.push((await callDownstream(first, known)).status, (await callDownstream(second, await newUserToken(entra, `down${index}`))).status);
       }
       expect(statuses).toEqual(Array(20).fill(200));
-      expect(second.cache.stats.breakerState).toBe('open');
+      // The breaker opened: calls were skipped instead of waiting on a dead Redis. Whether it reads open or half-open
+      // right now depends on how long the last call took (its open state lasts 300 ms), so the state is not asserted.
+      expect(second.cache.stats.breakerState).not.toBe('closed');
+      expect(second.cache.stats.skipped).toBeGreaterThan(0);
 
       await server.resume();
       let shared = false;
