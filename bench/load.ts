@@ -1,7 +1,6 @@
 // The HTTP half of the bench: one server process per scenario (optionally pinned to its own core), load from this
 // process with autocannon, and the server's own CPU time around each load.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -36,17 +35,6 @@ export function pinning(): { serverCore: number } | undefined {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export function childEnv(environment: BenchEnvironment, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_ENVIRONMENT: JSON.stringify(environment), ...extra };
   // Only the passport-azure-ad server may trust the emulator's CA process-wide; it gets it explicitly below.
@@ -54,16 +42,16 @@ export function childEnv(environment: BenchEnvironment, extra: Record<string, st
   return { ...env, ...extra };
 }
 
-export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined, nodeFlags: string[] = []): Promise<BenchServer> {
-  const port = await freePort();
+export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined): Promise<BenchServer> {
   const extra: Record<string, string> = scenario === 'passport-azure-ad' ? { NODE_EXTRA_CA_CERTS: environment.caFile } : {};
-  const nodeArgs = [...nodeFlags, join(here, 'servers', 'http-server.js'), scenario, adapter, String(port)];
+  const nodeArgs = [join(here, 'servers', 'http-server.js'), scenario, adapter];
   const [command, args] = pinned ? ['taskset', ['-c', String(pinned.serverCore), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, { env: childEnv(environment, extra), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  await new Promise<void>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${scenario} on ${adapter} exited with ${code}`)));
     child.stdout!.on('data', (data: Buffer) => {
-      if (data.toString().includes('ready')) resolve();
+      const ready = /ready (\d+)/.exec(data.toString());
+      if (ready) resolve(Number(ready[1]));
     });
   });
   return { url: `http://127.0.0.1:${port}/bench`, child };

@@ -1,4 +1,4 @@
-// One benchmark server per process: `node http-server.js <scenario> <adapter> <port>`.
+// One benchmark server per process: `node http-server.js <scenario> <adapter>`; it prints `ready <port>`.
 import 'reflect-metadata';
 import { Agent } from 'node:https';
 import { Session } from 'node:inspector';
@@ -158,10 +158,11 @@ function appModule(scenario: ServerScenario): Type {
 }
 
 async function main(): Promise<void> {
-  const [scenario, adapter, port] = process.argv.slice(2) as [ServerScenario, AdapterName, string];
+  const [scenario, adapter] = process.argv.slice(2) as [ServerScenario, AdapterName];
   const app = await NestFactory.create(appModule(scenario), adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error'] });
-  await app.listen(Number(port), '127.0.0.1');
-  process.stdout.write('ready\n');
+  // Port 0: the system picks a free one, and the orchestrator reads it from the ready line (no port race).
+  await app.listen(0, '127.0.0.1');
+  process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);
   // The orchestrator asks for this process's CPU time around each load, to report CPU per request beside throughput.
   // `--profile` asks for a CPU profile of the load window alone (not start-up or priming), through the inspector.
   const profiler = new Session();
