@@ -1,4 +1,5 @@
 // What a bench run writes: the JSON record, the Markdown table and an SVG chart of the throughput ratios.
+import { readFile, writeFile } from 'node:fs/promises';
 import type { AdapterName, ServerScenario } from './shared.js';
 
 export interface ScenarioResult {
@@ -115,4 +116,14 @@ export function chartSvg(report: BenchReport): string {
     '</svg>',
     '',
   ].join('\n');
+}
+
+const SECTION = /(<!-- bench:start[^>]*-->\n)[\s\S]*?(<!-- bench:end -->)/;
+
+/** Puts the run's Markdown between the README's bench markers, so the Performance section shows the committed run. */
+export async function writeReadmeSection(readmePath: string, text: string): Promise<void> {
+  const readme = await readFile(readmePath, 'utf8');
+  if (!SECTION.test(readme)) throw new Error('README.md has no <!-- bench:start --> … <!-- bench:end --> section');
+  const section = text.replace('](latest.svg)', '](bench/results/latest.svg)');
+  await writeFile(readmePath, readme.replace(SECTION, (_, start: string, end: string) => `${start}\n${section.trim()}\n\n${end}`));
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { JWT_BEARER_GRANT, startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
 import { childEnv, load, pinning, prime, startServer, type BenchServer, type LoadResult } from './load.js';
 import { profileScenario } from './profile.js';
-import { chartSvg, markdown, type BenchReport, type ScenarioResult } from './report.js';
+import { chartSvg, markdown, writeReadmeSection, type BenchReport, type ScenarioResult } from './report.js';
 import { ADAPTERS, median, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -200,6 +200,7 @@ async function main(): Promise<void> {
   await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(resultsDir, 'latest.md'), text);
   await writeFile(join(resultsDir, 'latest.svg'), chartSvg(report));
+  if (!QUICK) await writeReadmeSection(join(here, '..', '..', 'README.md'), text);
   console.log(`\n${text}\nDone in ${Math.round((Date.now() - started) / 1000)} s. Results in bench/results/latest.{json,md,svg}.`);
   process.exit(0);
 }
