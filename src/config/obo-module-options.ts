@@ -86,7 +86,7 @@ export interface OboModuleOptions {
   downstreamApis?: Record<string, DownstreamApiOptions>;
   /** The `fetch` for calls to downstream APIs (not to Entra). Default the global `fetch`; the emulator's `entra.fetch` for its Graph. */
   downstreamFetch?: typeof fetch;
-  /** Timeout of each downstream API call, response headers included. Default 30,000 ms. */
+  /** Timeout of each downstream API call, until its answer's headers arrive. Default 30,000 ms. */
   downstreamTimeoutMs?: number;
   /** Client capabilities sent with every token request; `['cp1']` tells Entra this API handles CAE claims challenges. */
   clientCapabilities?: string[];

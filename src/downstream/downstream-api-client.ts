@@ -73,17 +73,20 @@ export class DownstreamApiClient {
     return url;
   }
 
+  /** One request; `timeoutMs` bounds it until the answer's headers arrive (reading the body is the caller's). */
   private async send(url: URL, init: RequestInit, token: string): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${token}`);
-    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('The downstream API did not answer in time', 'TimeoutError')), this.settings.timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
     try {
       return await this.settings.fetch(url, { ...init, headers, signal });
     } catch (error) {
       if (init.signal?.aborted) throw error; // the caller's own abort stays theirs
-      const timedOut = timeout.aborted;
-      throw new DownstreamApiError(this.api.name, 0, '', timedOut ? 'timeout' : 'network', { cause: error });
+      throw new DownstreamApiError(this.api.name, 0, '', timeout.signal.aborted ? 'timeout' : 'network', { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
