@@ -45,7 +45,9 @@ import { RouteInventory } from './routes/route-inventory.js';
     RouteInventory,
     RouteCheck,
   ],
-  exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe, DownstreamApiService, DownstreamApiPipe],
+  exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe, DownstreamApiService, DownstreamApiPipe,
+    // Pipes are built in the module of the controller that uses them; DownstreamTokenPipe reads the named APIs from these.
+    OBO_RESOLVED_OPTIONS],
 })
 export class OboModule extends ConfigurableOboModule implements OnModuleInit, OnApplicationShutdown {
   constructor(

@@ -14,13 +14,10 @@ export function bodyExcerpt(body: string, token?: string): string {
 /**
  * A downstream API answered with a non-2xx status, did not answer in time, or could not be reached. Carries the API's
  * name, its status (0 without an answer) and an excerpt of its body without any token; the message names only the API
- * and the status, so an unhandled one answers 502 (`statusCode`, which Nest's default filter uses) with nothing of the
- * downstream body.
+ * and the status. Not an `HttpException`: what a downstream failure means for this API's own caller is the handler's
+ * call (unhandled, Nest answers 500 "Internal server error", with nothing of the downstream answer).
  */
 export class DownstreamApiError extends Error {
-  /** The HTTP status this API answers with when the error is not handled: 502 Bad Gateway, or 504 after a timeout. */
-  readonly statusCode: number;
-
   constructor(
     readonly apiName: string,
     /** The downstream answer's status; 0 when there was none (timeout, network error). */
@@ -33,6 +30,5 @@ export class DownstreamApiError extends Error {
     const what = reason === 'status' ? `answered ${status}` : reason === 'timeout' ? 'did not answer in time' : 'could not be reached';
     super(`The downstream API '${apiName}' ${what}.`, options);
     this.name = 'DownstreamApiError';
-    this.statusCode = reason === 'timeout' ? 504 : 502;
   }
 }
