@@ -1,8 +1,10 @@
 import { RequiredAuthContexts } from '../auth/route-metadata.js';
 
 /**
- * Conditional Access authentication context ids are `c1` to `c99`
- * (https://learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-cloud-apps#authentication-context).
+ * Authentication context ids are `c` and a number: Graph's authenticationContextClassReference documents `c1` through
+ * `c25` as the allowed ids, the `acrs` values of access tokens
+ * (https://learn.microsoft.com/graph/api/resources/authenticationcontextclassreference). Up to `c99` is accepted, so a
+ * raised limit is not refused; anything else is a typo.
  */
 const AUTH_CONTEXT_ID = /^c([1-9]|[1-9][0-9])$/;
 

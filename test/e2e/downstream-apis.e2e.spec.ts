@@ -325,3 +325,33 @@ describe.each(ADAPTERS)('Named downstream APIs at bootstrap on %s', (adapter) =>
     );
   });
 });
+
+@Controller()
+@UseGuards(OboAuthGuard)
+class GraphController {
+  @Get('graph/me')
+  me(@DownstreamApi('graph') graph: DownstreamApiClient) {
+    return graph.json('me');
+  }
+}
+
+describe.each(ADAPTERS)('The documented Graph entry against the emulator on %s', (adapter) => {
+  const entra = useEmulator();
+
+  it("reaches the Graph stand-in's /me with configuration only: baseUrl and downstreamFetch", async () => {
+    // README, "Calling downstream APIs": `graph: { baseUrl: 'https://graph.microsoft.com/v1.0', scopes: ['User.Read'] }`,
+    // pointed at the emulator by changing the base URL and the downstream fetch, nothing else.
+    const options = middleTierOptions(entra, { downstreamApis: { graph: { baseUrl: `${entra.graphBaseUrl}/v1.0`, scopes: ['User.Read'] } }, downstreamFetch: entra.fetch });
+    @Module({ imports: [OboModule.forRoot(options)], controllers: [GraphController] })
+    class GraphModule {}
+    const { app, url } = await startNestApp(GraphModule, adapter);
+    try {
+      const user = entra.defaults.users.member;
+      const answer = await get(url, '/graph/me', await userToken(entra, user));
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({ id: user.id, displayName: user.displayName, userPrincipalName: user.username });
+    } finally {
+      await app.close();
+    }
+  });
+});
