@@ -24,8 +24,8 @@ describe('downstreamApis, downstreamFetch, downstreamTimeoutMs, clientCapabiliti
       },
       clientCapabilities: ['cp1', 'cp1'],
     });
-    expect(resolved.downstreamApis.get('graph')).toEqual({ name: 'graph', baseUrl: 'https://graph.microsoft.com/v1.0/', scopes: ['User.Read'], appToken: false });
-    expect(resolved.downstreamApis.get('reports')).toEqual({ name: 'reports', baseUrl: 'http://127.0.0.1:9000/api/', scopes: ['api://reports/.default'], appToken: true });
+    expect(resolved.downstreamApis.get('graph')).toEqual({ name: 'graph', baseUrl: 'https://graph.microsoft.com/v1.0/', scopes: ['User.Read'], scopeString: 'User.Read', appToken: false });
+    expect(resolved.downstreamApis.get('reports')).toEqual({ name: 'reports', baseUrl: 'http://127.0.0.1:9000/api/', scopes: ['api://reports/.default'], scopeString: 'api://reports/.default', appToken: true });
     expect(resolved.clientCapabilities).toEqual(['cp1']);
     expect(resolved.downstreamTimeoutMs).toBe(30_000);
     expect(resolved.downstreamFetch).toBe(globalThis.fetch);

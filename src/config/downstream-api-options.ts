@@ -18,6 +18,11 @@ export interface ResolvedDownstreamApi {
   readonly baseUrl: string;
   /** What each token request asks for: the delegated scopes, or the single `{resource}/.default` for an app token. */
   readonly scopes: readonly string[];
+  /**
+   * The same scopes as one space-separated string: what the token service is handed per request, since it prepares a
+   * string once and then finds it by the string itself (an array it would re-key by its contents on every call).
+   */
+  readonly scopeString: string;
   readonly appToken: boolean;
 }
 
@@ -74,7 +79,7 @@ function apiOf(apiName: string, value: unknown, problems: Problems): ResolvedDow
   // An app token is for the whole resource: its `/.default`, whichever of its scopes configuration names.
   const requested = appToken && resources.length === 1 ? [`${resources[0]}/.default`] : trimmed;
   for (const problem of scopeListProblems(requested, appToken ? 'app' : 'on-behalf-of')) problems.add(`${label}.scopes: ${problem}`);
-  return baseUrl === undefined ? undefined : { name: apiName, baseUrl, scopes: requested, appToken };
+  return baseUrl === undefined ? undefined : { name: apiName, baseUrl, scopes: requested, scopeString: requested.join(' '), appToken };
 }
 
 /** The named downstream APIs, each checked: a name by the rule above, a base URL, scopes of one resource. */

@@ -37,7 +37,7 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
 
   /** A configured API's scopes for its name (one map lookup; the route scan refused unknown names), else the scopes given. */
   private scopesOf(options: DownstreamTokenOptions): string | readonly string[] {
-    return typeof options.scopes === 'string' ? (this.apis.get(options.scopes)?.scopes ?? options.scopes) : options.scopes;
+    return typeof options.scopes === 'string' ? (this.apis.get(options.scopes)?.scopeString ?? options.scopes) : options.scopes;
   }
 
   /** A cache hit for a known caller is answered synchronously: no promise, no hash, no scope parsing. */

@@ -1,7 +1,7 @@
 import { DownstreamApiClient, type DownstreamTokenSource } from './downstream-api-client.js';
 import { DownstreamApiError } from './downstream-api-error.js';
 
-const API = { name: 'profile', baseUrl: 'https://profile.example.com/v1/', scopes: ['api://profile/Profile.Read'], appToken: false };
+const API = { name: 'profile', baseUrl: 'https://profile.example.com/v1/', scopes: ['api://profile/Profile.Read'], scopeString: 'api://profile/Profile.Read', appToken: false };
 const CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}';
 // A resource's CAE challenge: 401 with error="insufficient_claims" and the claims base64-encoded
 // (https://learn.microsoft.com/entra/identity-platform/claims-challenge).

@@ -24,7 +24,7 @@ export class DownstreamApiService {
   forUser(user: EntraPrincipal | string, name: string): DownstreamApiClient {
     const api = this.api(name);
     if (api.appToken) return this.forApp(name);
-    const { scopes } = api;
+    const scopes = api.scopeString;
     return new DownstreamApiClient(api, {
       answersClaims: true,
       token: async (claims) => (await this.tokens.acquireTokenOnBehalfOf(user, scopes, claims ? { claims } : {})).accessToken,
@@ -35,7 +35,7 @@ export class DownstreamApiService {
   forApp(name: string, { tenantId }: { tenantId?: string } = {}): DownstreamApiClient {
     const api = this.api(name);
     if (!api.appToken) throw new TypeError(`DownstreamApiService.forApp: '${name}' is called on behalf of a user; configure appToken: true for it, or use forUser`);
-    const { scopes } = api;
+    const scopes = api.scopeString;
     return new DownstreamApiClient(api, {
       // Client credentials have no user to sign in again: a claims challenge is passed on as it came.
       answersClaims: false,

@@ -61,8 +61,8 @@ describe('routeProblems', () => {
 
 describe('routeProblems for named downstream APIs', () => {
   const apis = new Map([
-    ['profile', { name: 'profile', baseUrl: 'https://profile.example.com/', scopes: ['api://profile/Profile.Read'], appToken: false }],
-    ['reports', { name: 'reports', baseUrl: 'https://reports.example.com/', scopes: ['api://reports/.default'], appToken: true }],
+    ['profile', { name: 'profile', baseUrl: 'https://profile.example.com/', scopes: ['api://profile/Profile.Read'], scopeString: 'api://profile/Profile.Read', appToken: false }],
+    ['reports', { name: 'reports', baseUrl: 'https://reports.example.com/', scopes: ['api://reports/.default'], scopeString: 'api://reports/.default', appToken: true }],
   ]);
   const context: RouteCheckContext = { ...CONTEXT, downstreamApis: apis };
   const guarded = { guards: [OboAuthGuard] };
