@@ -24,12 +24,24 @@ export { RequireRoles } from './decorators/require-roles.decorator.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { DownstreamToken } from './decorators/downstream-token.decorator.js';
 export { AppToken } from './decorators/app-token.decorator.js';
+export { RequireAuthContext } from './decorators/require-auth-context.decorator.js';
 export type { DownstreamTokenOptions } from './decorators/downstream-token.pipe.js';
 export type { AppTokenOptions } from './decorators/app-token.pipe.js';
 
 /** Programmatic token acquisition. */
 export { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
 export type { AcquiredToken, AcquireOnBehalfOfOptions, AcquireAppTokenOptions } from './exchange/token-acquisition.service.js';
+
+/** Named downstream APIs (`downstreamApis`): an injected client, or one made by the service; their error. */
+export { DownstreamApi } from './downstream/downstream-api.decorator.js';
+export { DownstreamApiClient } from './downstream/downstream-api-client.js';
+export { DownstreamApiService } from './downstream/downstream-api.service.js';
+export { DownstreamApiError } from './downstream/downstream-api-error.js';
+export type { DownstreamApiOptions } from './config/obo-module-options.js';
+
+/** Reads a `WWW-Authenticate: Bearer` challenge (error, decoded claims, scope, authorization_uri), e.g. in a web app. */
+export { parseWwwAuthenticate } from './errors/www-authenticate.js';
+export type { BearerChallengeParams } from './errors/www-authenticate.js';
 
 /** The cache port and the default bounded in-memory cache. */
 export { OboTokenCache } from './cache/obo-token-cache.js';

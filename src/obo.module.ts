@@ -11,6 +11,8 @@ import { OBO_RESOLVED_OPTIONS } from './config/tokens.js';
 import { AuthorityMetadataClient } from './discovery/authority-metadata.js';
 import { AppTokenPipe } from './decorators/app-token.pipe.js';
 import { DownstreamTokenPipe } from './decorators/downstream-token.pipe.js';
+import { DownstreamApiPipe } from './downstream/downstream-api.pipe.js';
+import { DownstreamApiService } from './downstream/downstream-api.service.js';
 import { MsalTokenExchanger } from './msal/msal-token-exchanger.js';
 import { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
 import { ConfigurableOboModule, OBO_MODULE_OPTIONS } from './obo.module-definition.js';
@@ -38,10 +40,14 @@ import { RouteInventory } from './routes/route-inventory.js';
     OboAuthGuard,
     DownstreamTokenPipe,
     AppTokenPipe,
+    DownstreamApiService,
+    DownstreamApiPipe,
     RouteInventory,
     RouteCheck,
   ],
-  exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe],
+  exports: [TokenAcquisitionService, AccessTokenVerifier, OboAuthGuard, OboTokenCache, DownstreamTokenPipe, AppTokenPipe, DownstreamApiService, DownstreamApiPipe,
+    // Pipes are built in the module of the controller that uses them; DownstreamTokenPipe reads the named APIs from these.
+    OBO_RESOLVED_OPTIONS],
 })
 export class OboModule extends ConfigurableOboModule implements OnModuleInit, OnApplicationShutdown {
   constructor(

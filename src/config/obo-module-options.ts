@@ -1,4 +1,7 @@
 import type { OboTokenCache } from '../cache/obo-token-cache.js';
+import type { DownstreamApiOptions } from './downstream-api-options.js';
+
+export type { DownstreamApiOptions } from './downstream-api-options.js';
 
 /** A PEM string, or the path of a file holding one. */
 export type PemOrPath = string;
@@ -76,6 +79,17 @@ export interface OboModuleOptions {
   allowPersonalAccounts?: boolean;
   /** Longer access tokens are refused before any parsing or hashing. Default 256,000 (250 KB, as Microsoft.IdentityModel). */
   maxTokenLengthBytes?: number;
+  /**
+   * Downstream APIs called by name (`@DownstreamToken('profile')`, `@DownstreamApi('profile')`, `DownstreamApiService`):
+   * names of letters, digits, `_` and `-`, each with its base URL and the scopes of one resource.
+   */
+  downstreamApis?: Record<string, DownstreamApiOptions>;
+  /** The `fetch` for calls to downstream APIs (not to Entra). Default the global `fetch`; the emulator's `entra.fetch` for its Graph. */
+  downstreamFetch?: typeof fetch;
+  /** Timeout of each downstream API call, until its answer's headers arrive. Default 30,000 ms. */
+  downstreamTimeoutMs?: number;
+  /** Client capabilities sent with every token request; `['cp1']` tells Entra this API handles CAE claims challenges. */
+  clientCapabilities?: string[];
 }
 
 /** Module-definition extras: known when the module is declared, even with `forRootAsync`. */

@@ -3,9 +3,11 @@ import { Problems, type OptionNameTable } from '../util/problems.js';
 import { GUID_PATTERN as GUID } from '../util/ids.js';
 import { resolveCredential, type ResolvedCredential } from './credential.js';
 import type { OboClock, OboModuleOptions } from './obo-module-options.js';
+import { clientCapabilitiesRule, downstreamApisRule, type ResolvedDownstreamApi } from './downstream-api-options.js';
 import { audiencesRule, clientIdRule, clockToleranceRule, consumersTenantRule, tenantIdsRule, tenantRule } from './option-rules.js';
 
 export type { ResolvedCredential } from './credential.js';
+export type { ResolvedDownstreamApi } from './downstream-api-options.js';
 export { CONSUMERS_TENANT_ID } from './option-rules.js';
 
 /** Every option's name, checked against `OboModuleOptions` by the compiler: an option cannot be added and forgotten here. */
@@ -13,6 +15,7 @@ const OPTION_NAMES: OptionNameTable<OboModuleOptions> = {
   tenantId: true, clientId: true, audiences: true, credential: true, authorityHost: true, allowedTenants: true, allowAnyTenant: true,
   clockToleranceSec: true, cache: true, timeoutMs: true, retries: true, deadlineMs: true, allowGuests: true, fetch: true,
   refreshMarginSec: true, verifiedTokenCacheSize: true, clock: true, warmUp: true, allowPersonalAccounts: true, maxTokenLengthBytes: true,
+  downstreamApis: true, downstreamFetch: true, downstreamTimeoutMs: true, clientCapabilities: true,
 };
 /** Microsoft.IdentityModel's `TokenValidationParameters.DefaultMaximumTokenSizeInBytes` (1024 × 250). */
 export const DEFAULT_MAX_TOKEN_LENGTH_BYTES = 256_000;
@@ -40,6 +43,11 @@ export interface ResolvedOboOptions {
   warmUp: boolean;
   allowPersonalAccounts: boolean;
   maxTokenLengthBytes: number;
+  /** The named downstream APIs by name. */
+  downstreamApis: ReadonlyMap<string, ResolvedDownstreamApi>;
+  downstreamFetch: typeof fetch;
+  downstreamTimeoutMs: number;
+  clientCapabilities: readonly string[];
 }
 
 /** What discovery needs: where, through which fetch, how long to wait, and the clock. */
@@ -98,6 +106,11 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
   if (isMultiTenant) consumersTenantRule(allowedTenants, 'allowedTenants', problems);
   const maxTokenLengthBytes = problems.integerIn(input.maxTokenLengthBytes, 'maxTokenLengthBytes', { min: 1024, max: 16 * 1024 * 1024 }, DEFAULT_MAX_TOKEN_LENGTH_BYTES);
 
+  const downstreamApis = downstreamApisRule(input.downstreamApis, problems);
+  const downstreamFetch = problems.func<typeof fetch>(input.downstreamFetch, 'downstreamFetch', 'a fetch function', globalThis.fetch);
+  const downstreamTimeoutMs = problems.integerIn(input.downstreamTimeoutMs, 'downstreamTimeoutMs', { min: 1, max: 600_000 }, 30_000);
+  const clientCapabilities = clientCapabilitiesRule(input.clientCapabilities, problems);
+
   problems.throwIfAny();
   return {
     tenantId,
@@ -120,6 +133,10 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
     warmUp,
     allowPersonalAccounts,
     maxTokenLengthBytes,
+    downstreamApis,
+    downstreamFetch,
+    downstreamTimeoutMs,
+    clientCapabilities,
   };
 }
 

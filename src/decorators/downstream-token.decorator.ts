@@ -13,7 +13,8 @@ const downstreamTokenParameter = createParamDecorator(
 /**
  * Injects an access token for a downstream API, obtained On-Behalf-Of the caller and cached per user:
  * `@DownstreamToken('api://profile/Profile.Read') token: string`, or `@DownstreamToken({ scopes, result: true })`
- * for the `AcquiredToken`.
+ * for the `AcquiredToken`. `@DownstreamToken('profile')` names a configured API (`downstreamApis`) and takes its scopes
+ * from the options: a word without `.`, `/` or `:` is a name, and an unknown one stops the application's start.
  */
 export const DownstreamToken = (scopesOrOptions: string | string[] | DownstreamTokenOptions): ParameterDecorator => {
   const options = typeof scopesOrOptions === 'string' || Array.isArray(scopesOrOptions) ? { scopes: scopesOrOptions } : scopesOrOptions;

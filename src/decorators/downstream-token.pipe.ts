@@ -1,11 +1,16 @@
-import { Injectable, type PipeTransform } from '@nestjs/common';
+import { Inject, Injectable, type PipeTransform } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { knownPrincipalOf, principalOf, type GuardedRequest } from '../auth/request-principal.js';
+import type { ResolvedDownstreamApi, ResolvedOboOptions } from '../config/resolve-options.js';
+import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { acquiredToken } from '../exchange/acquired-token.js';
 import { TokenAcquisitionService, type AcquiredToken } from '../exchange/token-acquisition.service.js';
 
 export interface DownstreamTokenOptions {
-  /** The downstream API's scopes (one resource), e.g. `api://profile/Profile.Read`. */
+  /**
+   * The downstream API's scopes (one resource), e.g. `api://profile/Profile.Read`, or the name of a configured API
+   * (`downstreamApis`), whose scopes are then used: a string naming a configured API is that API, any other is a scope.
+   */
   scopes: string | string[];
   /** Inject the whole `AcquiredToken` (expiry, scopes, cache hit) instead of the access token string. */
   result?: boolean;
@@ -20,16 +25,26 @@ export interface DownstreamTokenRequest {
 /** Performs the On-Behalf-Of exchange for `@DownstreamToken`; built by Nest's injector, so it can use the service. */
 @Injectable()
 export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest, string | AcquiredToken | Promise<string | AcquiredToken>> {
+  private readonly apis: ReadonlyMap<string, ResolvedDownstreamApi>;
+
   constructor(
     private readonly tokens: TokenAcquisitionService,
     private readonly verifier: AccessTokenVerifier,
-  ) {}
+    @Inject(OBO_RESOLVED_OPTIONS) options: ResolvedOboOptions,
+  ) {
+    this.apis = options.downstreamApis;
+  }
+
+  /** A configured API's scopes for its name (one map lookup; the route scan refused unknown names), else the scopes given. */
+  private scopesOf(options: DownstreamTokenOptions): string | readonly string[] {
+    return typeof options.scopes === 'string' ? (this.apis.get(options.scopes)?.scopeString ?? options.scopes) : options.scopes;
+  }
 
   /** A cache hit for a known caller is answered synchronously: no promise, no hash, no scope parsing. */
   transform({ request, options }: DownstreamTokenRequest): string | AcquiredToken | Promise<string | AcquiredToken> {
     try {
       const known = knownPrincipalOf(request, this.verifier);
-      const hit = known && this.tokens.cachedTokenFor(known, options.scopes);
+      const hit = known && this.tokens.cachedTokenFor(known, this.scopesOf(options));
       if (hit) return options.result ? acquiredToken(hit, true) : hit.accessToken;
     } catch (error) {
       return Promise.reject(error as Error); // a refusal is a rejected promise, as from an async method
@@ -39,7 +54,7 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
 
   private async acquire(request: GuardedRequest, options: DownstreamTokenOptions): Promise<string | AcquiredToken> {
     const principal = await principalOf(request, this.verifier);
-    const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, options.scopes);
+    const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, this.scopesOf(options));
     return options.result ? acquired : acquired.accessToken;
   }
 }

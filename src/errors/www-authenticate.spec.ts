@@ -1,5 +1,5 @@
 import { validateHeaderValue } from 'node:http';
-import { bearerChallenge } from './www-authenticate.js';
+import { bearerChallenge, parseWwwAuthenticate } from './www-authenticate.js';
 
 describe('bearerChallenge', () => {
   it('is a bare `Bearer` without parameters', () => {
@@ -38,4 +38,46 @@ describe('bearerChallenge', () => {
       expect(() => validateHeaderValue('www-authenticate', challenge)).not.toThrow();
     },
   );
+});
+
+describe('parseWwwAuthenticate', () => {
+  const claims = '{"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}';
+
+  it("reads a CAE challenge as Entra-protected resources send it, claims base64-decoded", () => {
+    // The format of a resource's claims challenge, with `claims` base64-encoded:
+    // https://learn.microsoft.com/entra/identity-platform/claims-challenge ("Claims challenge header format")
+    const header = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="${Buffer.from(claims).toString('base64')}"`;
+    expect(parseWwwAuthenticate(header)).toEqual({
+      params: { realm: '', authorization_uri: 'https://login.microsoftonline.com/common/oauth2/authorize', error: 'insufficient_claims', claims: Buffer.from(claims).toString('base64') },
+      error: 'insufficient_claims',
+      errorDescription: undefined,
+      claims,
+      scope: undefined,
+      authorizationUri: 'https://login.microsoftonline.com/common/oauth2/authorize',
+      realm: '',
+    });
+  });
+
+  it('reads back what bearerChallenge writes, escapes included', () => {
+    const header = bearerChallenge({ error: 'insufficient_scope', scope: 'a b', error_description: 'say "hi" \\ bye' });
+    expect(parseWwwAuthenticate(header)).toMatchObject({ error: 'insufficient_scope', scope: 'a b', errorDescription: 'say "hi" \\ bye' });
+  });
+
+  it('finds the Bearer challenge among several, with token values and odd spacing', () => {
+    const parsed = parseWwwAuthenticate('Basic realm="x", Newauth abc==, bearer  error = invalid_token ,scope="s1" , Other p=1');
+    expect(parsed?.params).toEqual({ error: 'invalid_token', scope: 's1' });
+  });
+
+  it('accepts raw JSON claims and ignores claims that are neither base64 JSON nor JSON', () => {
+    expect(parseWwwAuthenticate(`Bearer error="insufficient_claims", claims="${claims.replace(/"/g, '\\"')}"`)?.claims).toBe(claims);
+    expect(parseWwwAuthenticate('Bearer error="insufficient_claims", claims="not-json"')?.claims).toBeUndefined();
+  });
+
+  it('is undefined without a Bearer challenge, and never loops on garbage', () => {
+    expect(parseWwwAuthenticate(undefined)).toBeUndefined();
+    expect(parseWwwAuthenticate('')).toBeUndefined();
+    expect(parseWwwAuthenticate('Basic realm="x"')).toBeUndefined();
+    expect(parseWwwAuthenticate('=,,"" ==')).toBeUndefined();
+    expect(parseWwwAuthenticate('Bearer error="unterminated')?.error).toBe('unterminated');
+  });
 });

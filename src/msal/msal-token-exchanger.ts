@@ -91,7 +91,8 @@ export class MsalTokenExchanger {
 
   private configuration(authority: MsalAuthority, credential: Configuration['auth'], observed: ObservedResponse, timeoutMs: number): Configuration {
     return {
-      auth: { ...credential, clientId: this.options.clientId, ...authority },
+      // Capabilities (`cp1`) go with every request; MSAL merges them into the `claims` parameter, beside a challenge's.
+      auth: { ...credential, clientId: this.options.clientId, ...authority, ...(this.options.clientCapabilities.length > 0 ? { clientCapabilities: [...this.options.clientCapabilities] } : {}) },
       system: {
         networkClient: createMsalNetworkClient(this.options.fetch, {
           timeoutMs,

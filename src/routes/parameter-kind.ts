@@ -1,5 +1,5 @@
 /** Which of this library's parameter decorators made a route argument, for the bootstrap route checks. */
-export type OboParameterKind = 'downstream-token' | 'app-token' | 'current-user';
+export type OboParameterKind = 'downstream-token' | 'downstream-api' | 'app-token' | 'current-user';
 
 const PARAMETER_KIND = Symbol('nestjs-entra-obo.parameterKind');
 

@@ -25,6 +25,7 @@ export class RouteCheck implements OnModuleInit {
     const problems = routeProblems(this.inventory.routes(), {
       globallyGuarded: globalGuards.some(enforcesOboRequirements),
       credentialConfigured: this.options.credential !== undefined,
+      downstreamApis: this.options.downstreamApis,
     });
     if (problems.length > 0) throw new OboConfigurationError(problems, 'OboModule routes');
   }

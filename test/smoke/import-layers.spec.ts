@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['auth', 'msal'],
   ['exchange'],
   ['routes', 'filters'],
-  ['decorators', 'passport'],
+  ['decorators', 'passport', 'downstream'],
   ['testing'],
 ];
 
