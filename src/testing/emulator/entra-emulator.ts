@@ -16,39 +16,12 @@ import { GRAPH_PATH_SEGMENT, GraphEndpoint } from './graph-endpoint.js';
 import { EmulatorRequestHandler } from './request-handler.js';
 import type { EmulatorServices } from './services.js';
 import { SigningKeyRing } from './signing-keys.js';
-import {
-  DEFAULT_TOKEN_LIFETIMES,
-  lifetimeProblems,
-  seededRandom,
-  TokenIssuer,
-  type ClientAuthenticationMethod,
-  type EmulatorTokenLifetimes,
-  type TokenOverrides,
-} from './tokens.js';
+import { resolveEmulatorOptions, type EntraEmulatorOptions } from './emulator-options.js';
+import { seededRandom, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
+
+export type { EntraEmulatorOptions };
 import { createCertificateAuthority, issueServerCertificate } from './x509-certificates.js';
 import { completeSignIn, type SignInOptions } from './scripted-sign-in.js';
-
-export interface EntraEmulatorOptions {
-  /** TCP port; 0 (the default) picks a free one. */
-  port?: number;
-  /** Interface to listen on: `127.0.0.1` (default), `::1` or `localhost`. Only loopback makes sense. */
-  host?: string;
-  /**
-   * What the directory starts with: `'default'` (two tenants, four users, four apps, an MFA policy: see
-   * `DefaultDirectory`), `'empty'`, or a function that builds it.
-   */
-  seed?: 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>);
-  /**
-   * Lifetimes of issued tokens, codes and refresh tokens. Access tokens live a random 3600–5400 s by default, as in
-   * Entra; give `accessTokenSec: 3600` for a fixed lifetime when a test does expiry arithmetic. msal-node treats
-   * tokens as expired 300 s early.
-   */
-  tokenLifetimes?: Partial<EmulatorTokenLifetimes>;
-  /** Seeds the random lifetimes, so that a run can be repeated draw for draw. */
-  randomSeed?: number;
-  /** Whether `login_hint` signs the user in without showing the account picker (default true). */
-  allowLoginHintSignIn?: boolean;
-}
 
 export interface IssueAccessTokenOptions {
   /** The signed-in user; leave out for an app-only token (then give `roles`). */
@@ -88,8 +61,6 @@ export interface IssueIdTokenOptions {
   claims?: TokenOverrides['claims'];
   header?: TokenOverrides['header'];
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
  * A local Microsoft Entra ID: real HTTPS, Entra's endpoints and wire format, a directory you control, Conditional
@@ -163,23 +134,14 @@ export class EntraEmulator {
     };
     const allowLoginHintSignIn = this.allowLoginHintSignIn;
     const authorize = new AuthorizeEndpoint(services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
-    const handler = new EmulatorRequestHandler(services, this.keys, authorize, new GraphEndpoint(services), this.faults, this.log, this.graphBaseUrl);
+    const dependencies = { services, keys: this.keys, authorize, graph: new GraphEndpoint(services), graphBaseUrl: this.graphBaseUrl };
+    const handler = new EmulatorRequestHandler(dependencies, this.faults, this.log);
     return { services, handler };
   }
 
   /** @internal use `startEntraEmulator()` */
   static async start(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
-    const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? 0;
-    const problems: string[] = [];
-    if (!LOOPBACK.has(host)) problems.push(`host must be a loopback address (127.0.0.1, ::1 or localhost), got '${host}'`);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer from 0 to 65535, got ${port}`);
-    const lifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.tokenLifetimes };
-    problems.push(...lifetimeProblems(lifetimes));
-    if (options.randomSeed !== undefined && !Number.isInteger(options.randomSeed)) problems.push(`randomSeed must be an integer, got ${options.randomSeed}`);
-    const seed = options.seed ?? 'default';
-    if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty' or a function`);
-    if (problems.length > 0) throw new TypeError(`startEntraEmulator: invalid options:\n- ${problems.join('\n- ')}`);
+    const { host, port, lifetimes, randomSeed, seed, allowLoginHintSignIn } = resolveEmulatorOptions(options);
 
     const authority = await createCertificateAuthority('Entra ID Emulator Local CA');
     const tls = await issueServerCertificate(authority, { dns: ['localhost'], ip: ['127.0.0.1', '::1'] });
@@ -195,7 +157,7 @@ export class EntraEmulator {
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
     const hostInUrl = host === '::1' ? '[::1]' : host;
-    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true, options.randomSeed);
+    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, allowLoginHintSignIn, randomSeed);
     try {
       if (seed === 'default') emulator.seeded = await seedDefaultDirectory(emulator.directory, emulator.policies);
       else if (typeof seed === 'function') await seed(emulator);

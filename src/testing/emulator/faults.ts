@@ -1,3 +1,5 @@
+import { FAULTABLE_ENDPOINTS, type FaultableEndpoint } from './endpoints.js';
+
 /** A failure the emulator answers with instead of (or before) its normal response. */
 export type EmulatorFault =
   /**
@@ -14,7 +16,7 @@ export type EmulatorFault =
   /** HTTP 200 with a body that is not JSON. */
   | { type: 'malformed-json' };
 
-export type FaultableEndpoint = 'token' | 'jwks' | 'discovery';
+export type { FaultableEndpoint };
 
 export interface FaultMatch {
   /** Which endpoint the fault hits; `token` by default. */
@@ -47,6 +49,9 @@ export class FaultQueue {
   /** Answers the next `times` matching requests with `fault`. */
   inject(fault: EmulatorFault, options: FaultMatch & { times?: number } = {}): void {
     const { times = 1, ...match } = options;
+    if (match.endpoint !== undefined && !FAULTABLE_ENDPOINTS.includes(match.endpoint)) {
+      throw new RangeError(`faults.inject: endpoint must be one of ${FAULTABLE_ENDPOINTS.join(', ')}, got '${String(match.endpoint)}'`);
+    }
     if (!Number.isInteger(times) || times < 1) throw new RangeError(`faults.inject: times must be a positive integer, got ${times}`);
     if (fault.type === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0 && fault.ms <= 2_147_483_647)) {
       throw new RangeError('faults.inject: a delay needs 0 <= ms <= 2147483647');

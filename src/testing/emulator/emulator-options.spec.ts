@@ -1,0 +1,39 @@
+import { resolveEmulatorOptions } from './emulator-options.js';
+import { DEFAULT_TOKEN_LIFETIMES } from './tokens.js';
+
+describe('resolveEmulatorOptions', () => {
+  it('fills in the defaults: loopback, a free port, the default directory, Entra-like lifetimes', () => {
+    expect(resolveEmulatorOptions()).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+      lifetimes: DEFAULT_TOKEN_LIFETIMES,
+      randomSeed: undefined,
+      seed: 'default',
+      allowLoginHintSignIn: true,
+    });
+  });
+
+  it('keeps what is given', () => {
+    const seed = () => undefined;
+    const resolved = resolveEmulatorOptions({ host: '::1', port: 44321, seed, randomSeed: 7, allowLoginHintSignIn: false, tokenLifetimes: { idTokenSec: 60 } });
+    expect(resolved).toEqual({ host: '::1', port: 44321, seed, randomSeed: 7, allowLoginHintSignIn: false, lifetimes: { ...DEFAULT_TOKEN_LIFETIMES, idTokenSec: 60 } });
+  });
+
+  it('reports every problem at once, one per line, naming each option', () => {
+    let message = '';
+    try {
+      resolveEmulatorOptions({ host: '10.0.0.1', port: 70000, randomSeed: 1.5, seed: 'full' as never, tokenLifetimes: { idTokenSec: -1 } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(TypeError);
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      'startEntraEmulator: invalid options:',
+      "- host must be a loopback address (127.0.0.1, ::1 or localhost), got '10.0.0.1'",
+      '- port must be an integer from 0 to 65535, got 70000',
+      '- tokenLifetimes.idTokenSec must be a positive integer of seconds, got -1',
+      '- randomSeed must be an integer, got 1.5',
+      "- seed must be 'default', 'empty' or a function",
+    ]);
+  });
+});
