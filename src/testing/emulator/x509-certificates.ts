@@ -1,10 +1,47 @@
 // The one file that imports @peculiar/x509: node:crypto makes keys but cannot issue X.509 certificates, which the
-// emulator needs for its TLS server, for the `x5c` of its signing keys and for app credentials.
-import 'reflect-metadata';
-import { createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+// emulator needs for its TLS server, for the `x5c` of its signing keys and for app credentials. It is an optional peer
+// (only the test kit needs it, so production installs do not pull it) and is loaded on first use, with a message that
+// says how to install it when it is missing.
+import { createHash, createPrivateKey, createPublicKey, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import type * as X509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+type X509Module = typeof X509;
+
+export const MISSING_X509_MESSAGE = 'nestjs-entra-obo/testing needs @peculiar/x509: npm i -D @peculiar/x509';
+
+/** Whether an import failed because the package itself is not installed (not because something inside it failed). */
+function isMissingPackage(error: unknown, packageName: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(packageName);
+}
+
+/**
+ * Loads @peculiar/x509 (and reflect-metadata, which it needs) through `importModule`; a missing package becomes an
+ * Error naming the install command. Exported for its test; the emulator uses `peculiarX509()`.
+ */
+export async function loadX509(importModule: () => Promise<X509Module> = () => import('@peculiar/x509')): Promise<X509Module> {
+  try {
+    await import('reflect-metadata');
+    const x509 = await importModule();
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  } catch (error) {
+    if (isMissingPackage(error, '@peculiar/x509')) throw new Error(MISSING_X509_MESSAGE, { cause: error });
+    throw error;
+  }
+}
+
+let loading: Promise<X509Module> | undefined;
+
+/** The library, loaded once per process. A failed load is not remembered, so installing it and retrying works. */
+function peculiarX509(): Promise<X509Module> {
+  loading ??= loadX509().catch((error: unknown) => {
+    loading = undefined;
+    throw error;
+  });
+  return loading;
+}
 
 const RSA_SIGNING: RsaHashedKeyGenParams = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -44,7 +81,7 @@ function notValidBefore(): Date {
   return new Date(Date.now() - 24 * 3600 * 1000);
 }
 
-async function describe(certificate: x509.X509Certificate, keys: CryptoKeyPair): Promise<GeneratedCertificate> {
+async function describe(certificate: X509.X509Certificate, keys: CryptoKeyPair): Promise<GeneratedCertificate> {
   const der = Buffer.from(certificate.rawData);
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
@@ -65,6 +102,7 @@ async function describe(certificate: x509.X509Certificate, keys: CryptoKeyPair):
 
 /** A self-signed RSA certificate, as a developer makes for an app credential or as Entra publishes in `x5c`. */
 export async function createSelfSignedCertificate(commonName: string): Promise<GeneratedCertificate> {
+  const x509 = await peculiarX509();
   const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
   const notBefore = notValidBefore();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -80,8 +118,7 @@ export async function createSelfSignedCertificate(commonName: string): Promise<G
 
 /** Reads the thumbprints of a certificate a user brings (PEM). */
 export function thumbprintsOf(certificatePem: string): { x5t: string; x5tS256: string; publicKey: KeyObject } {
-  const certificate = new x509.X509Certificate(certificatePem);
-  const der = Buffer.from(certificate.rawData);
+  const der = new X509Certificate(certificatePem).raw;
   return {
     x5t: createHash('sha1').update(der).digest('base64url'),
     x5tS256: createHash('sha256').update(der).digest('base64url'),
@@ -90,6 +127,7 @@ export function thumbprintsOf(certificatePem: string): { x5t: string; x5tS256: s
 }
 
 export async function createCertificateAuthority(commonName: string): Promise<CertificateAuthority> {
+  const x509 = await peculiarX509();
   const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
   const notBefore = notValidBefore();
   const name = `CN=${commonName}`;
@@ -113,6 +151,7 @@ export async function issueServerCertificate(
   authority: CertificateAuthority,
   names: { dns: string[]; ip: string[] },
 ): Promise<GeneratedCertificate> {
+  const x509 = await peculiarX509();
   const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
   const notBefore = notValidBefore();
   const certificate = await x509.X509CertificateGenerator.create({
