@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, isIPv6, type Socket } from 'node:net';
 import type { INetworkModule } from '@azure/msal-node';
 import { createMsalNetworkClient } from '../../msal/msal-network-client.js';
 import { createPinnedFetch, type PinnedFetch } from '../pinned-fetch.js';
@@ -16,11 +16,13 @@ import { GRAPH_PATH_SEGMENT, GraphEndpoint } from './graph-endpoint.js';
 import { EmulatorRequestHandler } from './request-handler.js';
 import type { EmulatorServices } from './services.js';
 import { SigningKeyRing } from './signing-keys.js';
-import { resolveEmulatorOptions, type EntraEmulatorOptions } from './emulator-options.js';
+import { resolveEmulatorOptions, type EntraEmulatorOptions, type ResolvedEmulatorOptions } from './emulator-options.js';
 import { seededRandom, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
 
 export type { EntraEmulatorOptions };
-import { createCertificateAuthority, issueServerCertificate } from './x509-certificates.js';
+import { keepSigningKeys, keptSigningKeys, keyMaterial, lockDataDir, type TlsNames } from './key-material.js';
+import { CertificateLeases, certificatePoolFor, defaultKeyCacheDir } from './key-pool.js';
+import { createSelfSignedCertificate } from './x509-certificates.js';
 import { completeSignIn, type SignInOptions } from './scripted-sign-in.js';
 
 export interface IssueAccessTokenOptions {
@@ -62,13 +64,38 @@ export interface IssueIdTokenOptions {
   header?: TokenOverrides['header'];
 }
 
+/** The names the TLS certificate carries: loopback always, the `hostnames`, and `host` when it is one address. */
+function tlsNames(host: string, hostnames: readonly string[]): TlsNames {
+  const ip = new Set(['127.0.0.1', '::1']);
+  const dns = new Set(['localhost', ...hostnames.map((name) => name.toLowerCase())]);
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (!wildcard) (isIP(host) ? ip : dns).add(host.toLowerCase());
+  return { dns: [...dns], ip: [...ip] };
+}
+
+/** The host of the authority URL: the first `hostnames` entry, else `host` (a wildcard address means this machine). */
+function authorityHostName(host: string, hostnames: readonly string[]): string {
+  const name = hostnames[0] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  return isIPv6(name) ? `[${name}]` : name.toLowerCase();
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
  * A local Microsoft Entra ID: real HTTPS, Entra's endpoints and wire format, a directory you control, Conditional
  * Access and consent policies, fault injection and a movable clock. Start one with `startEntraEmulator()`.
  */
 export class EntraEmulator {
-  readonly directory = new EmulatorDirectory();
-  readonly policies = new EmulatorPolicies(this.directory);
+  readonly directory: EmulatorDirectory;
+  readonly policies: EmulatorPolicies;
   readonly clock = new EmulatorClock();
   /** Failures to answer with, for the next matching requests. */
   readonly faults = new FaultQueue();
@@ -94,16 +121,23 @@ export class EntraEmulator {
   private seeded: DefaultDirectory | undefined;
   private restoreSeed: Array<() => void> = [];
   private closed = false;
+  private releaseDataDir: () => Promise<void> = async () => undefined;
+  /** How long `startEntraEmulator()` took, in ms: key material, listening and seeding. */
+  startDurationMs = 0;
 
   private constructor(
     private readonly server: Server,
     private readonly keys: SigningKeyRing,
+    /** The certificates (signing keys, app credentials) this emulator holds while it lives: see key-pool.ts. */
+    private readonly leases: CertificateLeases,
     authorityHost: string,
     caCertificatePem: string,
     private readonly lifetimes: EmulatorTokenLifetimes,
     private readonly allowLoginHintSignIn: boolean,
     private readonly randomSeed: number | undefined,
   ) {
+    this.directory = new EmulatorDirectory(leases.certificate);
+    this.policies = new EmulatorPolicies(this.directory);
     this.authorityHost = authorityHost;
     this.graphBaseUrl = `${authorityHost}/${GRAPH_PATH_SEGMENT}`;
     this.caCertificatePem = caCertificatePem;
@@ -141,33 +175,43 @@ export class EntraEmulator {
 
   /** @internal use `startEntraEmulator()` */
   static async start(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
-    const { host, port, lifetimes, randomSeed, seed, allowLoginHintSignIn } = resolveEmulatorOptions(options);
-
-    const authority = await createCertificateAuthority('Entra ID Emulator Local CA');
-    const tls = await issueServerCertificate(authority, { dns: ['localhost'], ip: ['127.0.0.1', '::1'] });
-    const keys = await SigningKeyRing.create();
-    const server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem, minVersion: 'TLSv1.2' });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
-    const hostInUrl = host === '::1' ? '[::1]' : host;
-    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, allowLoginHintSignIn, randomSeed);
+    const startedAt = performance.now();
+    const { host, port, hostnames, dataDir, lifetimes, randomSeed, seed, allowLoginHintSignIn } = resolveEmulatorOptions(options);
+    const releaseDataDir = dataDir ? await lockDataDir(dataDir) : async () => undefined;
+    const leases = new CertificateLeases(certificatePoolFor(defaultKeyCacheDir()), createSelfSignedCertificate);
+    let server: Server | undefined;
     try {
-      if (seed === 'default') emulator.seeded = await seedDefaultDirectory(emulator.directory, emulator.policies);
-      else if (typeof seed === 'function') await seed(emulator);
+      const { authority, tls } = await keyMaterial(dataDir ?? defaultKeyCacheDir(), tlsNames(host, hostnames));
+      const keptKeys = dataDir ? await keptSigningKeys(dataDir) : undefined;
+      const keys = await SigningKeyRing.create(keptKeys, leases.certificate);
+      if (dataDir && !keptKeys) await keepSigningKeys(dataDir, keys.published);
+      server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem, minVersion: 'TLSv1.2' });
+      await listen(server, port, host);
+      const address = server.address();
+      if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
+      const emulator = new EntraEmulator(server, keys, leases, `https://${authorityHostName(host, hostnames)}:${address.port}`, authority.certificatePem, lifetimes, allowLoginHintSignIn, randomSeed);
+      emulator.releaseDataDir = releaseDataDir;
+      return await emulator.seed(seed, startedAt);
     } catch (error) {
-      await emulator.close();
+      if (server?.listening) await new Promise((resolve) => server!.close(resolve));
+      await releaseDataDir();
+      await leases.releaseAll();
+      throw error;
+    }
+  }
+
+  private async seed(seed: ResolvedEmulatorOptions['seed'], startedAt: number): Promise<EntraEmulator> {
+    try {
+      if (seed === 'default') this.seeded = await seedDefaultDirectory(this.directory, this.policies);
+      else if (typeof seed === 'function') await seed(this);
+    } catch (error) {
+      await this.close();
       throw error;
     }
     // What the seed built is what reset() returns to (the same secrets and certificates, not new ones).
-    emulator.restoreSeed = [emulator.directory.checkpoint(), emulator.policies.checkpoint(), keys.checkpoint()];
-    return emulator;
+    this.restoreSeed = [this.directory.checkpoint(), this.policies.checkpoint(), this.keys.checkpoint()];
+    this.startDurationMs = Math.round(performance.now() - startedAt);
+    return this;
   }
 
   /** The default directory's tenants, users, apps and credentials. Throws when the emulator was not seeded with it. */
@@ -311,6 +355,9 @@ export class EntraEmulator {
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await closing;
+    await this.releaseDataDir();
+    // The next emulator may sign with these keys now: this one no longer answers.
+    await this.leases.releaseAll();
   }
 }
 

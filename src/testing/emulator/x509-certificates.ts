@@ -2,10 +2,13 @@
 // emulator needs for its TLS server, for the `x5c` of its signing keys and for app credentials. It is an optional peer
 // (only the test kit needs it, so production installs do not pull it) and is loaded on first use, with a message that
 // says how to install it when it is missing.
-import { createHash, createPrivateKey, createPublicKey, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCallback, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import type * as X509 from '@peculiar/x509';
 
 type X509Module = typeof X509;
+
+const generateKeyPair = promisify(generateKeyPairCallback);
 
 export const MISSING_X509_MESSAGE = 'nestjs-entra-obo/testing needs @peculiar/x509: npm i -D @peculiar/x509';
 
@@ -74,6 +77,8 @@ export interface CertificateAuthority {
   certificatePem: string;
   keys: CryptoKeyPair;
   name: string;
+  /** PKCS#8 PEM of the CA's key, to keep it in a data dir. */
+  privateKeyPem: string;
 }
 
 function notValidBefore(): Date {
@@ -81,16 +86,16 @@ function notValidBefore(): Date {
   return new Date(Date.now() - 24 * 3600 * 1000);
 }
 
-async function describe(certificate: X509.X509Certificate, keys: CryptoKeyPair): Promise<GeneratedCertificate> {
-  const der = Buffer.from(certificate.rawData);
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+/** A certificate and its private key in every form the emulator uses, from their PEMs (node:crypto alone). */
+export function describeCertificate(certificatePem: string, privateKeyPem: string): GeneratedCertificate {
+  const der = new X509Certificate(certificatePem).raw;
+  const privateKey = createPrivateKey(privateKeyPem);
   const sha1 = createHash('sha1').update(der).digest();
   const sha256 = createHash('sha256').update(der).digest();
   return {
-    certificatePem: certificate.toString('pem'),
+    certificatePem,
     certificateDerBase64: der.toString('base64'),
-    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    privateKeyPem,
     privateKey,
     publicKey: createPublicKey(privateKey),
     thumbprintSha1Hex: sha1.toString('hex').toUpperCase(),
@@ -100,10 +105,35 @@ async function describe(certificate: X509.X509Certificate, keys: CryptoKeyPair):
   };
 }
 
+function describe(certificate: X509.X509Certificate, privateKey: KeyObject): GeneratedCertificate {
+  return describeCertificate(certificate.toString('pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+}
+
+/** A node:crypto RSA private key as the WebCrypto pair @peculiar/x509 signs with. */
+async function asCryptoKeyPair(privateKey: KeyObject): Promise<CryptoKeyPair> {
+  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, RSA_SIGNING, true, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', spki, RSA_SIGNING, true, ['verify']),
+  } as CryptoKeyPair;
+}
+
+/** A new RSA key, generated on libuv's thread pool, in both forms. */
+async function freshKey(): Promise<{ privateKey: KeyObject; keys: CryptoKeyPair }> {
+  const { privateKey } = await generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+  return { privateKey, keys: await asCryptoKeyPair(privateKey) };
+}
+
+/** A CA from its certificate and key PEMs, as a data dir or the key cache keeps it. */
+export async function certificateAuthorityFromPem(certificatePem: string, privateKeyPem: string): Promise<CertificateAuthority> {
+  return { certificatePem, keys: await asCryptoKeyPair(createPrivateKey(privateKeyPem)), name: new X509Certificate(certificatePem).subject.replace(/\n/g, ', '), privateKeyPem };
+}
+
 /** A self-signed RSA certificate, as a developer makes for an app credential or as Entra publishes in `x5c`. */
 export async function createSelfSignedCertificate(commonName: string): Promise<GeneratedCertificate> {
   const x509 = await peculiarX509();
-  const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const { privateKey, keys } = await freshKey();
   const notBefore = notValidBefore();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}`,
@@ -113,7 +143,7 @@ export async function createSelfSignedCertificate(commonName: string): Promise<G
     signingAlgorithm: RSA_SIGNING,
     extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
   });
-  return describe(certificate, keys);
+  return describe(certificate, privateKey);
 }
 
 /** Reads the thumbprints of a certificate a user brings (PEM). */
@@ -128,7 +158,7 @@ export function thumbprintsOf(certificatePem: string): { x5t: string; x5tS256: s
 
 export async function createCertificateAuthority(commonName: string): Promise<CertificateAuthority> {
   const x509 = await peculiarX509();
-  const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const { privateKey, keys } = await freshKey();
   const notBefore = notValidBefore();
   const name = `CN=${commonName}`;
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -143,7 +173,7 @@ export async function createCertificateAuthority(commonName: string): Promise<Ce
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificatePem: certificate.toString('pem'), keys, name };
+  return { certificatePem: certificate.toString('pem'), keys, name, privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
 }
 
 /** A TLS server certificate for the given DNS names and IP addresses, signed by `authority`. */
@@ -152,7 +182,7 @@ export async function issueServerCertificate(
   names: { dns: string[]; ip: string[] },
 ): Promise<GeneratedCertificate> {
   const x509 = await peculiarX509();
-  const keys = (await webcrypto.subtle.generateKey(RSA_SIGNING, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const { privateKey, keys } = await freshKey();
   const notBefore = notValidBefore();
   const certificate = await x509.X509CertificateGenerator.create({
     subject: `CN=${names.dns[0] ?? names.ip[0] ?? 'localhost'}`,
@@ -173,5 +203,5 @@ export async function issueServerCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(authority.keys.publicKey),
     ],
   });
-  return describe(certificate, keys);
+  return describe(certificate, privateKey);
 }
