@@ -43,7 +43,7 @@ export class SigningKeyRing {
   private keys: SigningKey[] = [];
 
   /** @param makeCertificate where new keys come from: by default generated, in an emulator leased (key-pool.ts) */
-  private constructor(private readonly makeCertificate: (commonName: string) => Promise<GeneratedCertificate>) {}
+  constructor(private readonly makeCertificate: (commonName: string) => Promise<GeneratedCertificate> = createSelfSignedCertificate) {}
 
   /** A ring of two new keys, or of the `kept` ones (a data dir's), the last of them signing. */
   static async create(kept?: readonly GeneratedCertificate[], makeCertificate = createSelfSignedCertificate): Promise<SigningKeyRing> {
