@@ -44,4 +44,12 @@ describe('Entra ID emulator: what discovery advertises answers', () => {
     expect(await response.json()).toEqual({ error: 'not_found', error_description: 'The emulator has no POST /common/oauth2/v2.0/devicecode' });
     expect(entra.requests).toEqual([expect.objectContaining({ endpoint: 'unknown', status: 404 })]);
   });
+
+  it('GET /health answers 200 {"status":"ok"}, logged without a tenant', async () => {
+    entra.clearRequests();
+    const response = await entra.fetch(`${entra.authorityHost}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(entra.requests).toEqual([expect.objectContaining({ endpoint: 'health', tenant: '', status: 200 })]);
+  });
 });

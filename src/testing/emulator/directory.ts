@@ -29,6 +29,8 @@ export interface RegisteredCertificate {
   readonly x5t: string;
   readonly x5tS256: string;
   readonly publicKey: KeyObject;
+  /** The certificate itself, so that a seed file written from the directory carries it. */
+  readonly certificatePem?: string;
 }
 
 /** What `addCertificate` hands back when it generated the certificate: everything a client needs to sign with it. */
@@ -413,7 +415,7 @@ export class EmulatorDirectory {
 
   /** Registers a certificate the test brings (PEM) as a credential of the app. */
   addCertificate(clientId: string, certificatePem: string): RegisteredCertificate {
-    const registered = thumbprintsOf(certificatePem);
+    const registered = { ...thumbprintsOf(certificatePem), certificatePem };
     this.app(clientId).certificates.push(registered);
     return registered;
   }
@@ -422,7 +424,7 @@ export class EmulatorDirectory {
   async generateCertificate(clientId: string): Promise<AppCertificateCredential> {
     const app = this.app(clientId);
     const generated = await this.makeCertificate(app.displayName.replace(/[^A-Za-z0-9 .-]/g, '') || 'app');
-    app.certificates.push({ x5t: generated.x5t, x5tS256: generated.x5tS256, publicKey: generated.publicKey });
+    app.certificates.push({ x5t: generated.x5t, x5tS256: generated.x5tS256, publicKey: generated.publicKey, certificatePem: generated.certificatePem });
     return {
       certificatePem: generated.certificatePem,
       privateKeyPem: generated.privateKeyPem,

@@ -1,5 +1,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import type { EntraEmulator } from './entra-emulator.js';
+import { seedShapeProblems, type EmulatorSeed } from './seed-file.js';
 import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './tokens.js';
 
 export interface EntraEmulatorOptions {
@@ -25,9 +26,12 @@ export interface EntraEmulatorOptions {
   dataDir?: string;
   /**
    * What the directory starts with: `'default'` (two tenants, four users, four apps, an MFA policy: see
-   * `DefaultDirectory`), `'empty'`, or a function that builds it.
+   * `DefaultDirectory`), `'empty'`, a function that builds it, or a seed object (`EmulatorSeed`, the parsed form of
+   * a `--seed` file).
    */
-  seed?: 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>);
+  seed?: EmulatorSeedOption;
+  /** A seed file (JSON, as `--print-seed` writes it) to start from; instead of `seed`. */
+  seedFile?: string;
   /**
    * Lifetimes of issued tokens, codes and refresh tokens. Access tokens live a random 3600–5400 s by default, as in
    * Entra; give `accessTokenSec: 3600` for a fixed lifetime when a test does expiry arithmetic. msal-node treats
@@ -40,6 +44,8 @@ export interface EntraEmulatorOptions {
   allowLoginHintSignIn?: boolean;
 }
 
+export type EmulatorSeedOption = 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>) | EmulatorSeed;
+
 /** The options with their defaults filled in, once every one has been checked. */
 export interface ResolvedEmulatorOptions {
   host: string;
@@ -48,7 +54,7 @@ export interface ResolvedEmulatorOptions {
   dataDir: string | undefined;
   lifetimes: EmulatorTokenLifetimes;
   randomSeed: number | undefined;
-  seed: 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>);
+  seed: EmulatorSeedOption;
   allowLoginHintSignIn: boolean;
 }
 
@@ -81,7 +87,9 @@ export function resolveEmulatorOptions(options: EntraEmulatorOptions = {}): Reso
   problems.push(...lifetimeProblems(lifetimes));
   if (options.randomSeed !== undefined && !Number.isInteger(options.randomSeed)) problems.push(`randomSeed must be an integer, got ${options.randomSeed}`);
   const seed = options.seed ?? 'default';
-  if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty' or a function`);
+  if (options.seed !== undefined && options.seedFile !== undefined) problems.push('give seed or seedFile, not both');
+  if (typeof seed === 'object' && seed !== null) problems.push(...seedShapeProblems(seed));
+  else if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty', a function or a seed object`);
   if (problems.length > 0) throw new TypeError(`startEntraEmulator: invalid options:\n- ${problems.join('\n- ')}`);
   return { host, port, hostnames: Array.isArray(hostnames) ? hostnames : [], dataDir: options.dataDir, lifetimes, randomSeed: options.randomSeed, seed, allowLoginHintSignIn: options.allowLoginHintSignIn ?? true };
 }

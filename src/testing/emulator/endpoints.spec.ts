@@ -22,6 +22,7 @@ describe('the endpoint table', () => {
     ['GET', '/common/oauth2/v2.0/logout', 'logout'],
     ['GET', '/graph/v1.0/me', 'graph'],
     ['POST', '/graph/oidc/userinfo', 'graph'],
+    ['GET', '/health', 'health'],
   ])('%s %s is answered by %s', (method, path, name) => {
     expect(findEndpoint(method, segmentsOf(path))?.name).toBe(name);
   });
@@ -32,6 +33,8 @@ describe('the endpoint table', () => {
     ['GET', '/common/oauth2/v2.0/token/extra'],
     ['DELETE', '/common/oauth2/v2.0/logout'],
     ['GET', '/'],
+    ['POST', '/health'],
+    ['GET', '/common/health'],
   ])('%s %s is answered by no row', (method, path) => {
     expect(findEndpoint(method, segmentsOf(path))).toBeUndefined();
   });

@@ -78,6 +78,16 @@ export function sendNotFound(exchange: Pick<EndpointExchange, 'response' | 'meth
  */
 export const EMULATOR_ENDPOINTS = [
   {
+    // For a container's health check (docker-compose `healthcheck`, a readiness probe): answers once it serves.
+    name: 'health',
+    methods: ['GET'],
+    paths: ['/health'],
+    faultable: false,
+    handle(exchange) {
+      sendJson(exchange.response, 200, { status: 'ok' });
+    },
+  },
+  {
     name: 'graph',
     methods: ['GET', 'POST'],
     paths: ['/graph/v1.0/me', '/graph/oidc/userinfo'],

@@ -16,6 +16,7 @@ import { GRAPH_PATH_SEGMENT, GraphEndpoint } from './graph-endpoint.js';
 import { EmulatorRequestHandler } from './request-handler.js';
 import type { EmulatorServices } from './services.js';
 import { SigningKeyRing } from './signing-keys.js';
+import { applySeed, readSeedFile, type EmulatorSeed } from './seed-file.js';
 import { resolveEmulatorOptions, type EntraEmulatorOptions, type ResolvedEmulatorOptions } from './emulator-options.js';
 import { seededRandom, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
 
@@ -176,7 +177,10 @@ export class EntraEmulator {
   /** @internal use `startEntraEmulator()` */
   static async start(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
     const startedAt = performance.now();
-    const { host, port, hostnames, dataDir, lifetimes, randomSeed, seed, allowLoginHintSignIn } = resolveEmulatorOptions(options);
+    const seedFromFile = options.seedFile !== undefined && options.seed === undefined ? await readSeedFile(options.seedFile) : undefined;
+    const { host, port, hostnames, dataDir, lifetimes, randomSeed, seed, allowLoginHintSignIn } = resolveEmulatorOptions(
+      seedFromFile === undefined ? options : { ...options, seed: seedFromFile as EmulatorSeed, seedFile: undefined },
+    );
     const releaseDataDir = dataDir ? await lockDataDir(dataDir) : async () => undefined;
     const leases = new CertificateLeases(certificatePoolFor(defaultKeyCacheDir()), createSelfSignedCertificate);
     let server: Server | undefined;
@@ -204,6 +208,7 @@ export class EntraEmulator {
     try {
       if (seed === 'default') this.seeded = await seedDefaultDirectory(this.directory, this.policies);
       else if (typeof seed === 'function') await seed(this);
+      else if (typeof seed === 'object') applySeed(seed, this.directory, this.policies);
     } catch (error) {
       await this.close();
       throw error;

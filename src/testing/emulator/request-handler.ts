@@ -60,6 +60,8 @@ export class EmulatorRequestHandler {
     entry.tenant = tenantSegment === GRAPH_PATH_SEGMENT ? '' : tenantSegment;
     const row = findEndpoint(method, segments);
     if (!row) return sendNotFound(exchange);
+    // Nor are the emulator's own paths (`/health`, the page).
+    if (!row.paths.some((path) => path.startsWith('/{tenant}/'))) entry.tenant = '';
     entry.endpoint = row.name as EmulatorEndpoint;
     await row.describe?.(exchange);
     if (row.faultable && (await this.applyFault(response, entry, { endpoint: row.name as FaultableEndpoint, grantType: entry.grantType, clientId: entry.clientId }))) return;
