@@ -37,7 +37,7 @@ describe('resolveEmulatorOptions', () => {
       '- port must be an integer from 0 to 65535, got 70000',
       '- tokenLifetimes.idTokenSec must be a positive integer of seconds, got -1',
       '- randomSeed must be an integer, got 1.5',
-      "- seed must be 'default', 'empty' or a function",
+      "- seed must be 'default', 'empty', a function or a seed object",
     ]);
   });
 
