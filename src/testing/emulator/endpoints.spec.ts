@@ -23,6 +23,7 @@ describe('the endpoint table', () => {
     ['GET', '/graph/v1.0/me', 'graph'],
     ['POST', '/graph/oidc/userinfo', 'graph'],
     ['GET', '/health', 'health'],
+    ['GET', '/', 'page'],
   ])('%s %s is answered by %s', (method, path, name) => {
     expect(findEndpoint(method, segmentsOf(path))?.name).toBe(name);
   });
@@ -32,7 +33,7 @@ describe('the endpoint table', () => {
     ['POST', '/common/oauth2/v2.0/devicecode'],
     ['GET', '/common/oauth2/v2.0/token/extra'],
     ['DELETE', '/common/oauth2/v2.0/logout'],
-    ['GET', '/'],
+    ['POST', '/'],
     ['POST', '/health'],
     ['GET', '/common/health'],
   ])('%s %s is answered by no row', (method, path) => {

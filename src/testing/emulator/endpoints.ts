@@ -3,7 +3,9 @@ import { matchesRegisteredUri, type AuthorizeEndpoint, type AuthorizeOutcome } f
 import type { GraphEndpoint } from './graph-endpoint.js';
 import { basicCredentials, parseFormBody, readBody, redirect, sendHtml, sendJson, sendMetadata } from './http.js';
 import { instanceDiscovery, jsonWebKeySet, openIdConfiguration } from './metadata.js';
-import type { RecordedRequest } from './request-log.js';
+import type { FaultQueue } from './faults.js';
+import type { RecordedRequest, RequestLog } from './request-log.js';
+import { statusPage } from './status-page.js';
 import type { EmulatorServices } from './services.js';
 import { signedOutPage } from './sign-in-pages.js';
 import type { SigningKeyRing } from './signing-keys.js';
@@ -12,6 +14,8 @@ import { handleTokenRequest, resolveTenantSegment, v1ParamsAsV2, v2ResponseAsV1 
 /** What the endpoints answer with: the emulator's state and its sub-endpoints. */
 export interface EndpointDependencies {
   readonly services: EmulatorServices;
+  readonly faults: FaultQueue;
+  readonly log: RequestLog;
   readonly keys: SigningKeyRing;
   readonly authorize: AuthorizeEndpoint;
   readonly graph: GraphEndpoint;
@@ -77,6 +81,18 @@ export function sendNotFound(exchange: Pick<EndpointExchange, 'response' | 'meth
  * advertise what a row answers (test/integration/emulator-endpoints.spec.ts walks them).
  */
 export const EMULATOR_ENDPOINTS = [
+  {
+    // What the emulator holds and received, for a person watching a test run (status-page.ts).
+    name: 'page',
+    methods: ['GET'],
+    paths: ['/'],
+    faultable: false,
+    handle(exchange, { services, faults, log }) {
+      const { directory, policies, authorityHost } = services;
+      const html = statusPage({ authorityHost, directory, policies, faults: faults.queued, requests: log.entries(), showSecrets: exchange.url.searchParams.get('secrets') === 'show' });
+      sendHtml(exchange.response, 200, html);
+    },
+  },
   {
     // For a container's health check (docker-compose `healthcheck`, a readiness probe): answers once it serves.
     name: 'health',

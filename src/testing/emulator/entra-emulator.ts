@@ -169,7 +169,7 @@ export class EntraEmulator {
     };
     const allowLoginHintSignIn = this.allowLoginHintSignIn;
     const authorize = new AuthorizeEndpoint(services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
-    const dependencies = { services, keys: this.keys, authorize, graph: new GraphEndpoint(services), graphBaseUrl: this.graphBaseUrl };
+    const dependencies = { services, faults: this.faults, log: this.log, keys: this.keys, authorize, graph: new GraphEndpoint(services), graphBaseUrl: this.graphBaseUrl };
     const handler = new EmulatorRequestHandler(dependencies, this.faults, this.log);
     return { services, handler };
   }

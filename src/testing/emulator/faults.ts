@@ -33,6 +33,9 @@ interface QueuedFault {
   match: FaultMatch;
 }
 
+/** A queued fault as the status page shows it. */
+export type QueuedFaultView = Readonly<QueuedFault>;
+
 export interface FaultCandidate {
   endpoint: FaultableEndpoint;
   grantType?: string | undefined;
@@ -66,6 +69,11 @@ export class FaultQueue {
 
   clear(): void {
     this.queue = [];
+  }
+
+  /** The faults not yet used, in the order they will be, with how many uses each has left. */
+  get queued(): QueuedFaultView[] {
+    return this.queue.map((entry) => ({ ...entry, match: { ...entry.match } }));
   }
 
   /** The fault for this request, if one is queued for it; using it counts it down. */
