@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import { startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
 import type { AdapterName, ServerScenario } from './servers/http-server.js';
 import { median, type BenchEnvironment } from './shared.js';
+import { emulatorStartLine, measureEmulatorStart, type EmulatorStartResult } from './emulator-start.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, '..', 'results');
@@ -121,6 +122,8 @@ function markdown(report: BenchReport): string {
       ? `Redis cache (L1 memory + L2 Redis): L1 hit p50 ${report.redis.l1Hit.p50Ms.toFixed(3)} ms / p99 ${report.redis.l1Hit.p99Ms.toFixed(3)} ms; L2 hit p50 ${report.redis.l2Hit.p50Ms.toFixed(3)} ms / p99 ${report.redis.l2Hit.p99Ms.toFixed(3)} ms; exchange p50 ${report.redis.exchange.p50Ms.toFixed(2)} ms / p99 ${report.redis.exchange.p99Ms.toFixed(2)} ms; 2 instances x 50 concurrent cold calls: ${report.redis.twoInstancesColdExchangesPerUser} exchange(s) per user.`
       : 'Redis cache: not measured (no Redis answered).',
     '',
+    emulatorStartLine(report.emulatorStart),
+    '',
     '| target | goal | measured | met |',
     '|---|---|---|---|',
     ...targets,
@@ -137,11 +140,14 @@ interface BenchReport {
   coldBurst: { oursTokenRequests: number; msalTokenRequests: number };
   memory: { stack: string; entries: number; heapMB: number; perEntryBytes: number; perEntryOverheadBytes?: number }[];
   missPath: { samples: number; oursMedianMs: number; bareMedianMs: number; ratio: number };
+  emulatorStart: EmulatorStartResult;
   redis: { l1Hit: { p50Ms: number; p99Ms: number }; l2Hit: { p50Ms: number; p99Ms: number }; exchange: { p50Ms: number; p99Ms: number }; twoInstancesColdExchangesPerUser: number } | null;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // First: before anything else loads the machine.
+  const emulatorStart = await measureEmulatorStart();
   const entra = await startEntraEmulator();
   await mkdir(resultsDir, { recursive: true });
   const caFile = join(here, 'emulator-ca.pem');
@@ -258,6 +264,8 @@ async function main(): Promise<void> {
   const raised = memory.find((m) => m.stack.includes('100000'))!;
   targets.push({ name: 'memory bounded by configuration', goal: 'entries = bound', measured: `${bounded.entries} entries at bound 10,000`, met: bounded.entries === 10_000 });
   targets.push({ name: 'per-entry overhead beyond the token', goal: '<= 2 KB', measured: `${Math.round(raised.perEntryOverheadBytes!)} B`, met: raised.perEntryOverheadBytes! <= 2048 });
+  const laterStartMs = Math.max(emulatorStart.laterSameProcessMs, emulatorStart.laterNewProcessMs);
+  targets.push({ name: 'emulator: second and later starts', goal: '< 100 ms', measured: `${laterStartMs} ms`, met: laterStartMs < 100 });
   targets.push({ name: 'miss path vs bare msal-node exchange', goal: '<= 1.1x', measured: `${missPath.ratio.toFixed(3)}x`, met: missPath.ratio <= 1.1 });
 
   const report: BenchReport = {
@@ -269,6 +277,7 @@ async function main(): Promise<void> {
     coldBurst: { oursTokenRequests, msalTokenRequests },
     memory,
     missPath,
+    emulatorStart,
     redis,
   };
   const text = markdown(report);
