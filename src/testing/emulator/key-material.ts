@@ -13,6 +13,7 @@ import {
   type CertificateAuthority,
   type GeneratedCertificate,
 } from './x509-certificates.js';
+import { isAlive } from './key-pool.js';
 import type { SigningKey } from './signing-keys.js';
 
 export const CA_COMMON_NAME = 'Entra ID Emulator Local CA';
@@ -121,15 +122,6 @@ export async function keepSigningKeys(dataDir: string, keys: readonly SigningKey
     privateKeyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
   }));
   await writeAtomically(join(dataDir, 'signing-keys.json'), `${JSON.stringify(entries, null, 2)}\n`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -32,7 +32,8 @@ export type MakeCertificate = (commonName: string) => Promise<GeneratedCertifica
 
 const LEASED = '.leased-';
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this id runs (EPERM: it does, as another user's); what a lease or a lock is checked by. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
