@@ -3,6 +3,7 @@
 // base64 SHA-256 of its SubjectPublicKeyInfo), not every certificate: nothing else gets past its checks.
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,8 @@ if (!haveChromium && !process.env.CI) console.warn(`[emulator-page.spec] SKIPPED
 function serverSpkiHash(authorityHost: string, ca: string): Promise<string> {
   const { hostname, port } = new URL(authorityHost);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port), ca, servername: hostname }, () => {
+    // SNI carries names only (RFC 6066 §3), so no servername for an address.
+    const socket = connect({ host: hostname, port: Number(port), ca, ...(isIP(hostname) ? {} : { servername: hostname }) }, () => {
       const certificate = new X509Certificate(socket.getPeerCertificate().raw);
       resolve(createHash('sha256').update(certificate.publicKey.export({ format: 'der', type: 'spki' })).digest('base64'));
       socket.end();
