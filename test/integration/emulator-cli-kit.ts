@@ -1,6 +1,8 @@
 // The emulator's CLI as a child process (the built `dist/testing/cli.js`, as `npx entra-emulator` runs it).
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const CLI = resolve(__dirname, '../../dist/testing/cli.js');
 
@@ -10,10 +12,28 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI to its end (for flags that exit: --version, --print-seed, usage errors). */
-export function runCli(args: string[], cwd?: string): Promise<CliResult> {
+/** A fresh folder under the OS temp dir for each test (`current()`), removed after it. */
+export function useTempDir(prefix: string): { current(): string } {
+  let folder: string | undefined;
+  beforeEach(async () => {
+    folder = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    if (folder) await rm(folder, { recursive: true, force: true });
+    folder = undefined;
+  });
+  return {
+    current: () => {
+      if (!folder) throw new Error('useTempDir(): used outside a test');
+      return folder;
+    },
+  };
+}
+
+/** Runs `node ...args` to its end, with `env` added to this process's environment. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -21,6 +41,11 @@ export function runCli(args: string[], cwd?: string): Promise<CliResult> {
     child.once('error', reject);
     child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/** Runs the CLI to its end (for flags that exit: --version, --print-seed, usage errors). */
+export function runCli(args: string[], cwd?: string): Promise<CliResult> {
+  return runNode([CLI, ...args], {}, cwd);
 }
 
 export interface RunningCli {

@@ -1,17 +1,16 @@
 // The CLI as users run it: a child process, its flags and exit codes, a seed file round trip, a data dir that keeps
 // the CA. Exit code 2 for usage errors is the getopt convention (a command-line problem, not a failure to run).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPinnedFetch } from '../../src/testing/index.js';
-import { runCli, startCli } from './emulator-cli-kit.js';
+import { runCli, startCli, useTempDir } from './emulator-cli-kit.js';
 
 describe('entra-emulator CLI', () => {
+  const temp = useTempDir('entra-cli-');
   let folder: string;
-  beforeEach(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'entra-cli-'));
+  beforeEach(() => {
+    folder = temp.current();
   });
-  afterEach(() => rm(folder, { recursive: true, force: true }));
 
   it('--version prints the package name and version, exit 0', async () => {
     const manifest = JSON.parse(await readFile(join(__dirname, '../../package.json'), 'utf8')) as { name: string; version: string };

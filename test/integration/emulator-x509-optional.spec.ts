@@ -1,11 +1,9 @@
 // @peculiar/x509 is an optional peer: the built package (ESM, as apps load it) must import without it, and starting
 // an emulator that has to make a certificate must say how to install it. A loader hook in a child process makes the
 // package unresolvable, as in an app that never installed it.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runNode, useTempDir } from './emulator-cli-kit.js';
 
 const TESTING_ENTRY = pathToFileURL(resolve(__dirname, '../../dist/testing/index.js')).href;
 
@@ -24,24 +22,12 @@ register('data:text/javascript,' + encodeURIComponent(\`
 \`));
 `;
 
-function runWithoutX509(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(HIDE_X509)}`, '--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
+function runWithoutX509(script: string, env: NodeJS.ProcessEnv) {
+  return runNode(['--import', `data:text/javascript,${encodeURIComponent(HIDE_X509)}`, '--input-type=module', '-e', script], env);
 }
 
 describe('nestjs-entra-obo/testing without @peculiar/x509', () => {
-  let cacheDir: string;
-  beforeEach(async () => {
-    cacheDir = await mkdtemp(join(tmpdir(), 'entra-no-x509-'));
-  });
-  afterEach(() => rm(cacheDir, { recursive: true, force: true }));
+  const cacheDir = useTempDir('entra-no-x509-');
 
   it('imports, and a start that must make certificates fails with the install command', async () => {
     // An empty key cache: the CA, TLS certificate and signing keys must all be made.
@@ -51,7 +37,7 @@ describe('nestjs-entra-obo/testing without @peculiar/x509', () => {
       try { await testing.startEntraEmulator(); console.log('started'); }
       catch (error) { console.log('failed:', error.message); }
     `;
-    const { code, stdout, stderr } = await runWithoutX509(script, { ENTRA_EMULATOR_KEY_CACHE_DIR: cacheDir });
+    const { code, stdout, stderr } = await runWithoutX509(script, { ENTRA_EMULATOR_KEY_CACHE_DIR: cacheDir.current() });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout.split('\n').filter(Boolean)).toEqual(['imported function', 'failed: nestjs-entra-obo/testing needs @peculiar/x509: npm i -D @peculiar/x509']);
   });
