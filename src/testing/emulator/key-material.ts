@@ -93,7 +93,8 @@ export function keyMaterial(folder: string | undefined, names: TlsNames): Promis
   return loading;
 }
 
-async function loadKeyMaterial(folder: string | undefined, names: TlsNames): Promise<KeyMaterial> {
+/** `keyMaterial` without the in-process memory: what a new process (or a Jest test file) does. */
+export async function loadKeyMaterial(folder: string | undefined, names: TlsNames): Promise<KeyMaterial> {
   const authority = await kept(folder, 'ca', certificateAuthorityFromPem, () => createCertificateAuthority(CA_COMMON_NAME));
   // The server certificate belongs to one CA and one set of names: a new CA or another --hostname makes another one.
   const caFingerprint = new X509Certificate(authority.certificatePem).fingerprint256;
