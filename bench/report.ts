@@ -1,5 +1,6 @@
 // What a bench run writes: the JSON record, the Markdown table and an SVG chart of the throughput ratios.
 import { readFile, writeFile } from 'node:fs/promises';
+import { emulatorStartLine, type EmulatorStartResult } from './emulator-start.js';
 import type { AdapterName, ServerScenario } from './shared.js';
 
 export interface ScenarioResult {
@@ -28,7 +29,7 @@ export interface RunSettings {
 
 export interface BenchReport {
   settings: RunSettings;
-  emulatorStart?: { firstMs: number; laterMedianMs: number; laterRuns: number };
+  emulatorStart?: EmulatorStartResult;
   date: string;
   machine: string;
   scenarios: ScenarioResult[];
@@ -54,9 +55,7 @@ export function markdown(report: BenchReport): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    report.emulatorStart
-      ? `Emulator start: first ${report.emulatorStart.firstMs.toFixed(0)} ms, then median ${report.emulatorStart.laterMedianMs.toFixed(0)} ms over ${report.emulatorStart.laterRuns} more in one process.`
-      : 'Emulator start: not measured.',
+    report.emulatorStart ? emulatorStartLine(report.emulatorStart) : 'Emulator start: not measured.',
     '',
     '| cache hit | users in cache | median ms |',
     '|---|---|---|',

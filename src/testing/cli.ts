@@ -1,95 +1,58 @@
 #!/usr/bin/env node
-// `npm run emulator`: runs the Entra ID emulator for other processes (a sample app, a manual test with a browser).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+// `npm run emulator` / `npx entra-emulator`: runs the Entra ID emulator for other processes (a sample app, a browser,
+// other containers). Exit codes: 0 done, 1 the emulator failed (a taken port, an unreadable data dir), 2 a usage
+// error (an unknown flag, a bad value, a seed file that does not hold a directory).
+import { readFileSync } from 'node:fs';
+import { parseCommandLine, USAGE, UsageError, type RunCommand } from './cli/arguments.js';
+import { banner, writeOutDir } from './cli/out-dir.js';
+import { isLoopbackHost } from './emulator/emulator-options.js';
 import { startEntraEmulator } from './emulator/entra-emulator.js';
+import { readSeedFile, exportSeed } from './emulator/seed-file.js';
 
-const DEFAULT_PORT = 44321;
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return `${manifest.name} ${manifest.version}`;
+}
 
-const USAGE = `Usage: entra-emulator [--port N] [--host 127.0.0.1] [--out-dir DIR]
+/** The default directory as a seed file, the middle tier's private key included so its clients can sign. */
+async function printSeed(): Promise<void> {
+  const emulator = await startEntraEmulator({ port: 0 });
+  try {
+    const { certificate } = emulator.defaults.apps.middleTierApi;
+    const x5t = emulator.defaults.apps.middleTierApi.app.certificates[0]!.x5t;
+    const seed = exportSeed(emulator.directory, emulator.policies, new Map([[x5t, certificate.privateKeyPem]]));
+    process.stdout.write(`${JSON.stringify(seed, null, 2)}\n`);
+  } finally {
+    await emulator.close();
+  }
+}
 
-  --port     TCP port (default $ENTRA_EMULATOR_PORT or ${DEFAULT_PORT}; 0 picks a free one)
-  --host     loopback interface to listen on (default $ENTRA_EMULATOR_HOST or 127.0.0.1)
-  --out-dir  where to write ca.pem, directory.json and the middle tier's certificate
-             (default $ENTRA_EMULATOR_OUT_DIR or .entra-emulator)`;
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'out-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+async function run(command: RunCommand): Promise<void> {
+  if (!isLoopbackHost(command.host)) {
+    console.error(`warning: listening on ${command.host}, beyond this machine. The emulator issues tokens to anyone who asks and its secrets are not secret: use it for tests only, on a network you control.`);
+  }
+  if (command.seedFile) {
+    // Read here so that a missing or malformed file is a usage error (exit 2), not a failure to start.
+    try {
+      await readSeedFile(command.seedFile);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  }
+  const emulator = await startEntraEmulator({
+    port: command.port,
+    host: command.host,
+    allowNonLoopbackHost: true,
+    hostnames: command.hostnames,
+    ...(command.dataDir ? { dataDir: command.dataDir } : {}),
+    ...(command.seedFile ? { seedFile: command.seedFile } : {}),
+  }).catch((error: unknown) => {
+    // Option and seed problems are the caller's to fix: usage errors. Anything else (a taken port) is not.
+    if (error instanceof TypeError && /invalid (options|seed)/.test(error.message)) throw new UsageError(error.message, { cause: error });
+    throw error;
   });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const portText = values.port ?? process.env.ENTRA_EMULATOR_PORT ?? String(DEFAULT_PORT);
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) {
-    console.error(`--port must be a number from 0 to 65535, got '${portText}'\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const host = values.host ?? process.env.ENTRA_EMULATOR_HOST ?? '127.0.0.1';
-  const outDir = resolve(values['out-dir'] ?? process.env.ENTRA_EMULATOR_OUT_DIR ?? '.entra-emulator');
-
-  const emulator = await startEntraEmulator({ port, host });
-  const { tenants, users, apps } = emulator.defaults;
-  await mkdir(outDir, { recursive: true, mode: 0o700 });
-  const caFile = resolve(outDir, 'ca.pem');
-  const certificateFile = resolve(outDir, 'middle-tier-certificate.pem');
-  const keyFile = resolve(outDir, 'middle-tier-private-key.pem');
-  const directoryFile = resolve(outDir, 'directory.json');
-  await writeFile(caFile, emulator.caCertificatePem);
-  await writeFile(certificateFile, apps.middleTierApi.certificate.certificatePem);
-  await writeFile(keyFile, apps.middleTierApi.certificate.privateKeyPem, { mode: 0o600 });
-  const directory = {
-    authorityHost: emulator.authorityHost,
-    knownAuthority: emulator.knownAuthority,
-    graphBaseUrl: emulator.graphBaseUrl,
-    caFile,
-    tenants: { primary: tenants.primary, secondary: tenants.secondary },
-    users,
-    apps: {
-      webApp: { clientId: apps.webApp.app.clientId, clientSecret: apps.webApp.clientSecret, redirectUri: apps.webApp.redirectUri },
-      middleTierApi: {
-        clientId: apps.middleTierApi.app.clientId,
-        clientSecret: apps.middleTierApi.clientSecret,
-        scope: apps.middleTierApi.scope,
-        certificateFile,
-        privateKeyFile: keyFile,
-        thumbprintSha256: apps.middleTierApi.certificate.thumbprintSha256Hex,
-      },
-      downstreamApi: { clientId: apps.downstreamApi.app.clientId, scopes: apps.downstreamApi.scopes, defaultScope: apps.downstreamApi.defaultScope },
-      daemon: { clientId: apps.daemon.app.clientId, clientSecret: apps.daemon.clientSecret },
-    },
-  };
-  await writeFile(directoryFile, `${JSON.stringify(directory, null, 2)}\n`, { mode: 0o600 });
-
-  console.log(`Entra ID emulator listening at ${emulator.authorityHost}
-
-  authority (Contoso)      ${emulator.authority(tenants.primary.id)}
-  authority (Fabrikam)     ${emulator.authority(tenants.secondary.id)}
-  knownAuthorities         ["${emulator.knownAuthority}"]
-  Microsoft Graph          ${emulator.graphBaseUrl}  (in place of https://graph.microsoft.com)
-  CA certificate           ${caFile}
-  ids and secrets          ${directoryFile}
-
-  web app                  ${apps.webApp.app.clientId}  secret ${apps.webApp.clientSecret}
-  middle-tier API          ${apps.middleTierApi.app.clientId}  secret ${apps.middleTierApi.clientSecret}
-                           scope ${apps.middleTierApi.scope}
-  downstream API           ${apps.downstreamApi.app.clientId}  scopes ${apps.downstreamApi.scopes.read}, ${apps.downstreamApi.scopes.write}
-  daemon                   ${apps.daemon.app.clientId}  secret ${apps.daemon.clientSecret}
-
-  users                    ${users.member.username} (member), ${users.mfaUser.username} (MFA for the downstream API),
-                           ${users.secondTenantMember.username} (Fabrikam; guest in Contoso)
-
-These secrets are generated for this run of a local test emulator. Press Ctrl-C to stop.`);
-
+  const files = await writeOutDir(emulator, command.outDir, command.seedFile);
+  console.log(banner(emulator, files, command.seedFile));
   const stop = async (signal: string) => {
     console.log(`\n${signal}: stopping the emulator`);
     await emulator.close();
@@ -99,7 +62,20 @@ These secrets are generated for this run of a local test emulator. Press Ctrl-C 
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
+async function main(): Promise<void> {
+  const command = parseCommandLine(process.argv.slice(2));
+  if (command.kind === 'help') return console.log(USAGE);
+  if (command.kind === 'version') return console.log(version());
+  if (command.kind === 'print-seed') return printSeed();
+  return run(command);
+}
+
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof UsageError) {
+    console.error(`${message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error(message);
   process.exit(1);
 });

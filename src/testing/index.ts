@@ -13,6 +13,8 @@
 /** Starts an emulator; see `EntraEmulatorOptions`. */
 export { startEntraEmulator, EntraEmulator } from './emulator/entra-emulator.js';
 export type { EntraEmulatorOptions, IssueAccessTokenOptions, IssueIdTokenOptions } from './emulator/entra-emulator.js';
+/** A directory as data: `startEntraEmulator({ seed })`, `{ seedFile }` and the CLI's `--seed` / `--print-seed`. */
+export type { EmulatorSeed, SeedTenant, SeedUser, SeedGuest, SeedApp, SeedCertificate, SeedPolicy, SeedConsentDenial } from './emulator/seed-file.js';
 /** The seeded directory's fixed ids and shape. */
 export { DEFAULT_DIRECTORY_IDS } from './emulator/default-directory.js';
 export type { DefaultDirectory } from './emulator/default-directory.js';
@@ -41,8 +43,10 @@ export { EmulatorClock } from './emulator/clock.js';
 export { JWT_BEARER_GRANT, CLIENT_CREDENTIALS_GRANT } from './emulator/grant-types.js';
 /** Fault injection. */
 export { FaultQueue } from './emulator/faults.js';
-export type { EmulatorFault, FaultMatch, FaultableEndpoint } from './emulator/faults.js';
-export type { RecordedRequest, RequestFilter, EmulatorEndpoint } from './emulator/request-log.js';
+export type { EmulatorFault, FaultMatch, FaultableEndpoint, QueuedFaultView } from './emulator/faults.js';
+export type { RecordedRequest, RequestFilter } from './emulator/request-log.js';
+/** The endpoints the emulator answers (one table: name, methods, paths, faultable). */
+export type { EmulatorEndpoint } from './emulator/endpoints.js';
 export type { EmulatorTokenLifetimes, LifetimeRange, ClientAuthenticationMethod } from './emulator/tokens.js';
 export type { SignInOptions } from './emulator/scripted-sign-in.js';
 /** A `fetch` that trusts only the given CA, for HTTPS. */

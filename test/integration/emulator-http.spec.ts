@@ -16,8 +16,9 @@ import {
   tokenEndpoint,
   type TokenResponse,
 } from './entra-http-kit.js';
+import { WEB_APP_REDIRECT_URI, webAppCodeRedemption } from './emulator-web-app-kit.js';
 
-const REDIRECT_URI = 'http://localhost:3000/auth/callback';
+const REDIRECT_URI = WEB_APP_REDIRECT_URI;
 const UNKNOWN_TENANT = '0b0b0b0b-1c1c-4d4d-8e8e-9f9f9f9f9f9f';
 
 describe('Entra ID emulator over raw HTTP', () => {
@@ -188,66 +189,41 @@ describe('Entra ID emulator over raw HTTP', () => {
       return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
     }
 
-    it('missing grant_type: invalid_request AADSTS900144', async () => {
-      const { status, body } = await entraErrorOf(await postForm(entra, tokenEndpoint(entra, primaryTenant()), daemonForm({ grant_type: undefined })));
-      expect(status).toBe(400);
-      expectEntraError(body, 'invalid_request', 900144);
-      expect(body.error_description).toContain("'grant_type'");
-      await expectStillServing();
-    });
+    /** A raw POST to the primary tenant's token endpoint, with any content type and body. */
+    const postRaw = (contentType: string, body: BodyInit) => () => entra.fetch(tokenEndpoint(entra, primaryTenant()), { method: 'POST', headers: { 'content-type': contentType }, body });
+    const postDaemon = (overrides: Record<string, string | undefined>) => () => postForm(entra, tokenEndpoint(entra, primaryTenant()), daemonForm(overrides));
 
-    it('an unknown grant type: unsupported_grant_type AADSTS70003', async () => {
-      const { status, body } = await entraErrorOf(await postForm(entra, tokenEndpoint(entra, primaryTenant()), daemonForm({ grant_type: 'urn:example:not-a-grant' })));
+    // Each malformed request gets Entra's 400 with its error and AADSTS number (naming what is wrong, where Entra
+    // does), and the emulator goes on serving. Entra's code for an unsupported grant type is 70003
+    // (UnsupportedGrantType); 70000 is InvalidGrant.
+    it.each<{ name: string; send: () => Promise<Response>; error: string; aadsts: number; mentions?: string }>([
+      { name: 'missing grant_type: invalid_request AADSTS900144', send: postDaemon({ grant_type: undefined }), error: 'invalid_request', aadsts: 900144, mentions: "'grant_type'" },
+      { name: 'an unknown grant type: unsupported_grant_type AADSTS70003', send: postDaemon({ grant_type: 'urn:example:not-a-grant' }), error: 'unsupported_grant_type', aadsts: 70003, mentions: 'urn:example:not-a-grant' },
+      { name: 'missing client_id: invalid_request AADSTS900144 naming client_id', send: postDaemon({ client_id: undefined }), error: 'invalid_request', aadsts: 900144, mentions: "'client_id'" },
+      {
+        name: 'a JSON body instead of a form: read as no parameters at all (AADSTS900144 grant_type)',
+        send: () => postRaw('application/json', JSON.stringify(daemonForm()))(),
+        error: 'invalid_request',
+        aadsts: 900144,
+        mentions: "'grant_type'",
+      },
+      {
+        name: 'a garbage body: an Entra-shaped 400, not a crash',
+        send: postRaw('application/x-www-form-urlencoded', Buffer.from([0x00, 0xff, 0xfe, 0x25, 0x25, 0x3d, 0x26, 0x26, 0x3d, 0x80, 0x81, 0x25, 0x7a])),
+        error: 'invalid_request',
+        aadsts: 900144,
+      },
+      {
+        name: 'a body over 256 KB: refused with an Entra-shaped 400 (AADSTS90014), and the connection pool stays usable',
+        send: () => postRaw('application/x-www-form-urlencoded', new URLSearchParams({ ...daemonForm(), padding: 'x'.repeat(300 * 1024) }).toString())(),
+        error: 'invalid_request',
+        aadsts: 90014,
+      },
+    ])('$name', async ({ send, error, aadsts, mentions }) => {
+      const { status, body } = await entraErrorOf(await send());
       expect(status).toBe(400);
-      // Entra's code for an unsupported grant type is 70003 (UnsupportedGrantType); 70000 is InvalidGrant.
-      expectEntraError(body, 'unsupported_grant_type', 70003);
-      expect(body.error_description).toContain('urn:example:not-a-grant');
-      await expectStillServing();
-    });
-
-    it('missing client_id: invalid_request AADSTS900144 naming client_id', async () => {
-      const { status, body } = await entraErrorOf(await postForm(entra, tokenEndpoint(entra, primaryTenant()), daemonForm({ client_id: undefined })));
-      expect(status).toBe(400);
-      expectEntraError(body, 'invalid_request', 900144);
-      expect(body.error_description).toContain("'client_id'");
-      await expectStillServing();
-    });
-
-    it('a JSON body instead of a form: read as no parameters at all (AADSTS900144 grant_type)', async () => {
-      const response = await entra.fetch(tokenEndpoint(entra, primaryTenant()), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(daemonForm()),
-      });
-      const { status, body } = await entraErrorOf(response);
-      expect(status).toBe(400);
-      expectEntraError(body, 'invalid_request', 900144);
-      expect(body.error_description).toContain("'grant_type'");
-      await expectStillServing();
-    });
-
-    it('a garbage body: an Entra-shaped 400, not a crash', async () => {
-      const response = await entra.fetch(tokenEndpoint(entra, primaryTenant()), {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: Buffer.from([0x00, 0xff, 0xfe, 0x25, 0x25, 0x3d, 0x26, 0x26, 0x3d, 0x80, 0x81, 0x25, 0x7a]),
-      });
-      const { status, body } = await entraErrorOf(response);
-      expect(status).toBe(400);
-      expectEntraError(body, 'invalid_request', 900144);
-      await expectStillServing();
-    });
-
-    it('a body over 256 KB: refused with an Entra-shaped 400 (AADSTS90014), and the connection pool stays usable', async () => {
-      const oversized = new URLSearchParams({ ...daemonForm(), padding: 'x'.repeat(300 * 1024) }).toString();
-      const response = await entra.fetch(tokenEndpoint(entra, primaryTenant()), {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: oversized,
-      });
-      const { status, body } = await entraErrorOf(response);
-      expect(status).toBe(400);
-      expectEntraError(body, 'invalid_request', 90014);
+      expectEntraError(body, error, aadsts);
+      if (mentions !== undefined) expect(body.error_description).toContain(mentions);
       await expectStillServing();
     });
 
@@ -421,15 +397,7 @@ describe('Entra ID emulator over raw HTTP', () => {
       const authorizationCode = done.searchParams.get('code')!;
 
       // The second factor is on the record: the tokens say so.
-      const tokens = await requestTokens(entra, primaryTenant(), {
-        grant_type: 'authorization_code',
-        client_id: d.apps.webApp.app.clientId,
-        client_secret: d.apps.webApp.clientSecret,
-        code: authorizationCode,
-        redirect_uri: REDIRECT_URI,
-        code_verifier: verifier,
-        scope: `openid ${d.apps.middleTierApi.scope}`,
-      });
+      const tokens = await requestTokens(entra, primaryTenant(), webAppCodeRedemption(entra, authorizationCode, verifier, `openid ${d.apps.middleTierApi.scope}`));
       // v2 access tokens carry no amr: the second factor shows where Entra keeps it, in the session. The MFA-protected
       // downstream API now issues to the middle tier on behalf of this token.
       expect(decodeJwt(tokens.access_token).amr).toBeUndefined();
@@ -481,15 +449,7 @@ describe('Entra ID emulator over raw HTTP', () => {
       const { verifier, challenge } = pkcePair();
       const redirect = redirectOf(await getAuthorize(signInParams({ login_hint: d.users.member.username, code_challenge: challenge })));
       const code = redirect.searchParams.get('code')!;
-      const signedIn = await requestTokens(entra, primaryTenant(), {
-        grant_type: 'authorization_code',
-        client_id: d.apps.webApp.app.clientId,
-        client_secret: d.apps.webApp.clientSecret,
-        code,
-        redirect_uri: REDIRECT_URI,
-        code_verifier: verifier,
-        scope: `openid offline_access ${d.apps.middleTierApi.scope}`,
-      });
+      const signedIn = await requestTokens(entra, primaryTenant(), webAppCodeRedemption(entra, code, verifier));
       // … the web app refreshes, with HTTP Basic this time, …
       const refreshed = await requestTokens(
         entra,

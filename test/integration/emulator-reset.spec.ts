@@ -4,8 +4,9 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { CLIENT_CREDENTIALS_GRANT, startEntraEmulator, type EmulatorApp, type EntraEmulator } from '../../src/testing/index.js';
 import { useEmulator } from '../support/emulator.js';
 import { authorizeUrl, entraErrorOf, pkcePair, postForm, requestTokens, tokenEndpoint } from './entra-http-kit.js';
+import { WEB_APP_REDIRECT_URI, webAppCodeRedemption } from './emulator-web-app-kit.js';
 
-const REDIRECT_URI = 'http://localhost:3000/auth/callback';
+const REDIRECT_URI = WEB_APP_REDIRECT_URI;
 
 /** What a test can change of the directory and policies, as plain data (certificates by thumbprint). */
 function directoryState(entra: EntraEmulator): unknown {
@@ -86,15 +87,7 @@ describe('EntraEmulator.reset()', () => {
       login_hint: d.users.member.username,
     });
     const codeOf = async () => (await entra.signIn(url, { username: d.users.member.username })).searchParams.get('code')!;
-    const redeem = (code: string) => ({
-      grant_type: 'authorization_code',
-      client_id: d.apps.webApp.app.clientId,
-      client_secret: d.apps.webApp.clientSecret,
-      code,
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-      scope: `openid offline_access ${d.apps.middleTierApi.scope}`,
-    });
+    const redeem = (code: string) => webAppCodeRedemption(entra, code, verifier);
     const unredeemed = await codeOf();
     const { refresh_token: refreshToken } = await requestTokens(entra, d.tenants.primary.id, redeem(await codeOf()));
 

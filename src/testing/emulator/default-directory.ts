@@ -1,6 +1,7 @@
 import {
   MICROSOFT_GRAPH_APP_ID,
   MICROSOFT_GRAPH_RESOURCE,
+  type AddAppInput,
   type AppCertificateCredential,
   type EmulatorApp,
   type EmulatorDirectory,
@@ -78,37 +79,25 @@ export async function seedDefaultDirectory(directory: EmulatorDirectory, policie
   const secondTenantMember = directory.addUser({ id: ids.users.secondTenantMember, tenantId: secondary.id, username: 'dave', displayName: 'Dave Davis' });
   const guest = directory.addGuest({ member: secondTenantMember, tenantId: primary.id, id: ids.users.guest });
 
-  const downstreamApi = directory.addApp({
-    clientId: ids.apps.downstreamApi,
-    tenantId: primary.id,
-    displayName: 'Contoso Profile API',
-    signInAudience: 'AzureADMultipleOrgs',
-    scopes: ['Profile.Read', 'Profile.Write'],
-    appRoles: ['Directory.Read.All'],
-  });
-  const middleTierApi = directory.addApp({
-    clientId: ids.apps.middleTierApi,
-    tenantId: primary.id,
-    displayName: 'Contoso Tasks API',
-    signInAudience: 'AzureADMultipleOrgs',
+  // Every app is registered in Contoso; the three that sign users in accept users of any organisation.
+  const contosoApp = (clientId: string, displayName: string, registration: Omit<AddAppInput, 'clientId' | 'tenantId' | 'displayName'>) =>
+    directory.addApp({ clientId, tenantId: primary.id, displayName, ...registration });
+  const multiOrg = 'AzureADMultipleOrgs' as const;
+  const downstreamApi = contosoApp(ids.apps.downstreamApi, 'Contoso Profile API', { signInAudience: multiOrg, scopes: ['Profile.Read', 'Profile.Write'], appRoles: ['Directory.Read.All'] });
+  const middleTierApi = contosoApp(ids.apps.middleTierApi, 'Contoso Tasks API', {
+    signInAudience: multiOrg,
     scopes: ['access_as_user'],
     appRoles: ['Tasks.Read.All'],
     apiPermissions: { [downstreamApi.clientId]: ['Profile.Read', 'Profile.Write'], [MICROSOFT_GRAPH_APP_ID]: ['User.Read'] },
     appPermissions: { [downstreamApi.clientId]: ['Directory.Read.All'] },
   });
-  const webApp = directory.addApp({
-    clientId: ids.apps.webApp,
-    tenantId: primary.id,
-    displayName: 'Contoso Web',
-    signInAudience: 'AzureADMultipleOrgs',
+  const webApp = contosoApp(ids.apps.webApp, 'Contoso Web', {
+    signInAudience: multiOrg,
     redirectUris: ['http://localhost/auth/callback', 'http://127.0.0.1/auth/callback'],
     postLogoutRedirectUris: ['http://localhost/', 'http://127.0.0.1/'],
     apiPermissions: { [middleTierApi.clientId]: ['access_as_user'], [MICROSOFT_GRAPH_APP_ID]: ['User.Read'] },
   });
-  const daemon = directory.addApp({
-    clientId: ids.apps.daemon,
-    tenantId: primary.id,
-    displayName: 'Contoso Nightly Job',
+  const daemon = contosoApp(ids.apps.daemon, 'Contoso Nightly Job', {
     appPermissions: { [middleTierApi.clientId]: ['Tasks.Read.All'], [downstreamApi.clientId]: ['Directory.Read.All'] },
   });
 

@@ -1,14 +1,9 @@
-import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { CONSUMERS_TENANT_ID, EmulatorDirectory, MICROSOFT_GRAPH_APP_ID, deterministicGuid, generateClientSecret, isGuid, type EmulatorTenant, type EmulatorUser } from './directory.js';
 import { createSelfSignedCertificate } from './x509-certificates.js';
+import { CONTOSO_ID, FABRIKAM_ID, spkiOf, twoTenantDirectory } from './unit-fixtures.spec.fixtures.js';
 
-const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
-const FABRIKAM_ID = '22222222-2222-4222-8222-222222222222';
 const CLIENT_ID = '33333333-3333-4333-8333-333333333333';
-
-function spkiOf(key: KeyObject): string {
-  return key.export({ format: 'der', type: 'spki' }).toString('base64');
-}
 
 describe('EmulatorDirectory', () => {
   let directory: EmulatorDirectory;
@@ -16,9 +11,7 @@ describe('EmulatorDirectory', () => {
   let fabrikam: EmulatorTenant;
 
   beforeEach(() => {
-    directory = new EmulatorDirectory();
-    contoso = directory.addTenant({ id: CONTOSO_ID, displayName: 'Contoso' });
-    fabrikam = directory.addTenant({ id: FABRIKAM_ID, displayName: 'Fabrikam', domain: 'Fabrikam.example' });
+    ({ directory, contoso, fabrikam } = twoTenantDirectory('Fabrikam.example'));
   });
 
   describe('tenants', () => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, isIPv6, type Socket } from 'node:net';
 import { createMsalNetworkClient, type MsalNetworkClient } from '../../msal/msal-network-client.js';
 import { createPinnedFetch, type PinnedFetch } from '../pinned-fetch.js';
 import { AuthorizeEndpoint } from './authorize-endpoint.js';
@@ -15,39 +15,15 @@ import { GRAPH_PATH_SEGMENT, GraphEndpoint } from './graph-endpoint.js';
 import { EmulatorRequestHandler } from './request-handler.js';
 import type { EmulatorServices } from './services.js';
 import { SigningKeyRing } from './signing-keys.js';
-import {
-  DEFAULT_TOKEN_LIFETIMES,
-  lifetimeProblems,
-  seededRandom,
-  TokenIssuer,
-  type ClientAuthenticationMethod,
-  type EmulatorTokenLifetimes,
-  type TokenOverrides,
-} from './tokens.js';
-import { createCertificateAuthority, issueServerCertificate } from './x509-certificates.js';
-import { completeSignIn, type SignInOptions } from './scripted-sign-in.js';
+import { applySeed, readSeedFile, type EmulatorSeed } from './seed-file.js';
+import { resolveEmulatorOptions, type EntraEmulatorOptions, type ResolvedEmulatorOptions } from './emulator-options.js';
+import { seededRandom, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
 
-export interface EntraEmulatorOptions {
-  /** TCP port; 0 (the default) picks a free one. */
-  port?: number;
-  /** Interface to listen on: `127.0.0.1` (default), `::1` or `localhost`. Only loopback makes sense. */
-  host?: string;
-  /**
-   * What the directory starts with: `'default'` (two tenants, four users, four apps, an MFA policy: see
-   * `DefaultDirectory`), `'empty'`, or a function that builds it.
-   */
-  seed?: 'default' | 'empty' | ((emulator: EntraEmulator) => void | Promise<void>);
-  /**
-   * Lifetimes of issued tokens, codes and refresh tokens. Access tokens live a random 3600–5400 s by default, as in
-   * Entra; give `accessTokenSec: 3600` for a fixed lifetime when a test does expiry arithmetic. msal-node treats
-   * tokens as expired 300 s early.
-   */
-  tokenLifetimes?: Partial<EmulatorTokenLifetimes>;
-  /** Seeds the random lifetimes, so that a run can be repeated draw for draw. */
-  randomSeed?: number;
-  /** Whether `login_hint` signs the user in without showing the account picker (default true). */
-  allowLoginHintSignIn?: boolean;
-}
+export type { EntraEmulatorOptions };
+import { keepSigningKeys, keptSigningKeys, keyMaterial, lockDataDir, type TlsNames } from './key-material.js';
+import { CertificateLeases, certificatePoolFor, defaultKeyCacheDir } from './key-pool.js';
+import { createSelfSignedCertificate } from './x509-certificates.js';
+import { completeSignIn, type SignInOptions } from './scripted-sign-in.js';
 
 export interface IssueAccessTokenOptions {
   /** The signed-in user; leave out for an app-only token (then give `roles`). */
@@ -88,15 +64,38 @@ export interface IssueIdTokenOptions {
   header?: TokenOverrides['header'];
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** The names the TLS certificate carries: loopback always, the `hostnames`, and `host` when it is one address. */
+function tlsNames(host: string, hostnames: readonly string[]): TlsNames {
+  const ip = new Set(['127.0.0.1', '::1']);
+  const dns = new Set(['localhost', ...hostnames.map((name) => name.toLowerCase())]);
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (!wildcard) (isIP(host) ? ip : dns).add(host.toLowerCase());
+  return { dns: [...dns], ip: [...ip] };
+}
+
+/** The host of the authority URL: the first `hostnames` entry, else `host` (a wildcard address means this machine). */
+function authorityHostName(host: string, hostnames: readonly string[]): string {
+  const name = hostnames[0] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  return isIPv6(name) ? `[${name}]` : name.toLowerCase();
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
 
 /**
  * A local Microsoft Entra ID: real HTTPS, Entra's endpoints and wire format, a directory you control, Conditional
  * Access and consent policies, fault injection and a movable clock. Start one with `startEntraEmulator()`.
  */
 export class EntraEmulator {
-  readonly directory = new EmulatorDirectory();
-  readonly policies = new EmulatorPolicies(this.directory);
+  readonly directory: EmulatorDirectory;
+  readonly policies: EmulatorPolicies;
   readonly clock = new EmulatorClock();
   /** Failures to answer with, for the next matching requests. */
   readonly faults = new FaultQueue();
@@ -122,16 +121,23 @@ export class EntraEmulator {
   private seeded: DefaultDirectory | undefined;
   private restoreSeed: Array<() => void> = [];
   private closed = false;
+  private releaseDataDir: () => Promise<void> = async () => undefined;
+  /** How long `startEntraEmulator()` took, in ms: key material, listening and seeding. */
+  startDurationMs = 0;
 
   private constructor(
     private readonly server: Server,
     private readonly keys: SigningKeyRing,
+    /** The certificates (signing keys, app credentials) this emulator holds while it lives: see key-pool.ts. */
+    private readonly leases: CertificateLeases,
     authorityHost: string,
     caCertificatePem: string,
     private readonly lifetimes: EmulatorTokenLifetimes,
     private readonly allowLoginHintSignIn: boolean,
     private readonly randomSeed: number | undefined,
   ) {
+    this.directory = new EmulatorDirectory(leases.certificate);
+    this.policies = new EmulatorPolicies(this.directory);
     this.authorityHost = authorityHost;
     this.graphBaseUrl = `${authorityHost}/${GRAPH_PATH_SEGMENT}`;
     this.caCertificatePem = caCertificatePem;
@@ -162,49 +168,54 @@ export class EntraEmulator {
     };
     const allowLoginHintSignIn = this.allowLoginHintSignIn;
     const authorize = new AuthorizeEndpoint(services, { allowLoginHintSignIn: () => allowLoginHintSignIn });
-    const handler = new EmulatorRequestHandler(services, this.keys, authorize, new GraphEndpoint(services), this.faults, this.log, this.graphBaseUrl);
+    const dependencies = { services, faults: this.faults, log: this.log, keys: this.keys, authorize, graph: new GraphEndpoint(services), graphBaseUrl: this.graphBaseUrl };
+    const handler = new EmulatorRequestHandler(dependencies, this.faults, this.log);
     return { services, handler };
   }
 
   /** @internal use `startEntraEmulator()` */
   static async start(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
-    const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? 0;
-    const problems: string[] = [];
-    if (!LOOPBACK.has(host)) problems.push(`host must be a loopback address (127.0.0.1, ::1 or localhost), got '${host}'`);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer from 0 to 65535, got ${port}`);
-    const lifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.tokenLifetimes };
-    problems.push(...lifetimeProblems(lifetimes));
-    if (options.randomSeed !== undefined && !Number.isInteger(options.randomSeed)) problems.push(`randomSeed must be an integer, got ${options.randomSeed}`);
-    const seed = options.seed ?? 'default';
-    if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty' or a function`);
-    if (problems.length > 0) throw new TypeError(`startEntraEmulator: invalid options:\n- ${problems.join('\n- ')}`);
-
-    const authority = await createCertificateAuthority('Entra ID Emulator Local CA');
-    const tls = await issueServerCertificate(authority, { dns: ['localhost'], ip: ['127.0.0.1', '::1'] });
-    const keys = await SigningKeyRing.create();
-    const server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem, minVersion: 'TLSv1.2' });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
-    const hostInUrl = host === '::1' ? '[::1]' : host;
-    const emulator = new EntraEmulator(server, keys, `https://${hostInUrl}:${address.port}`, authority.certificatePem, lifetimes, options.allowLoginHintSignIn ?? true, options.randomSeed);
+    const startedAt = performance.now();
+    const seedFromFile = options.seedFile !== undefined && options.seed === undefined ? await readSeedFile(options.seedFile) : undefined;
+    const { host, port, hostnames, dataDir, lifetimes, randomSeed, seed, allowLoginHintSignIn } = resolveEmulatorOptions(
+      seedFromFile === undefined ? options : { ...options, seed: seedFromFile as EmulatorSeed, seedFile: undefined },
+    );
+    const releaseDataDir = dataDir ? await lockDataDir(dataDir) : async () => undefined;
+    const leases = new CertificateLeases(certificatePoolFor(defaultKeyCacheDir()), createSelfSignedCertificate);
+    let server: Server | undefined;
     try {
-      if (seed === 'default') emulator.seeded = await seedDefaultDirectory(emulator.directory, emulator.policies);
-      else if (typeof seed === 'function') await seed(emulator);
+      const { authority, tls } = await keyMaterial(dataDir ?? defaultKeyCacheDir(), tlsNames(host, hostnames));
+      const keptKeys = dataDir ? await keptSigningKeys(dataDir) : undefined;
+      const keys = await SigningKeyRing.create(keptKeys, leases.certificate);
+      if (dataDir && !keptKeys) await keepSigningKeys(dataDir, keys.published);
+      server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem, minVersion: 'TLSv1.2' });
+      await listen(server, port, host);
+      const address = server.address();
+      if (!address || typeof address === 'string') throw new Error('The emulator could not read its listening address');
+      const emulator = new EntraEmulator(server, keys, leases, `https://${authorityHostName(host, hostnames)}:${address.port}`, authority.certificatePem, lifetimes, allowLoginHintSignIn, randomSeed);
+      emulator.releaseDataDir = releaseDataDir;
+      return await emulator.seed(seed, startedAt);
     } catch (error) {
-      await emulator.close();
+      if (server?.listening) await new Promise((resolve) => server!.close(resolve));
+      await releaseDataDir();
+      await leases.releaseAll();
+      throw error;
+    }
+  }
+
+  private async seed(seed: ResolvedEmulatorOptions['seed'], startedAt: number): Promise<EntraEmulator> {
+    try {
+      if (seed === 'default') this.seeded = await seedDefaultDirectory(this.directory, this.policies);
+      else if (typeof seed === 'function') await seed(this);
+      else if (typeof seed === 'object') applySeed(seed, this.directory, this.policies);
+    } catch (error) {
+      await this.close();
       throw error;
     }
     // What the seed built is what reset() returns to (the same secrets and certificates, not new ones).
-    emulator.restoreSeed = [emulator.directory.checkpoint(), emulator.policies.checkpoint(), keys.checkpoint()];
-    return emulator;
+    this.restoreSeed = [this.directory.checkpoint(), this.policies.checkpoint(), this.keys.checkpoint()];
+    this.startDurationMs = Math.round(performance.now() - startedAt);
+    return this;
   }
 
   /** The default directory's tenants, users, apps and credentials. Throws when the emulator was not seeded with it. */
@@ -348,6 +359,9 @@ export class EntraEmulator {
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await closing;
+    await this.releaseDataDir();
+    // The next emulator may sign with these keys now: this one no longer answers.
+    await this.leases.releaseAll();
   }
 }
 

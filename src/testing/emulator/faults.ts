@@ -1,3 +1,5 @@
+import { FAULTABLE_ENDPOINTS, type FaultableEndpoint } from './endpoints.js';
+
 /** A failure the emulator answers with instead of (or before) its normal response. */
 export type EmulatorFault =
   /**
@@ -14,7 +16,7 @@ export type EmulatorFault =
   /** HTTP 200 with a body that is not JSON. */
   | { type: 'malformed-json' };
 
-export type FaultableEndpoint = 'token' | 'jwks' | 'discovery';
+export type { FaultableEndpoint };
 
 export interface FaultMatch {
   /** Which endpoint the fault hits; `token` by default. */
@@ -30,6 +32,9 @@ interface QueuedFault {
   remaining: number;
   match: FaultMatch;
 }
+
+/** A queued fault as the status page shows it. */
+export type QueuedFaultView = Readonly<QueuedFault>;
 
 export interface FaultCandidate {
   endpoint: FaultableEndpoint;
@@ -47,6 +52,9 @@ export class FaultQueue {
   /** Answers the next `times` matching requests with `fault`. */
   inject(fault: EmulatorFault, options: FaultMatch & { times?: number } = {}): void {
     const { times = 1, ...match } = options;
+    if (match.endpoint !== undefined && !FAULTABLE_ENDPOINTS.includes(match.endpoint)) {
+      throw new RangeError(`faults.inject: endpoint must be one of ${FAULTABLE_ENDPOINTS.join(', ')}, got '${String(match.endpoint)}'`);
+    }
     if (!Number.isInteger(times) || times < 1) throw new RangeError(`faults.inject: times must be a positive integer, got ${times}`);
     if (fault.type === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0 && fault.ms <= 2_147_483_647)) {
       throw new RangeError('faults.inject: a delay needs 0 <= ms <= 2147483647');
@@ -61,6 +69,11 @@ export class FaultQueue {
 
   clear(): void {
     this.queue = [];
+  }
+
+  /** The faults not yet used, in the order they will be, with how many uses each has left. */
+  get queued(): QueuedFaultView[] {
+    return this.queue.map((entry) => ({ ...entry, match: { ...entry.match } }));
   }
 
   /** The fault for this request, if one is queued for it; using it counts it down. */

@@ -1,8 +1,7 @@
 import { EmulatorDirectory, type EmulatorApp, type EmulatorUser } from './directory.js';
 import { EmulatorPolicies, claimsChallengeFor } from './policies.js';
+import { CONTOSO_ID, FABRIKAM_ID, twoTenantDirectory } from './unit-fixtures.spec.fixtures.js';
 
-const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
-const FABRIKAM_ID = '22222222-2222-4222-8222-222222222222';
 
 describe('EmulatorPolicies', () => {
   let directory: EmulatorDirectory;
@@ -15,9 +14,7 @@ describe('EmulatorPolicies', () => {
   let aliceAsGuest: EmulatorUser;
 
   beforeEach(() => {
-    directory = new EmulatorDirectory();
-    directory.addTenant({ id: CONTOSO_ID, displayName: 'Contoso' });
-    directory.addTenant({ id: FABRIKAM_ID, displayName: 'Fabrikam' });
+    ({ directory } = twoTenantDirectory());
     api = directory.addApp({ displayName: 'API', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs', scopes: ['read', 'write'] });
     otherApi = directory.addApp({ displayName: 'Other API', tenantId: CONTOSO_ID, scopes: ['read'] });
     client = directory.addApp({ displayName: 'Web', tenantId: CONTOSO_ID });

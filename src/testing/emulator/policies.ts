@@ -24,6 +24,8 @@ export interface ConsentDenial {
 }
 
 export interface PolicyTarget {
+  /** The policy's id (a GUID), fixed as a seed file gives it; a new one when absent. */
+  id?: string;
   /** The protected API: its client id or App ID URI. */
   resource: string;
   /** Users (object ids or sign-in names) the policy applies to; everyone when absent. */
@@ -76,9 +78,9 @@ export class EmulatorPolicies {
   }
 
   /** `client` has no consent for `resource` (or for some of its scopes): On-Behalf-Of fails with AADSTS65001. */
-  denyConsent(input: { client: string; resource: string; scopes?: string[] }): ConsentDenial {
+  denyConsent(input: { id?: string; client: string; resource: string; scopes?: string[] }): ConsentDenial {
     const denial: ConsentDenial = {
-      id: randomUUID(),
+      id: (input.id ?? randomUUID()).toLowerCase(),
       client: this.directory.app(input.client).clientId,
       resource: this.directory.app(input.resource).clientId,
       ...(input.scopes ? { scopes: [...input.scopes] } : {}),
@@ -129,7 +131,7 @@ export class EmulatorPolicies {
 
   private addConditionalAccess(grant: ConditionalAccessGrant, target: PolicyTarget): ConditionalAccessPolicy {
     const policy: ConditionalAccessPolicy = {
-      id: randomUUID(),
+      id: (target.id ?? randomUUID()).toLowerCase(),
       grant,
       resource: this.directory.app(target.resource).clientId,
       ...(target.users ? { users: target.users.map((user) => this.directory.user(user).id) } : {}),

@@ -1,4 +1,6 @@
-export type EmulatorEndpoint = 'token' | 'authorize' | 'discovery' | 'jwks' | 'instance-discovery' | 'logout' | 'graph' | 'unknown';
+import type { EmulatorEndpoint } from './endpoints.js';
+
+export type { EmulatorEndpoint };
 
 /** One request the emulator received. Credentials, assertions, codes and tokens are never recorded. */
 export interface RecordedRequest {

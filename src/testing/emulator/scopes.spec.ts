@@ -1,9 +1,8 @@
 import { EmulatorDirectory, MICROSOFT_GRAPH_APP_ID, MICROSOFT_GRAPH_RESOURCE, type EmulatorApp } from './directory.js';
 import { EntraProtocolError } from './entra-errors.js';
 import { resolveRequestedScopes, splitScopeParameter } from './scopes.js';
+import { CONTOSO_ID, FABRIKAM_ID, twoTenantDirectory } from './unit-fixtures.spec.fixtures.js';
 
-const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
-const FABRIKAM_ID = '22222222-2222-4222-8222-222222222222';
 
 /** The EntraProtocolError `run` throws, so a test can check its `error` and AADSTS number. */
 function failureOf(run: () => unknown): EntraProtocolError {
@@ -23,9 +22,7 @@ describe('resolveRequestedScopes', () => {
   let multiTenantApi: EmulatorApp;
 
   beforeEach(() => {
-    directory = new EmulatorDirectory();
-    directory.addTenant({ id: CONTOSO_ID, displayName: 'Contoso' });
-    directory.addTenant({ id: FABRIKAM_ID, displayName: 'Fabrikam' });
+    ({ directory } = twoTenantDirectory());
     api = directory.addApp({ displayName: 'API', tenantId: CONTOSO_ID, scopes: ['access_as_user', 'Files.Read'] });
     namedApi = directory.addApp({ displayName: 'Named', tenantId: CONTOSO_ID, scopes: ['read'], identifierUris: ['https://contoso.example/api'] });
     multiTenantApi = directory.addApp({ displayName: 'Multi', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs', scopes: ['read'] });

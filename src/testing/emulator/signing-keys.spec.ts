@@ -1,9 +1,6 @@
-import { X509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
 import { SigningKeyRing, type SigningKey } from './signing-keys.js';
-
-function spkiOf(key: KeyObject): string {
-  return key.export({ format: 'der', type: 'spki' }).toString('base64');
-}
+import { spkiOf } from './unit-fixtures.spec.fixtures.js';
 
 describe('SigningKeyRing', () => {
   // Generating RSA keys is the slow part: the read-only tests share one ring (two keys, then a rotation); the one

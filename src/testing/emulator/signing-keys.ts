@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { createSelfSignedCertificate } from './x509-certificates.js';
+import { createSelfSignedCertificate, type GeneratedCertificate } from './x509-certificates.js';
 
 export interface SigningKey {
   /** Entra uses the certificate's base64url SHA-1 thumbprint as both `kid` and `x5t`. */
@@ -21,6 +21,19 @@ export interface JsonWebKeySetEntry {
   issuer?: string;
 }
 
+/** The subject of the signing keys' certificates. */
+const SIGNING_KEY_COMMON_NAME = 'accounts.emulator.local';
+
+function signingKeyOf(certificate: GeneratedCertificate): SigningKey {
+  return {
+    kid: certificate.x5t,
+    x5t: certificate.x5t,
+    certificateDerBase64: certificate.certificateDerBase64,
+    privateKey: certificate.privateKey,
+    publicKey: certificate.publicKey,
+  };
+}
+
 /**
  * The emulator's token-signing keys. One key signs; every published key verifies. Entra publishes several keys at
  * once, so the ring starts with two: a previous key that still verifies and the active one. Rotation adds a new
@@ -29,9 +42,14 @@ export interface JsonWebKeySetEntry {
 export class SigningKeyRing {
   private keys: SigningKey[] = [];
 
-  static async create(): Promise<SigningKeyRing> {
-    const ring = new SigningKeyRing();
-    await Promise.all([ring.generate(), ring.generate()]);
+  /** @param makeCertificate where new keys come from: by default generated, in an emulator leased (key-pool.ts) */
+  constructor(private readonly makeCertificate: (commonName: string) => Promise<GeneratedCertificate> = createSelfSignedCertificate) {}
+
+  /** A ring of two new keys, or of the `kept` ones (a data dir's), the last of them signing. */
+  static async create(kept?: readonly GeneratedCertificate[], makeCertificate = createSelfSignedCertificate): Promise<SigningKeyRing> {
+    const ring = new SigningKeyRing(makeCertificate);
+    if (kept && kept.length > 0) ring.keys = kept.map(signingKeyOf);
+    else await Promise.all([ring.generate(), ring.generate()]);
     return ring;
   }
 
@@ -56,14 +74,7 @@ export class SigningKeyRing {
 
   /** Keys sign in the order they were published: the last one added is the active one. */
   private async generate(): Promise<SigningKey> {
-    const certificate = await createSelfSignedCertificate('accounts.emulator.local');
-    const key: SigningKey = {
-      kid: certificate.x5t,
-      x5t: certificate.x5t,
-      certificateDerBase64: certificate.certificateDerBase64,
-      privateKey: certificate.privateKey,
-      publicKey: certificate.publicKey,
-    };
+    const key = signingKeyOf(await this.makeCertificate(SIGNING_KEY_COMMON_NAME));
     this.keys.push(key);
     return key;
   }

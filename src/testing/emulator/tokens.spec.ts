@@ -1,17 +1,24 @@
 import { createHash } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, type CompactJWSHeaderParameters } from 'jose';
 import { EmulatorClock } from './clock.js';
-import { EmulatorDirectory, type EmulatorApp, type EmulatorUser } from './directory.js';
+import { type EmulatorApp, type EmulatorUser } from './directory.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, lifetimeProblems, pairwiseSubject, seededRandom, type EmulatorTokenLifetimes, type IssuedToken } from './tokens.js';
+import { CONTOSO_ID, FABRIKAM_ID, twoTenantDirectory } from './unit-fixtures.spec.fixtures.js';
 
 const AUTHORITY_HOST = 'https://127.0.0.1:8443';
-const CONTOSO_ID = '11111111-1111-4111-8111-111111111111';
-const FABRIKAM_ID = '22222222-2222-4222-8222-222222222222';
 const NOW_SEC = Date.UTC(2030, 0, 1, 12, 0, 0) / 1000;
 /** Fixed lifetimes, so that the claims tests can do expiry arithmetic. */
 const FIXED_LIFETIMES: EmulatorTokenLifetimes = { ...DEFAULT_TOKEN_LIFETIMES, accessTokenSec: 3600, accessTokenExtensionSec: 1800 };
 const ACCESS_TOKEN_SEC = 3600;
+
+/**
+ * The claims every v2 access token a tenant issues at NOW_SEC carries: its issuer, `iat` and `nbf` 300 s back (the
+ * issuer's allowance for clock skew), `exp` after the fixed lifetime, and an opaque `aio`.
+ */
+function v2AccessTokenIssuedNow(tenantId: string): Record<string, unknown> {
+  return { iss: `${AUTHORITY_HOST}/${tenantId}/v2.0`, iat: NOW_SEC - 300, nbf: NOW_SEC - 300, exp: NOW_SEC + ACCESS_TOKEN_SEC, aio: expect.any(String) };
+}
 
 describe('TokenIssuer', () => {
   let ring: SigningKeyRing;
@@ -42,9 +49,7 @@ describe('TokenIssuer', () => {
     clock.freeze(new Date(NOW_SEC * 1000));
     issuer = new TokenIssuer(ring, clock, AUTHORITY_HOST, FIXED_LIFETIMES);
 
-    const directory = new EmulatorDirectory();
-    directory.addTenant({ id: CONTOSO_ID, displayName: 'Contoso' });
-    directory.addTenant({ id: FABRIKAM_ID, displayName: 'Fabrikam' });
+    const { directory } = twoTenantDirectory();
     apiV2 = directory.addApp({ displayName: 'API v2', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs', scopes: ['access_as_user', 'Files.Read'], appRoles: ['Data.Read'] });
     apiV1 = directory.addApp({ displayName: 'API v1', tenantId: CONTOSO_ID, scopes: ['user_impersonation'], appRoles: ['Data.Read'], accessTokenVersion: 1 });
     client = directory.addApp({ displayName: 'Web', tenantId: CONTOSO_ID, signInAudience: 'AzureADMultipleOrgs' });
@@ -84,11 +89,7 @@ describe('TokenIssuer', () => {
       expect(claims).toEqual(issued.claims);
       expect(claims).toEqual({
         aud: apiV2.clientId,
-        iss: `${AUTHORITY_HOST}/${CONTOSO_ID}/v2.0`,
-        iat: NOW_SEC - 300,
-        nbf: NOW_SEC - 300,
-        exp: NOW_SEC + ACCESS_TOKEN_SEC,
-        aio: expect.any(String),
+        ...v2AccessTokenIssuedNow(CONTOSO_ID),
         azp: client.clientId,
         azpacr: '1',
         name: 'Alice Smith',
@@ -224,11 +225,7 @@ describe('TokenIssuer', () => {
       const { claims } = await verified(issued);
       expect(claims).toEqual({
         aud: apiV2.clientId,
-        iss: `${AUTHORITY_HOST}/${FABRIKAM_ID}/v2.0`,
-        iat: NOW_SEC - 300,
-        nbf: NOW_SEC - 300,
-        exp: NOW_SEC + ACCESS_TOKEN_SEC,
-        aio: expect.any(String),
+        ...v2AccessTokenIssuedNow(FABRIKAM_ID),
         azp: client.clientId,
         azpacr: '2',
         idp: `https://sts.windows.net/${FABRIKAM_ID}/`,

@@ -2,8 +2,8 @@ import type { EmulatorApp, EmulatorUser } from './directory.js';
 import { entraErrors } from './entra-errors.js';
 import type { UserGrant } from './grant-store.js';
 import { claimsChallengeFor } from './policies.js';
-import { includesAllScopes, type RequestedScopes } from './scopes.js';
-import type { EmulatorServices, TokenResponseBody } from './services.js';
+import { includesAllScopes, resolveRequestedScopes, type RequestedScopes } from './scopes.js';
+import type { AuthenticatedTokenRequest, EmulatorServices, TokenResponseBody } from './services.js';
 import type { ClientAuthenticationMethod } from './tokens.js';
 
 /**
@@ -89,4 +89,30 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
   }
   if (issue.includeClientInfo) body.client_info = clientInfo(user);
   return body;
+}
+
+/**
+ * The tokens for a grant the user gave interactively (an authorization code, or a refresh token from one): the user
+ * must still exist, and the scopes asked for now (or, when the request names none, `defaultScope`) are judged as
+ * the sign-in judged them.
+ */
+export function redeemInteractiveGrant(
+  services: EmulatorServices,
+  request: AuthenticatedTokenRequest,
+  grant: UserGrant,
+  options: { defaultScope?: string | undefined; nonce?: string | undefined } = {},
+): Promise<TokenResponseBody> {
+  const user = services.directory.findUser(grant.userId);
+  if (!user) throw entraErrors.userNotFound(grant.userId);
+  const { params, client } = request;
+  return issueUserTokens(services, {
+    grant,
+    user,
+    client,
+    requested: resolveRequestedScopes(params.get('scope') ?? options.defaultScope ?? null, services.directory, grant.tenantId),
+    authenticatedBy: request.authenticatedBy,
+    consent: 'interactive',
+    includeClientInfo: params.get('client_info') === '1',
+    ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+  });
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { entraErrors } from '../entra-errors.js';
-import { resolveRequestedScopes } from '../scopes.js';
 import type { GrantHandler } from '../services.js';
-import { issueUserTokens } from '../user-tokens.js';
+import { redeemInteractiveGrant } from '../user-tokens.js';
 
 /**
  * Redeems an authorization code: one use only, same client and redirect URI, and the PKCE verifier when the authorize
@@ -28,17 +27,5 @@ export const authorizationCodeGrant: GrantHandler = async (request, services) =>
     if (derived !== record.codeChallenge) throw entraErrors.pkceMismatch();
   }
 
-  const user = services.directory.findUser(record.userId);
-  if (!user) throw entraErrors.userNotFound(record.userId);
-  const requested = resolveRequestedScopes(params.get('scope') ?? record.scope, services.directory, record.tenantId);
-  return issueUserTokens(services, {
-    grant: record,
-    user,
-    client,
-    requested,
-    authenticatedBy: request.authenticatedBy,
-    consent: 'interactive',
-    includeClientInfo: params.get('client_info') === '1',
-    nonce: record.nonce,
-  });
+  return redeemInteractiveGrant(services, request, record, { defaultScope: record.scope, nonce: record.nonce });
 };
