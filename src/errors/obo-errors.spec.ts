@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { boundedRetryAfterSec, ClientConfigurationError, ConsentRequiredError, InsufficientScopeError, InvalidTokenError, MissingTokenError, IdentityProviderUnavailableError, MAX_RETRY_AFTER_SEC, OboConfigurationError } from './obo-errors.js';
+import { boundedRetryAfterSec, ClientConfigurationError, ConsentRequiredError, InsufficientScopeError, InvalidTokenError, MissingTokenError, IdentityProviderUnavailableError, MAX_RETRY_AFTER_SEC, OboConfigurationError, type OboError } from './obo-errors.js';
 
 describe('Retry-After bounds', () => {
   it('are whole seconds from 1 to an hour, whatever was measured or sent', () => {
@@ -42,16 +42,20 @@ describe('OboConfigurationError', () => {
 });
 
 describe('OboError as a Nest HttpException', () => {
-  it.each([
-    [new MissingTokenError(), 401, 'unauthorized'],
-    [new InvalidTokenError('expired', 'The access token has expired.'), 401, 'invalid_token'],
-    [new InsufficientScopeError(['Tasks.Read']), 403, 'insufficient_scope'],
-    [new IdentityProviderUnavailableError('socket hang up at 10.0.0.7', 5), 503, 'temporarily_unavailable'],
-    [new OboConfigurationError(['clientSecret is empty'])],
-  ].map(([error, status = 500, code = 'internal_error']) => [(error as Error).name, error, status, code] as const))('%s has its status and RFC 6750 body', (_name, error, status, code) => {
+  const cases: readonly (readonly [string, OboError, number, string])[] = [
+    ['MissingTokenError', new MissingTokenError(), 401, 'unauthorized'],
+    ['InvalidTokenError', new InvalidTokenError('expired', 'The access token has expired.'), 401, 'invalid_token'],
+    ['InsufficientScopeError', new InsufficientScopeError(['Tasks.Read']), 403, 'insufficient_scope'],
+    ['IdentityProviderUnavailableError', new IdentityProviderUnavailableError('socket hang up at 10.0.0.7', 5), 503, 'temporarily_unavailable'],
+    ['OboConfigurationError', new OboConfigurationError(['clientSecret is empty']), 500, 'internal_error'],
+  ];
+  it.each(cases)('%s has its status and RFC 6750 body', (_name, error, status, code) => {
     expect(error).toBeInstanceOf(HttpException);
     expect(error.getStatus()).toBe(status);
     expect(error.getResponse()).toEqual({ statusCode: status, error: code, message: expect.any(String) });
+    // @nestjs/apollo's HttpException mapping reads the fields, not the getters.
+    expect((error as unknown as { status: number; response: unknown }).status).toBe(status);
+    expect((error as unknown as { status: number; response: unknown }).response).toEqual(error.getResponse());
   });
 
   it('never puts an upstream or configuration detail in the body', () => {

@@ -29,7 +29,10 @@ export abstract class OboError extends HttpException {
     this.name = new.target.name;
     // HttpException assigns these as enumerable fields; hidden again, as Error keeps its own, so serialising the error
     // (a log line, a WebSocket frame) never carries the cause or its options.
-    for (const field of ['message', 'name', 'response', 'status', 'options', 'cause']) Object.defineProperty(this, field, { enumerable: false });
+    for (const field of ['message', 'name', 'options', 'cause']) Object.defineProperty(this, field, { enumerable: false });
+    // Read by whoever inspects HttpException's fields rather than its methods (@nestjs/apollo's status mapping).
+    Object.defineProperty(this, 'response', { get: () => this.getResponse(), enumerable: false });
+    Object.defineProperty(this, 'status', { get: () => this.getStatus(), enumerable: false });
   }
 
   /** From `code`, which subclasses set after this constructor ran: so computed when asked. */

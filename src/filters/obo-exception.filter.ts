@@ -5,6 +5,8 @@ import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { boundedRetryAfterSec, OboError, type KnownOboError } from '../errors/obo-errors.js';
 import { bearerChallenge } from '../errors/www-authenticate.js';
 import { oboErrorBody, type OboErrorBody } from '../errors/obo-error-body.js';
+import type { Observable } from 'rxjs';
+import { answerRpc, answerWebSocket, graphqlErrorOf } from './transport-error-answers.js';
 
 /** An error response: status, body, and headers; the body never echoes a token, a claim value or a secret. */
 export interface OboErrorResponse {
@@ -61,7 +63,9 @@ function challengeHeaders(error: KnownOboError, authority: ChallengeAuthority): 
 }
 
 /**
- * Maps every `OboError` to its RFC 6750 response, on Express and Fastify alike (through Nest's HTTP adapter).
+ * Maps every `OboError` to its RFC 6750 response, on Express and Fastify alike (through Nest's HTTP adapter); on
+ * GraphQL, WebSockets and microservices to that transport's error (`transport-error-answers.ts`). Nest applies global
+ * filters to GraphQL and microservices, not to gateways: there, add `@UseFilters(OboExceptionFilter)`.
  * `OboModule` registers it; pass `exceptionFilter: false` to map the errors yourself (`toErrorResponse` helps).
  */
 @Catch(OboError)
@@ -73,10 +77,14 @@ export class OboExceptionFilter implements ExceptionFilter<OboError> {
     @Optional() @Inject(OBO_RESOLVED_OPTIONS) private readonly options?: ResolvedOboOptions,
   ) {}
 
-  catch(error: OboError, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') throw error;
+  catch(error: OboError, host: ArgumentsHost): void | Observable<never> {
+    if (error.getStatus() === 500) this.logger.error(`${error.name}: ${error.message}`);
+    const type = host.getType<string>();
+    if (type === 'graphql') throw graphqlErrorOf(error);
+    if (type === 'ws') return answerWebSocket(error, host);
+    if (type === 'rpc') return answerRpc(error, host);
+    if (type !== 'http') throw error;
     const { status, headers, body } = toErrorResponse(error, this.challengeAuthority(host));
-    if (status === 500) this.logger.error(`${error.name}: ${error.message}`);
     const adapter = this.adapterHost.httpAdapter;
     const response = host.switchToHttp().getResponse<unknown>();
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
