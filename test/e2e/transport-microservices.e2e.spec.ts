@@ -8,12 +8,14 @@ import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, GrpcMethod, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
 import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { lastValueFrom } from 'rxjs';
 import { CurrentUser, DownstreamToken, OboAuthGuard, OboModule, RequireRoles, type EntraPrincipal } from '../../src/index.js';
+import { describeWithRedis, REDIS_URL } from '../redis/support/redis.js';
 import { useEmulator, userToken } from '../support/emulator.js';
 import { freePort } from '../support/free-port.js';
 import { DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
@@ -62,6 +64,18 @@ class TcpController {
   @MessagePattern('downstream')
   downstream(@DownstreamToken(DOWNSTREAM_READ) token: string) {
     return { aud: decodeJwt(token).aud };
+  }
+}
+
+/** Redis carries every app's messages on one server: a pattern of this run's own, so no other run answers it. */
+const REDIS_WHOAMI = `obo-transport-test:whoami:${randomUUID()}`;
+
+@Controller()
+@UseGuards(OboAuthGuard)
+class RedisController {
+  @MessagePattern(REDIS_WHOAMI)
+  whoami(@CurrentUser() user: EntraPrincipal) {
+    return { oid: user.oid };
   }
 }
 
@@ -156,6 +170,32 @@ describe('microservices', () => {
 
     it('refuses a bare token: the field holds `Bearer <token>`, as the header does', async () => {
       expect(await send('whoami', { authorization: await userToken(entra) })).toEqual({ error: expect.objectContaining({ statusCode: 401, error: 'unauthorized' }) });
+    });
+  });
+
+  describeWithRedis('Redis (the transport, at REDIS_URL)', () => {
+    let service: INestMicroservice;
+    let client: ClientProxy;
+    beforeAll(async () => {
+      const { hostname, port } = new URL(REDIS_URL);
+      const options = { host: hostname, port: Number(port || 6379) };
+      @Module({ imports: [OboModule.forRoot(middleTierOptions(entra))], controllers: [RedisController] })
+      class RedisModule {}
+      service = await NestFactory.createMicroservice(RedisModule, { transport: Transport.REDIS, options, logger: ['error', 'warn'] });
+      await service.listen();
+      client = ClientProxyFactory.create({ transport: Transport.REDIS, options });
+      await client.connect();
+    });
+    afterAll(async () => {
+      await client?.close();
+      await service?.close();
+    });
+
+    const send = (payload: object) => lastValueFrom(client.send<unknown>(REDIS_WHOAMI, payload)).then((response) => ({ response }), (error: unknown) => ({ error }));
+
+    it("reads the token from the payload's authorization field, and refuses a message without one", async () => {
+      expect(await send({ authorization: `Bearer ${await userToken(entra)}` })).toEqual({ response: { oid: entra.defaults.users.member.id } });
+      expect(await send({})).toEqual({ error: { status: 'error', statusCode: 401, error: 'unauthorized', message: 'The request has no bearer access token.' } });
     });
   });
 });
