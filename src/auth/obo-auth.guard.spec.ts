@@ -28,6 +28,7 @@ function contextFor(request: GuardedRequest): ExecutionContext {
   return {
     getHandler: () => Controller.prototype.route,
     getClass: () => Controller,
+    getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => request }),
   } as unknown as ExecutionContext;
 }
