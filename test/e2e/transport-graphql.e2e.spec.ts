@@ -1,4 +1,5 @@
-// OboAuthGuard, @CurrentUser and @DownstreamToken in a real GraphQL server (@nestjs/graphql with Apollo on Express),
+// OboAuthGuard, @CurrentUser and @DownstreamToken in a real GraphQL server (@nestjs/graphql with Apollo, on Express and
+// Fastify),
 // over HTTP on loopback: the token is read from the HTTP request @nestjs/apollo puts in the GraphQL context as `req`
 // (node_modules/@nestjs/apollo/dist/drivers/apollo-base.driver.js, wrapContextResolver), and a refusal is a GraphQL
 // error whose extensions carry the code and the status.
@@ -8,7 +9,7 @@ import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
 import { decodeJwt } from 'jose';
 import { CurrentUser, DownstreamToken, OboAuthGuard, OboModule, RequireRoles, RequireScopes, type EntraPrincipal, type OboModuleOptions } from '../../src/index.js';
 import { useEmulator, userToken } from '../support/emulator.js';
-import { startNestApp } from './support/nest-app.js';
+import { ADAPTERS, startNestApp, type AdapterName } from './support/nest-app.js';
 import { DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
 
 const typeDefs = `
@@ -44,13 +45,13 @@ class CallerResolver {
   }
 }
 
-async function startGraphqlApp(options: OboModuleOptions): Promise<{ app: INestApplication; url: string }> {
+async function startGraphqlApp(adapter: AdapterName, options: OboModuleOptions): Promise<{ app: INestApplication; url: string }> {
   @Module({
     imports: [OboModule.forRoot(options), GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, typeDefs })],
     providers: [CallerResolver],
   })
   class GraphqlAppModule {}
-  return startNestApp(GraphqlAppModule, 'express');
+  return startNestApp(GraphqlAppModule, adapter);
 }
 
 interface GraphqlAnswer {
@@ -67,13 +68,13 @@ async function query(url: string, text: string, authorization?: string): Promise
   return (await response.json()) as GraphqlAnswer;
 }
 
-describe('GraphQL (Apollo on Express)', () => {
+describe.each(ADAPTERS)('GraphQL (Apollo on %s)', (adapter) => {
   const entra = useEmulator();
 
   describe('with the module filter', () => {
     let app: { app: INestApplication; url: string };
     beforeAll(async () => {
-      app = await startGraphqlApp(middleTierOptions(entra));
+      app = await startGraphqlApp(adapter, middleTierOptions(entra));
     });
     afterAll(() => app.app.close());
 
@@ -117,7 +118,7 @@ describe('GraphQL (Apollo on Express)', () => {
   describe('with exceptionFilter: false', () => {
     let app: { app: INestApplication; url: string };
     beforeAll(async () => {
-      app = await startGraphqlApp({ ...middleTierOptions(entra), exceptionFilter: false } as OboModuleOptions);
+      app = await startGraphqlApp(adapter, { ...middleTierOptions(entra), exceptionFilter: false } as OboModuleOptions);
     });
     afterAll(() => app.app.close());
 
