@@ -10,6 +10,7 @@ export type { OboModuleOptions, OboModuleExtras, OboCredential, OboClock, PemOrP
 /** Validates the caller's bearer access token; attaches `request.user`. */
 export { OboAuthGuard } from './auth/obo-auth.guard.js';
 export type { GuardedRequest } from './auth/obo-auth.guard.js';
+export { keepUpgradeRequest, transportRequestOf } from './auth/transport-request.js';
 /** What a route asks of its caller, as `OboAuthGuard.authorize` receives it (for subclasses). */
 export type { RouteRequirements } from './auth/route-requirements.js';
 /** The validated caller. */

@@ -28,6 +28,7 @@ function contextFor(request: GuardedRequest): ExecutionContext {
   return {
     getHandler: () => Controller.prototype.route,
     getClass: () => Controller,
+    getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => request }),
   } as unknown as ExecutionContext;
 }
@@ -68,5 +69,23 @@ describe('OboAuthGuard', () => {
   it('rejects with the verifier’s error for a token that fails validation', async () => {
     const request: GuardedRequest = { headers: { authorization: 'Bearer forged.token.value' } };
     await expect(new OboAuthGuard(new Reflector(), fakeVerifier([])).canActivate(contextFor(request))).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('lets a subclass adapt a transport it does not know through the getRequest and extractToken hooks', async () => {
+    class QueueGuard extends OboAuthGuard {
+      protected override getRequest(context: ExecutionContext): GuardedRequest {
+        return context.getArgs<[{ envelope: GuardedRequest }]>()[0].envelope;
+      }
+      protected override extractToken(request: GuardedRequest): string | undefined {
+        const value = request.headers['x-access-token'];
+        return typeof value === 'string' ? value : undefined;
+      }
+    }
+    const envelope: GuardedRequest = { headers: { 'x-access-token': TOKEN } };
+    const context = { ...contextFor({ headers: {} }), getType: () => 'queue', getArgs: () => [{ envelope }] } as unknown as ExecutionContext;
+    expect(new QueueGuard(new Reflector(), fakeVerifier([])).canActivate(context)).toBe(true);
+    expect(envelope.user).toBe(principal);
+    // Without the hook, the guard names the transport it cannot read instead of failing on a missing property.
+    await expect(new OboAuthGuard(new Reflector(), fakeVerifier([])).canActivate(context)).rejects.toThrow("cannot read a request from a 'queue' execution context");
   });
 });

@@ -7,11 +7,13 @@ import { AccessTokenVerifier } from './access-token-verifier.js';
 import { bearerCredentialsOf, isB64Token } from './bearer-token.js';
 import type { EntraPrincipal } from './entra-principal.js';
 import type { GuardedRequest } from './request-principal.js';
+import { transportRequestOf } from './transport-request.js';
 
 export type { GuardedRequest } from './request-principal.js';
 
 /**
- * Validates the caller's bearer access token and attaches the principal as `request.user`; enforces `@RequireScopes`
+ * Validates the caller's bearer access token (over HTTP, GraphQL, WebSockets and microservices alike) and attaches the
+ * principal as `request.user`; enforces `@RequireScopes`
  * / `@RequireRoles` (either suffices) and skips `@Public()` routes. Use per route, per controller, or globally.
  * Subclass and override the protected hooks to change where the request or token comes from.
  */
@@ -56,8 +58,12 @@ export class OboAuthGuard implements CanActivate {
     return true;
   }
 
+  /**
+   * The request of any transport (`auth/transport-request.ts`): HTTP's own, GraphQL's `req`, a WebSocket connection's
+   * or an RPC message's. Override to read another transport, or another place.
+   */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    return context.switchToHttp().getRequest<GuardedRequest>();
+    return transportRequestOf(context);
   }
 
   /**

@@ -1,11 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from './downstream-token.pipe.js';
-import type { GuardedRequest } from '../auth/request-principal.js';
+import { transportRequestOf } from '../auth/transport-request.js';
 import { markParameterFactory } from '../routes/parameter-kind.js';
 
 const downstreamTokenParameter = createParamDecorator(
   markParameterFactory(
-    (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: context.switchToHttp().getRequest<GuardedRequest>(), options }),
+    (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: transportRequestOf(context), options }),
     'downstream-token',
   ),
 );

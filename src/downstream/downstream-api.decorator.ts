@@ -1,11 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { GuardedRequest } from '../auth/request-principal.js';
 import { looksLikeApiName } from '../config/downstream-api-options.js';
+import { transportRequestOf } from '../auth/transport-request.js';
 import { markParameterFactory } from '../routes/parameter-kind.js';
 import { DownstreamApiPipe, type DownstreamApiRequest } from './downstream-api.pipe.js';
 
 const downstreamApiParameter = createParamDecorator(
-  markParameterFactory((name: string, context: ExecutionContext): DownstreamApiRequest => ({ request: context.switchToHttp().getRequest<GuardedRequest>(), name }), 'downstream-api'),
+  markParameterFactory((name: string, context: ExecutionContext): DownstreamApiRequest => ({ request: transportRequestOf(context), name }), 'downstream-api'),
 );
 
 /**

@@ -1,7 +1,12 @@
+import { HttpException } from '@nestjs/common';
+import { oboErrorBody, oboErrorStatus, type OboErrorBody } from './obo-error-body.js';
+
 /**
- * Every failure the library reports is an `OboError` with a literal `code`, so callers can `switch` on it. The one
- * exception filter maps them to HTTP (RFC 6750). Messages never contain a token, a secret or a claim value; the
- * original error is kept as `cause`, and raw Entra responses are attached non-enumerably so they never reach a log.
+ * Every failure the library reports is an `OboError` with a literal `code`, so callers can `switch` on it. Each is a
+ * Nest `HttpException` with its RFC 6750 status and body, so every Nest error path renders it; the module's filter
+ * adds the challenge headers on HTTP and answers GraphQL, WebSocket and RPC callers. Messages never contain a token, a
+ * secret or a claim value; the original error is kept as `cause`, and raw Entra responses are attached
+ * non-enumerably so they never reach a log.
  */
 export type OboErrorCode =
   | 'missing_token'
@@ -16,12 +21,27 @@ export type OboErrorCode =
   | 'identity_provider_unavailable'
   | 'configuration';
 
-export abstract class OboError extends Error {
+export abstract class OboError extends HttpException {
   abstract readonly code: OboErrorCode;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, 500, options);
     this.name = new.target.name;
+    // HttpException assigns these as enumerable fields; hidden again, as Error keeps its own, so serialising the error
+    // (a log line, a WebSocket frame) never carries the cause or its options.
+    for (const field of ['message', 'name', 'options', 'cause']) Object.defineProperty(this, field, { enumerable: false });
+    // Read by whoever inspects HttpException's fields rather than its methods (@nestjs/apollo's status mapping).
+    Object.defineProperty(this, 'response', { get: () => this.getResponse(), enumerable: false });
+    Object.defineProperty(this, 'status', { get: () => this.getStatus(), enumerable: false });
+  }
+
+  /** From `code`, which subclasses set after this constructor ran: so computed when asked. */
+  override getStatus(): number {
+    return oboErrorStatus(this);
+  }
+
+  override getResponse(): OboErrorBody {
+    return oboErrorBody(this);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Logger, type ArgumentsHost } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
+import { lastValueFrom, type Observable } from 'rxjs';
 import {
   AppOnlyTokenError,
   ClientConfigurationError,
@@ -220,8 +221,47 @@ describe('OboExceptionFilter', () => {
     }
   });
 
-  it('rethrows outside HTTP', () => {
+  it('rethrows on a transport it does not know', () => {
     const error = new MissingTokenError();
-    expect(() => new OboExceptionFilter(adapterHost).catch(error, hostFor({ headers: {} }, 'rpc'))).toThrow(error);
+    expect(() => new OboExceptionFilter(adapterHost).catch(error, { getType: () => 'kafka-streams' } as unknown as ArgumentsHost)).toThrow(error);
+  });
+
+  it('throws a GraphQL error whose extensions carry the code, the status and the RFC 6750 error', () => {
+    const host = { getType: () => 'graphql' } as unknown as ArgumentsHost;
+    let thrown: unknown;
+    try {
+      new OboExceptionFilter(adapterHost).catch(new IdentityProviderUnavailableError('ECONNRESET 10.0.0.7', 7), host);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).message).toBe('The identity provider is unavailable; try again later.');
+    expect((thrown as { extensions: unknown }).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', status: 503, error: 'temporarily_unavailable', retryAfterSec: 7 });
+  });
+
+  it("emits a WsException-shaped 'exception' event to a socket.io client, and sends a ws client the same as a JSON frame", () => {
+    const emitted: unknown[] = [];
+    const sent: string[] = [];
+    const wsHost = (client: object) => ({ getType: () => 'ws', switchToWs: () => ({ getClient: () => client }) }) as unknown as ArgumentsHost;
+    new OboExceptionFilter(adapterHost).catch(new MissingTokenError(), wsHost({ emit: (event: string, data: unknown) => emitted.push([event, data]) }));
+    new OboExceptionFilter(adapterHost).catch(new MissingTokenError(), wsHost({ readyState: 1, send: (frame: string) => sent.push(frame) }));
+    const payload = { status: 'error', statusCode: 401, error: 'unauthorized', message: 'The request has no bearer access token.' };
+    expect(emitted).toEqual([['exception', payload]]);
+    expect(sent.map((frame) => JSON.parse(frame) as unknown)).toEqual([{ event: 'exception', data: payload }]);
+  });
+
+  it('fails an RPC answer with the body, and with the gRPC status code on gRPC', async () => {
+    const rpcHost = (context: unknown) => ({ getType: () => 'rpc', switchToRpc: () => ({ getContext: () => context }) }) as unknown as ArgumentsHost;
+    const failure = (answer: unknown) => lastValueFrom(answer as Observable<never>).catch((error: unknown) => error);
+    const forbidden = new InsufficientScopeError(['Tasks.Read']);
+    expect(await failure(new OboExceptionFilter(adapterHost).catch(forbidden, rpcHost({ args: [] })))).toEqual({ status: 'error', statusCode: 403, error: 'insufficient_scope', message: forbidden.message });
+    const grpcMetadata = { get: () => [], getMap: () => ({}) };
+    expect(await failure(new OboExceptionFilter(adapterHost).catch(forbidden, rpcHost(grpcMetadata)))).toEqual({
+      code: 7, // PERMISSION_DENIED, https://grpc.github.io/grpc/core/md_doc_statuscodes.html
+      details: `insufficient_scope: ${forbidden.message}`,
+      statusCode: 403,
+      error: 'insufficient_scope',
+      message: forbidden.message,
+    });
   });
 });

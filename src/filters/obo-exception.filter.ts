@@ -4,12 +4,15 @@ import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { boundedRetryAfterSec, OboError, type KnownOboError } from '../errors/obo-errors.js';
 import { bearerChallenge } from '../errors/www-authenticate.js';
+import { oboErrorBody, type OboErrorBody } from '../errors/obo-error-body.js';
+import type { Observable } from 'rxjs';
+import { answerRpc, answerWebSocket, graphqlErrorOf } from './transport-error-answers.js';
 
 /** An error response: status, body, and headers; the body never echoes a token, a claim value or a secret. */
 export interface OboErrorResponse {
   status: number;
   headers: Record<string, string>;
-  body: { statusCode: number; error: string; message: string; scopes?: string[] };
+  body: OboErrorBody;
 }
 
 /** Where a client sends the user to satisfy a claims challenge: the authority host and the caller's tenant. */
@@ -28,48 +31,41 @@ const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
  * configured authority host and the caller's tenant.
  */
 export function toErrorResponse(failure: OboError, authority: ChallengeAuthority = {}): OboErrorResponse {
-  const error = failure as KnownOboError;
-  const respond = (status: number, code: string, message: string, headers: Record<string, string> = {}, extra: { scopes?: string[] } = {}): OboErrorResponse => ({
-    status,
-    headers,
-    body: { statusCode: status, error: code, message, ...extra },
-  });
+  const body = oboErrorBody(failure);
+  return { status: body.statusCode, headers: challengeHeaders(failure as KnownOboError, authority), body };
+}
+
+/** The headers beside the body: RFC 6750's `WWW-Authenticate` challenge, or `Retry-After` for an outage. */
+function challengeHeaders(error: KnownOboError, authority: ChallengeAuthority): Record<string, string> {
   switch (error.code) {
     case 'missing_token':
-      return respond(401, 'unauthorized', error.message, { 'www-authenticate': bearerChallenge() });
+      return { 'www-authenticate': bearerChallenge() };
     case 'invalid_token':
     case 'invalid_grant':
-      return respond(401, 'invalid_token', error.message, { 'www-authenticate': bearerChallenge({ error: 'invalid_token', error_description: error.message }) });
+      return { 'www-authenticate': bearerChallenge({ error: 'invalid_token', error_description: error.message }) };
     case 'insufficient_scope':
-      return respond(403, 'insufficient_scope', error.message, {
-        'www-authenticate': bearerChallenge({ error: 'insufficient_scope', scope: error.requiredScopes.join(' '), error_description: error.message }),
-      });
+      return { 'www-authenticate': bearerChallenge({ error: 'insufficient_scope', scope: error.requiredScopes.join(' '), error_description: error.message }) };
     case 'app_only_token':
-      return respond(403, 'insufficient_scope', error.message, { 'www-authenticate': bearerChallenge({ error: 'insufficient_scope', error_description: error.message }) });
+      return { 'www-authenticate': bearerChallenge({ error: 'insufficient_scope', error_description: error.message }) };
     case 'insufficient_claims': {
       // Entra's claims-challenge format: the client finds the authority through authorization_uri and signs the user
       // in again there with `claims` (base64-decoded).
       // https://learn.microsoft.com/entra/identity-platform/claims-challenge
       const tenant = error.tenantId ?? authority.tenantId ?? 'common';
       const authorizationUri = `${authority.authorityHost ?? DEFAULT_AUTHORITY_HOST}/${tenant}/oauth2/v2.0/authorize`;
-      return respond(401, 'insufficient_claims', error.message, {
-        'www-authenticate': bearerChallenge({ realm: '', authorization_uri: authorizationUri, error: 'insufficient_claims', claims: Buffer.from(error.claims).toString('base64') }),
-      });
+      return { 'www-authenticate': bearerChallenge({ realm: '', authorization_uri: authorizationUri, error: 'insufficient_claims', claims: Buffer.from(error.claims).toString('base64') }) };
     }
-    case 'consent_required':
-      return respond(403, 'consent_required', error.message, {}, { scopes: [...error.scopes] });
-    case 'conditional_access_blocked':
-      return respond(403, 'conditional_access_blocked', error.message);
     case 'identity_provider_unavailable':
-      return respond(503, 'temporarily_unavailable', 'The identity provider is unavailable; try again later.', { 'retry-after': String(boundedRetryAfterSec(error.retryAfterSec)) });
-    case 'client_configuration':
-    case 'configuration':
-      return respond(500, 'internal_error', 'The service is misconfigured.');
+      return { 'retry-after': String(boundedRetryAfterSec(error.retryAfterSec)) };
+    default:
+      return {};
   }
 }
 
 /**
- * Maps every `OboError` to its RFC 6750 response, on Express and Fastify alike (through Nest's HTTP adapter).
+ * Maps every `OboError` to its RFC 6750 response, on Express and Fastify alike (through Nest's HTTP adapter); on
+ * GraphQL, WebSockets and microservices to that transport's error (`transport-error-answers.ts`). Nest applies global
+ * filters to GraphQL and microservices, not to gateways: there, add `@UseFilters(OboExceptionFilter)`.
  * `OboModule` registers it; pass `exceptionFilter: false` to map the errors yourself (`toErrorResponse` helps).
  */
 @Catch(OboError)
@@ -81,10 +77,14 @@ export class OboExceptionFilter implements ExceptionFilter<OboError> {
     @Optional() @Inject(OBO_RESOLVED_OPTIONS) private readonly options?: ResolvedOboOptions,
   ) {}
 
-  catch(error: OboError, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') throw error;
+  catch(error: OboError, host: ArgumentsHost): void | Observable<never> {
+    if (error.getStatus() === 500) this.logger.error(`${error.name}: ${error.message}`);
+    const type = host.getType<string>();
+    if (type === 'graphql') throw graphqlErrorOf(error);
+    if (type === 'ws') return answerWebSocket(error, host);
+    if (type === 'rpc') return answerRpc(error, host);
+    if (type !== 'http') throw error;
     const { status, headers, body } = toErrorResponse(error, this.challengeAuthority(host));
-    if (status === 500) this.logger.error(`${error.name}: ${error.message}`);
     const adapter = this.adapterHost.httpAdapter;
     const response = host.switchToHttp().getResponse<unknown>();
     for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
