@@ -87,22 +87,32 @@ function connectSocketIo(url: string, options: { auth?: Record<string, unknown>;
   });
 }
 
+/** The gateway app of `kind` for the describe block, and the clients a test opened, closed after each test. */
+function useGateway<Client>(adapter: AdapterName, entra: EntraEmulator, kind: 'socket.io' | 'ws', closeClient: (client: Client) => void) {
+  let app: { app: INestApplication; url: string } | undefined;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    app = await startGatewayApp(adapter, entra, kind);
+  });
+  afterEach(() => clients.splice(0).forEach(closeClient));
+  afterAll(() => app?.app.close());
+  return {
+    get url(): string {
+      return app!.url;
+    },
+    track(client: Client): Client {
+      clients.push(client);
+      return client;
+    },
+  };
+}
+
 describe.each(ADAPTERS)('WebSocket gateways on %s', (adapter) => {
   const entra = useEmulator();
 
   describe('socket.io', () => {
-    let app: { app: INestApplication; url: string };
-    const sockets: Socket[] = [];
-    beforeAll(async () => {
-      app = await startGatewayApp(adapter, entra, 'socket.io');
-    });
-    afterEach(() => sockets.splice(0).forEach((socket) => socket.disconnect()));
-    afterAll(() => app.app.close());
-    const connect = async (options: Parameters<typeof connectSocketIo>[1]) => {
-      const socket = await connectSocketIo(app.url, options);
-      sockets.push(socket);
-      return socket;
-    };
+    const gateway = useGateway<Socket>(adapter, entra, 'socket.io', (socket) => socket.disconnect());
+    const connect = async (options: Parameters<typeof connectSocketIo>[1]) => gateway.track(await connectSocketIo(gateway.url, options));
 
     it('reads the handshake Authorization header and keeps the principal on client.data', async () => {
       const socket = await connect({ extraHeaders: { authorization: `Bearer ${await userToken(entra)}` } });
@@ -140,17 +150,10 @@ describe.each(ADAPTERS)('WebSocket gateways on %s', (adapter) => {
   });
 
   describe('ws', () => {
-    let app: { app: INestApplication; url: string };
-    const clients: WebSocket[] = [];
-    beforeAll(async () => {
-      app = await startGatewayApp(adapter, entra, 'ws');
-    });
-    afterEach(() => clients.splice(0).forEach((client) => client.close()));
-    afterAll(() => app.app.close());
+    const gateway = useGateway<WebSocket>(adapter, entra, 'ws', (client) => client.close());
 
     async function connect(authorization?: string): Promise<WebSocket> {
-      const client = new WebSocket(`${app.url.replace('http', 'ws')}/ws`, authorization === undefined ? {} : { headers: { authorization } });
-      clients.push(client);
+      const client = gateway.track(new WebSocket(`${gateway.url.replace('http', 'ws')}/ws`, authorization === undefined ? {} : { headers: { authorization } }));
       await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
       return client;
     }

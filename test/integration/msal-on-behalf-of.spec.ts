@@ -281,32 +281,36 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       expect(aadstsOf(error)).toBe('500131');
     });
 
-    it('an expired assertion: 500133', async () => {
-      const d = entra.defaults;
-      const assertion = await userToken(entra, d.users.member);
-      entra.clock.advanceSec(3600 + 60);
-
-      const error = await oboRejection(assertion);
+    it.each([
+      [
+        'an expired assertion',
+        'invalid_grant',
+        '500133',
+        async () => {
+          const assertion = await userToken(entra, entra.defaults.users.member);
+          entra.clock.advanceSec(3600 + 60);
+          return assertion;
+        },
+      ],
+      [
+        'an assertion signed by a key Entra never published (real kid, forged signature)',
+        'invalid_grant',
+        '50013',
+        async () => {
+          const genuine = await userToken(entra, entra.defaults.users.member);
+          const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+          const forged = await new SignJWT(claimsOf(genuine)).setProtectedHeader({ ...headerOf(genuine), alg: 'RS256' }).sign(createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })));
+          expect(headerOf(forged).kid).toBe(entra.signingKeyIds.at(-1));
+          return forged;
+        },
+      ],
+      ['an ID token as the assertion', 'invalid_request', '240002', () => entra.issueIdToken({ user: entra.defaults.users.member, client: entra.defaults.apps.middleTierApi.app })],
+    ] as const)('%s: %s, AADSTS%s', async (_case, errorCode, aadsts, assertion) => {
+      const error = await oboRejection(await assertion());
 
       expect(error).toBeInstanceOf(ServerError);
-      expect(error.errorCode).toBe('invalid_grant');
-      expect(aadstsOf(error)).toBe('500133');
-    });
-
-    it('an assertion signed by a key Entra never published (real kid, forged signature): 50013', async () => {
-      const d = entra.defaults;
-      const genuine = await userToken(entra, d.users.member);
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const forged = await new SignJWT(claimsOf(genuine))
-        .setProtectedHeader({ ...headerOf(genuine), alg: 'RS256' })
-        .sign(createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })));
-      expect(headerOf(forged).kid).toBe(entra.signingKeyIds.at(-1));
-
-      const error = await oboRejection(forged);
-
-      expect(error).toBeInstanceOf(ServerError);
-      expect(error.errorCode).toBe('invalid_grant');
-      expect(aadstsOf(error)).toBe('50013');
+      expect(error.errorCode).toBe(errorCode);
+      expect(aadstsOf(error)).toBe(aadsts);
     });
 
     it('an assertion signed by a key that was retired since: 50013', async () => {
@@ -320,17 +324,6 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
       // Tokens signed by the new key exchange normally.
       const fresh = await confidentialClient(entra).acquireTokenOnBehalfOf({ oboAssertion: await userToken(entra, d.users.member), scopes: [d.apps.downstreamApi.scopes.read] });
       expect(headerOf(fresh!.accessToken).kid).toBe(entra.signingKeyIds.at(-1));
-    });
-
-    it('an ID token as the assertion: invalid_request 240002', async () => {
-      const d = entra.defaults;
-      const idToken = await entra.issueIdToken({ user: d.users.member, client: d.apps.middleTierApi.app });
-
-      const error = await oboRejection(idToken);
-
-      expect(error).toBeInstanceOf(ServerError);
-      expect(error.errorCode).toBe('invalid_request');
-      expect(aadstsOf(error)).toBe('240002');
     });
 
     it('an app-only token as the assertion is refused: OBO needs a user', async () => {
