@@ -389,16 +389,21 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
   });
 
   describe("guests and other tenants: OBO at the caller's tenant", () => {
+    /** The user's token, and one exchange of it at the authority of its own `tid`, with the requests it made. */
+    async function oboAtCallersTenant(user: Parameters<typeof userToken>[1]) {
+      const assertion = await userToken(entra, user);
+      const incoming = claimsOf(assertion);
+      const before = entra.tokenRequests().length;
+      const result = await confidentialClient(entra, { tenant: incoming.tid }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [entra.defaults.apps.downstreamApi.scopes.read] });
+      return { incoming, result, requests: tokenRequestsSince(entra, before) };
+    }
+
     it("a B2B guest: the token's tid is the resource tenant, idp names the home tenant, and OBO there keeps them", async () => {
       const d = entra.defaults;
-      const assertion = await userToken(entra, d.users.guest);
-      const incoming = claimsOf(assertion);
+      const { incoming, result, requests } = await oboAtCallersTenant(d.users.guest);
       // acct is an optional claim the middle tier did not configure.
       expect(incoming).toMatchObject({ tid: d.tenants.primary.id, oid: d.users.guest.id, idp: `https://sts.windows.net/${d.tenants.secondary.id}/` });
       expect(incoming.acct).toBeUndefined();
-      const before = entra.tokenRequests().length;
-
-      const result = await confidentialClient(entra, { tenant: incoming.tid }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });
 
       expect(claimsOf(result!.accessToken)).toMatchObject({
         tid: d.tenants.primary.id,
@@ -408,18 +413,14 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         aud: d.apps.downstreamApi.app.clientId,
       });
       expect(result!.account?.homeAccountId).toBe(`${d.users.guest.id}.${d.tenants.primary.id}`);
-      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.primary.id, grantType: JWT_BEARER_GRANT, status: 200 })]);
+      expect(requests).toEqual([expect.objectContaining({ tenant: d.tenants.primary.id, grantType: JWT_BEARER_GRANT, status: 200 })]);
     });
 
     it("a member of the second tenant: OBO at that tenant's authority issues a token in that tenant", async () => {
       const d = entra.defaults;
-      const assertion = await userToken(entra, d.users.secondTenantMember);
-      const incoming = claimsOf(assertion);
+      const { incoming, result, requests } = await oboAtCallersTenant(d.users.secondTenantMember);
       expect(incoming.tid).toBe(d.tenants.secondary.id);
       expect(incoming.acct).toBeUndefined();
-      const before = entra.tokenRequests().length;
-
-      const result = await confidentialClient(entra, { tenant: incoming.tid }).acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [d.apps.downstreamApi.scopes.read] });
 
       expect(claimsOf(result!.accessToken)).toMatchObject({
         tid: d.tenants.secondary.id,
@@ -428,7 +429,7 @@ describe('On-Behalf-Of: real msal-node against the emulator', () => {
         azp: d.apps.middleTierApi.app.clientId,
       });
       expect(result!.tenantId).toBe(d.tenants.secondary.id);
-      expect(tokenRequestsSince(entra, before)).toEqual([expect.objectContaining({ tenant: d.tenants.secondary.id, grantType: JWT_BEARER_GRANT, status: 200 })]);
+      expect(requests).toEqual([expect.objectContaining({ tenant: d.tenants.secondary.id, grantType: JWT_BEARER_GRANT, status: 200 })]);
     });
 
     it("the second tenant's token presented at the home tenant's authority is refused", async () => {
