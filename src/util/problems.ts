@@ -1,4 +1,4 @@
-import { OboConfigurationError, type ConfigurationSubject } from '../errors/obo-errors.js';
+import { configurationMessage, OboConfigurationError, type ConfigurationSubject } from '../errors/obo-errors.js';
 
 /** Every option's name, as a table the compiler checks against the options type: `Record<keyof Options, true>`. */
 export type OptionNameTable<Options> = Record<keyof Options, true>;
@@ -28,6 +28,10 @@ export class Problems {
 
   add(problem: string): void {
     this.found.push(problem);
+  }
+
+  addAll(problems: readonly string[]): void {
+    for (const problem of problems) this.add(problem);
   }
 
   /** Adds `unknown option 'x'` for each own key of `input` missing from `known` (a typo is never silently ignored). */
@@ -77,8 +81,13 @@ export class Problems {
     return fallback;
   }
 
-  /** Throws one `OboConfigurationError` listing every problem found, if there is any. */
-  throwIfAny(): void {
-    if (this.any) throw new OboConfigurationError(this.found, this.subject);
+  /**
+   * Throws one error listing every problem found, if there is any: an `OboConfigurationError` naming the subject, or,
+   * for the test kit (whose callers made a set-up mistake, not a deployment one), a `TypeError` in the same words.
+   */
+  throwIfAny(as: 'configuration' | 'type' = 'configuration'): void {
+    if (!this.any) return;
+    if (as === 'type') throw new TypeError(configurationMessage(this.found, this.subject));
+    throw new OboConfigurationError(this.found, this.subject);
   }
 }

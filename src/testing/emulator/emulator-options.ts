@@ -1,5 +1,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import type { EntraEmulator } from './entra-emulator.js';
+import { Problems } from '../../util/problems.js';
 import { seedShapeProblems, type EmulatorSeed } from './seed-file.js';
 import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './tokens.js';
 
@@ -73,23 +74,23 @@ const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 export function resolveEmulatorOptions(options: EntraEmulatorOptions = {}): ResolvedEmulatorOptions {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
-  const problems: string[] = [];
-  if (typeof host !== 'string' || (isIP(host) === 0 && !DNS_NAME.test(host))) problems.push(`host must be an IP address or a host name, got '${String(host)}'`);
+  const problems = new Problems('startEntraEmulator options');
+  if (typeof host !== 'string' || (isIP(host) === 0 && !DNS_NAME.test(host))) problems.add(`host must be an IP address or a host name, got '${String(host)}'`);
   else if (!isLoopbackHost(host) && options.allowNonLoopbackHost !== true) {
-    problems.push(`host must be a loopback address (127.0.0.1, ::1 or localhost), got '${host}'; set allowNonLoopbackHost to listen beyond this machine`);
+    problems.add(`host must be a loopback address (127.0.0.1, ::1 or localhost), got '${host}'; set allowNonLoopbackHost to listen beyond this machine`);
   }
   const hostnames = options.hostnames ?? [];
-  if (!Array.isArray(hostnames)) problems.push('hostnames must be an array of host names');
-  else for (const name of hostnames) if (typeof name !== 'string' || !DNS_NAME.test(name)) problems.push(`hostnames: '${String(name)}' is not a host name (letters, digits, hyphens and dots)`);
-  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir.trim() === '')) problems.push('dataDir must be a folder path');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer from 0 to 65535, got ${port}`);
+  if (!Array.isArray(hostnames)) problems.add('hostnames must be an array of host names');
+  else for (const name of hostnames) if (typeof name !== 'string' || !DNS_NAME.test(name)) problems.add(`hostnames: '${String(name)}' is not a host name (letters, digits, hyphens and dots)`);
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir.trim() === '')) problems.add('dataDir must be a folder path');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.add(`port must be an integer from 0 to 65535, got ${port}`);
   const lifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.tokenLifetimes };
-  problems.push(...lifetimeProblems(lifetimes));
-  if (options.randomSeed !== undefined && !Number.isInteger(options.randomSeed)) problems.push(`randomSeed must be an integer, got ${options.randomSeed}`);
+  problems.addAll(lifetimeProblems(lifetimes));
+  if (options.randomSeed !== undefined && !Number.isInteger(options.randomSeed)) problems.add(`randomSeed must be an integer, got ${options.randomSeed}`);
   const seed = options.seed ?? 'default';
-  if (options.seed !== undefined && options.seedFile !== undefined) problems.push('give seed or seedFile, not both');
-  if (typeof seed === 'object' && seed !== null) problems.push(...seedShapeProblems(seed));
-  else if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.push(`seed must be 'default', 'empty', a function or a seed object`);
-  if (problems.length > 0) throw new TypeError(`startEntraEmulator: invalid options:\n- ${problems.join('\n- ')}`);
+  if (options.seed !== undefined && options.seedFile !== undefined) problems.add('give seed or seedFile, not both');
+  if (typeof seed === 'object' && seed !== null) problems.addAll(seedShapeProblems(seed));
+  else if (seed !== 'default' && seed !== 'empty' && typeof seed !== 'function') problems.add(`seed must be 'default', 'empty', a function or a seed object`);
+  problems.throwIfAny('type');
   return { host, port, hostnames: Array.isArray(hostnames) ? hostnames : [], dataDir: options.dataDir, lifetimes, randomSeed: options.randomSeed, seed, allowLoginHintSignIn: options.allowLoginHintSignIn ?? true };
 }

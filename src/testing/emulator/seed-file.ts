@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { MICROSOFT_GRAPH_APP_ID, isGuid, type AddAppInput, type EmulatorDirectory } from './directory.js';
 import type { ConditionalAccessGrant, EmulatorPolicies } from './policies.js';
+import { Problems } from '../../util/problems.js';
 
 export interface SeedTenant {
   id: string;
@@ -151,12 +152,12 @@ export function seedShapeProblems(seed: unknown): string[] {
 }
 
 /** Runs `add` for each entry, collecting its failure (the directory's own checks) under the entry's path. */
-function each<T>(section: string, entries: T[] | undefined, problems: string[], add: (entry: T) => unknown): void {
+function each<T>(section: string, entries: T[] | undefined, problems: Problems, add: (entry: T) => unknown): void {
   (entries ?? []).forEach((entry, index) => {
     try {
       add(entry);
     } catch (error) {
-      problems.push(`seed.${section}[${index}]: ${error instanceof Error ? error.message : String(error)}`);
+      problems.add(`seed.${section}[${index}]: ${error instanceof Error ? error.message : String(error)}`);
     }
   });
 }
@@ -166,10 +167,11 @@ function each<T>(section: string, entries: T[] | undefined, problems: string[], 
  * then those the directory finds (an unknown tenant, a taken domain, a user named twice).
  */
 export function applySeed(seed: unknown, directory: EmulatorDirectory, policies: EmulatorPolicies): void {
-  const shape = seedShapeProblems(seed);
-  if (shape.length > 0) throw new TypeError(`invalid seed:\n- ${shape.join('\n- ')}`);
+  const shape = new Problems('emulator seed');
+  shape.addAll(seedShapeProblems(seed));
+  shape.throwIfAny('type');
   const valid = seed as EmulatorSeed;
-  const problems: string[] = [];
+  const problems = new Problems('emulator seed');
   each('tenants', valid.tenants, problems, (tenant) => directory.addTenant(tenant));
   each('users', valid.users, problems, (user) => directory.addUser(user));
   each('guests', valid.guests, problems, (guest) => directory.addGuest(guest));
@@ -183,7 +185,7 @@ export function applySeed(seed: unknown, directory: EmulatorDirectory, policies:
     else policies.blockAccess(target);
   });
   each('consentDenials', valid.consentDenials, problems, (denial) => policies.denyConsent(denial));
-  if (problems.length > 0) throw new TypeError(`invalid seed:\n- ${problems.join('\n- ')}`);
+  problems.throwIfAny('type');
 }
 
 /** Reads and parses a seed file; a missing file or bad JSON is an Error naming the file. */
