@@ -24,6 +24,11 @@ function fromEmulator(entra: EntraEmulator): EntraSettings {
     authorityHost: entra.authorityHost,
     tenantId: tenants.primary.id,
     fetch: entra.fetch,
+    // Graph by configuration only: its stand-in on the emulator, reached through the emulator's pinned fetch; the
+    // profile API is plain HTTP on loopback, reached with the global fetch.
+    graphBaseUrl: `${entra.graphBaseUrl}/v1.0`,
+    downstreamFetch: ((input: string | URL | Request, init?: RequestInit) =>
+      (input instanceof Request ? input.url : String(input)).startsWith(`${entra.graphBaseUrl}/`) ? entra.fetch(input, init) : fetch(input, init)) as typeof fetch,
     webApp: { clientId: apps.webApp.app.clientId, clientSecret: apps.webApp.clientSecret },
     tasksApi: { clientId: apps.middleTierApi.app.clientId, clientSecret: apps.middleTierApi.clientSecret, scope: apps.middleTierApi.scope },
     profileApi: { clientId: apps.downstreamApi.app.clientId, readScope: apps.downstreamApi.scopes.read, defaultScope: apps.downstreamApi.defaultScope },

@@ -30,6 +30,10 @@ export interface EntraSettings {
   tenantId: string;
   /** The `fetch` to reach Entra with (the emulator's pins its CA; a real tenant uses the global one). */
   fetch: typeof fetch;
+  /** Microsoft Graph's base URL: `https://graph.microsoft.com/v1.0`, or the emulator's Graph stand-in. */
+  graphBaseUrl: string;
+  /** The `fetch` the tasks API calls its downstream APIs with (the profile API over loopback HTTP, and Graph). */
+  downstreamFetch: typeof fetch;
   webApp: { clientId: string; clientSecret: string };
   tasksApi: { clientId: string; clientSecret: string; scope: string };
   profileApi: { clientId: string; readScope: string; defaultScope: string };
@@ -51,6 +55,8 @@ export function entraSettingsFromEnvironment(): EntraSettings | undefined {
     authorityHost: required('ENTRA_AUTHORITY_HOST'),
     tenantId: required('ENTRA_TENANT_ID'),
     fetch: globalThis.fetch,
+    graphBaseUrl: 'https://graph.microsoft.com/v1.0',
+    downstreamFetch: globalThis.fetch,
     webApp: { clientId: required('WEB_APP_CLIENT_ID'), clientSecret: required('WEB_APP_CLIENT_SECRET') },
     tasksApi: { clientId: required('TASKS_API_CLIENT_ID'), clientSecret: required('TASKS_API_CLIENT_SECRET'), scope: `${required('TASKS_API_APP_ID_URI')}/access_as_user` },
     profileApi: { clientId: required('PROFILE_API_CLIENT_ID'), readScope: `${profileUri}/Profile.Read`, defaultScope: `${profileUri}/.default` },

@@ -2,6 +2,8 @@ import { runDaemon } from '../src/daemon.js';
 import { startSample, type RunningSample } from '../src/main.js';
 import { runWalkthrough } from '../src/walkthrough.js';
 
+const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
 /** The web app's session cookie, carried by hand across requests (the emulator's pages are reached with its own fetch). */
 class Session {
   cookie = '';
@@ -24,12 +26,37 @@ describe('the three-tier sample against the emulator', () => {
     await sample?.close();
   });
 
-  it('runs the walkthrough: sign-in, On-Behalf-Of with the identity chain, then a cache hit', async () => {
+  it('runs the walkthrough: sign-in, On-Behalf-Of with the identity chain and Graph /me, a cache hit, then the CAE retry', async () => {
+    const entra = sample.entra!;
+    const alice = entra.defaults.users.member;
     const lines: string[] = [];
-    await runWalkthrough(sample.entra!, sample.webApp.url, (line) => lines.push(line));
+    const requestsBefore = entra.tokenRequests({ grantType: OBO_GRANT }).length;
+    await runWalkthrough(entra, sample.webApp.url, (line) => lines.push(line));
     expect(lines.at(-1)).toBe('walkthrough succeeded');
-    expect(lines.join('\n')).toContain(`oid ${sample.entra!.defaults.users.member.id}`);
-    expect(lines.join('\n')).toContain('token exchanges still 1');
+    const text = lines.join('\n');
+    expect(text).toContain(`oid ${alice.id}`);
+    expect(text).toContain(`Microsoft Graph /me (the emulator's Graph, named API 'graph'): ${alice.displayName} (${alice.id})`);
+    expect(text).toContain('token exchanges still 2');
+    expect(text).toContain('4. CAE: the profile API challenged');
+    // Profile API and Graph once each, then the CAE retry's one new exchange for the profile API: never a loop.
+    const exchanges = entra.tokenRequests({ grantType: OBO_GRANT }).slice(requestsBefore);
+    const profileScope = sample.settings.profileApi.readScope;
+    expect(exchanges.map((request) => request.scope?.split(' ').includes(profileScope))).toEqual([expect.any(Boolean), expect.any(Boolean), true]);
+    expect(exchanges.filter((request) => request.scope?.split(' ').includes(profileScope))).toHaveLength(2);
+  });
+
+  it("shows the user's Graph /me beside the profile on the home page, and the CAE demo names two tokens", async () => {
+    const entra = sample.entra!;
+    const alice = entra.defaults.users.member;
+    const session = new Session();
+    await signIn(session, alice.username);
+    const page = await (await session.get(`${sample.webApp.url}/`)).text();
+    expect(page).toContain('You in Microsoft Graph');
+    expect(page).toContain(`<dd>${alice.displayName}</dd><dt>User principal name</dt><dd>${alice.username}</dd>`);
+
+    const demo = (await (await session.get(`${sample.webApp.url}/cae-demo.json`)).json()) as Record<string, unknown>;
+    expect(demo).toMatchObject({ retried: true, revokedToken: expect.any(String), answeredWithToken: expect.any(String) });
+    expect(demo.answeredWithToken).not.toBe(demo.revokedToken);
   });
 
   it('runs the daemon through the app-only endpoints with client credentials', async () => {

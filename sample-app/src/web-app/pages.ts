@@ -31,6 +31,8 @@ export interface HomeView {
   secondFactorAt?: string;
   tasks: string[];
   profile: { name: string; username: string; identityChain: Record<string, unknown> };
+  /** The user's Microsoft Graph `/me`, as the tasks API read it on their behalf. */
+  graph: { id: string; displayName: string; userPrincipalName: string };
   downstreamTokenFromCache: boolean;
 }
 
@@ -44,7 +46,11 @@ export function homePage(view: HomeView): string {
 <h2>Your profile, as the profile API saw the call</h2>
 <dl><dt>Name</dt><dd>${escape(view.profile.name)}</dd><dt>Username</dt><dd>${escape(view.profile.username)}</dd>
 ${Object.entries(view.profile.identityChain).map(([name, value]) => `<dt>${escape(name)}</dt><dd><code>${escape(value)}</code></dd>`).join('')}
-<dt>Downstream token from cache</dt><dd>${view.downstreamTokenFromCache ? 'yes' : 'no (an On-Behalf-Of exchange just happened)'}</dd></dl>`);
+<dt>Downstream token from cache</dt><dd>${view.downstreamTokenFromCache ? 'yes' : 'no (an On-Behalf-Of exchange just happened)'}</dd></dl>
+<h2>You in Microsoft Graph (<code>/me</code>)</h2>
+<dl id="graph-me"><dt>Display name</dt><dd>${escape(view.graph.displayName)}</dd><dt>User principal name</dt><dd>${escape(view.graph.userPrincipalName)}</dd>
+<dt>Object id</dt><dd><code>${escape(view.graph.id)}</code></dd></dl>
+<p><a href="/cae-demo.json">Continuous access evaluation: the profile API challenges a token, the tasks API retries once</a></p>`);
 }
 
 export const stepUpFailedPage = () => page('<p>The profile API still requires a step-up this sign-in could not satisfy.</p><p><a href="/auth/sign-out">Sign out</a></p>');

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { ConfidentialClientApplication, CryptoProvider, type INetworkModule } from '@azure/msal-node';
 import express, { type Request, type Response } from 'express';
 import session from 'express-session';
+import { parseWwwAuthenticate } from 'nestjs-entra-obo';
 import type { EntraSettings } from '../settings.js';
 import { escape, homePage, signedOutPage, stepUpFailedPage, stepUpPage, type HomeView } from './pages.js';
 import { SignInRequired, tasksApiToken } from './tasks-api-token.js';
@@ -32,11 +33,10 @@ export interface WebApp {
   close(): Promise<void>;
 }
 
-/** The claims of an RFC 6750 `insufficient_claims` challenge (base64 in `WWW-Authenticate`), or undefined. */
+/** The claims of an `insufficient_claims` challenge in `WWW-Authenticate` (decoded from base64), or undefined. */
 export function claimsChallengeOf(response: globalThis.Response): string | undefined {
-  const header = response.headers.get('www-authenticate');
-  const match = header ? /error="insufficient_claims".*claims="([^"]+)"/.exec(header) : null;
-  return match ? Buffer.from(match[1]!, 'base64').toString('utf8') : undefined;
+  const challenge = parseWwwAuthenticate(response.headers.get('www-authenticate'));
+  return challenge?.error === 'insufficient_claims' ? challenge.claims : undefined;
 }
 
 /**
@@ -155,6 +155,21 @@ export async function startWebApp(entra: EntraSettings, port: number, tasksApiUr
     }
   });
 
+  /** The CAE demonstration: the tasks API's call that the profile API challenges, answered by one retry. */
+  app.get('/cae-demo.json', async (request: Request, response: Response) => {
+    if (!request.session.homeAccountId) {
+      response.status(401).json({ signedIn: false });
+      return;
+    }
+    try {
+      const demo = await callTasksApi(request, '/cae-demo');
+      response.status(demo.status).json(await demo.json());
+    } catch (error) {
+      if (!(error instanceof SignInRequired)) throw error;
+      response.status(401).json({ signedIn: false, signIn: '/auth/sign-in' });
+    }
+  });
+
   app.get('/', async (request: Request, response: Response) => {
     if (!request.session.homeAccountId) {
       response.send(signedOutPage());
@@ -169,7 +184,7 @@ export async function startWebApp(entra: EntraSettings, port: number, tasksApiUr
         else response.status(401).send(stepUpPage(request.session.username ?? request.session.name ?? 'you'));
         return;
       }
-      const body = (await me.json()) as Pick<HomeView, 'profile' | 'downstreamTokenFromCache'>;
+      const body = (await me.json()) as Pick<HomeView, 'profile' | 'graph' | 'downstreamTokenFromCache'>;
       const { tasks } = (await (await callTasksApi(request, '/tasks')).json()) as { tasks: string[] };
       response.send(homePage({ ...body, tasks, name: request.session.name ?? 'you', ...(request.session.secondFactorAt ? { secondFactorAt: request.session.secondFactorAt } : {}) }));
     } catch (error) {

@@ -2,7 +2,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { EmulatorApp, EmulatorUser } from './directory.js';
 import type { CodeChallengeMethod } from './grant-store.js';
 import { EntraProtocolError, entraErrors } from './entra-errors.js';
-import { clientCapabilitiesFrom, isClaimsChallenge } from './grants/client-capabilities.js';
+import { authenticationContextsFrom, clientCapabilitiesFrom, isClaimsChallenge } from './grants/client-capabilities.js';
 import { resolveRequestedScopes } from './scopes.js';
 import type { EmulatorServices } from './services.js';
 import { accountPickerPage, errorPage, formPostPage, secondFactorPage } from './sign-in-pages.js';
@@ -205,7 +205,11 @@ export class AuthorizeEndpoint {
     if (policies.some((policy) => policy.grant === 'block')) {
       return this.respond(transaction, errorFields(entraErrors.blockedByConditionalAccess(), transaction.state));
     }
-    const needsSecondFactor = isClaimsChallenge(transaction.claims) || policies.some((policy) => policy.grant !== 'block');
+    // A requested authentication context takes a second factor only when a policy is bound to it; with none, Entra
+    // adds it to the token as satisfied (developer-guide-conditional-access-authentication-context, "ACRS requested").
+    const contexts = authenticationContextsFrom(transaction.claims);
+    const contextPolicies = this.services.policies.applicableToContexts(user, user.tenantId, contexts);
+    const needsSecondFactor = isClaimsChallenge(transaction.claims) || contextPolicies.length > 0 || policies.some((policy) => policy.grant !== 'block');
     if (needsSecondFactor) return this.secondFactor(transaction, user);
     return this.complete(transaction, user, ['pwd']);
   }
@@ -244,6 +248,7 @@ export class AuthorizeEndpoint {
       tenantId: user.tenantId,
       amr,
       clientCapabilities: clientCapabilitiesFrom(transaction.claims),
+      acrs: authenticationContextsFrom(transaction.claims),
       platform: transaction.platform,
       redirectUri: transaction.redirectUri,
       scope: transaction.scope,

@@ -9,6 +9,8 @@ export interface UserGrant {
   tenantId: string;
   amr: string[];
   clientCapabilities: string[];
+  /** Authentication contexts the sign-in satisfied (`acrs`); kept for the tokens its refresh tokens bring. */
+  acrs?: string[];
   /** `spa` when the sign-in came back to a single-page-app redirect URI: its codes and refresh tokens need no credential. */
   platform?: 'web' | 'spa';
 }

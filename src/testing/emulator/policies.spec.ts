@@ -104,6 +104,43 @@ describe('EmulatorPolicies', () => {
     });
   });
 
+  // A Conditional Access policy can target an authentication context (c1-c99) instead of an app; a sign-in asking for
+  // the context must then satisfy the policy's controls
+  // (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+  describe('authentication contexts', () => {
+    it('resolves users and tenant to ids and applies only to the requested contexts', () => {
+      const c1 = policies.requireAuthenticationContext({ context: 'C1', users: ['alice@contoso.onmicrosoft.com'] });
+      const c2 = policies.requireAuthenticationContext({ context: 'c2', tenantId: FABRIKAM_ID });
+
+      expect(c1).toEqual({ id: expect.any(String), context: 'c1', users: [alice.id] });
+      expect(policies.all.authenticationContexts).toEqual([c1, c2]);
+      expect(policies.applicableToContexts(alice, CONTOSO_ID, ['c1'])).toEqual([c1]);
+      expect(policies.applicableToContexts(alice, CONTOSO_ID, ['c3'])).toEqual([]);
+      expect(policies.applicableToContexts(bob, CONTOSO_ID, ['c1'])).toEqual([]);
+      expect(policies.applicableToContexts(aliceAsGuest, FABRIKAM_ID, ['c1', 'c2'])).toEqual([c1, c2]);
+      expect(policies.applicableToContexts(alice, CONTOSO_ID, ['c2'])).toEqual([]);
+    });
+
+    it('refuses an id outside c1-c99 and an unknown user', () => {
+      expect(() => policies.requireAuthenticationContext({ context: 'c100' })).toThrow(/c1 to c99/);
+      expect(() => policies.requireAuthenticationContext({ context: 'high' })).toThrow(/c1 to c99/);
+      expect(() => policies.requireAuthenticationContext({ context: 'c1', users: ['nobody'] })).toThrow();
+      expect(policies.all.authenticationContexts).toEqual([]);
+    });
+
+    it('is removed by id, cleared, and brought back by a checkpoint', () => {
+      const kept = policies.requireAuthenticationContext({ context: 'c1' });
+      const restore = policies.checkpoint();
+      const removed = policies.requireAuthenticationContext({ context: 'c2' });
+      policies.remove(removed.id);
+      expect(policies.all.authenticationContexts).toEqual([kept]);
+      policies.clear();
+      expect(policies.all.authenticationContexts).toEqual([]);
+      restore();
+      expect(policies.all.authenticationContexts).toEqual([kept]);
+    });
+  });
+
   describe('remove and clear', () => {
     it('remove() drops one policy or denial by id', () => {
       const mfa = policies.requireMfa({ resource: api.clientId });
@@ -114,7 +151,7 @@ describe('EmulatorPolicies', () => {
       policies.remove(mfa.id);
       policies.remove(denial.id);
       policies.remove('not-an-id');
-      expect(policies.all).toEqual({ conditionalAccess: [block], consentDenials: [otherDenial] });
+      expect(policies.all).toEqual({ conditionalAccess: [block], consentDenials: [otherDenial], authenticationContexts: [] });
       expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([block]);
       expect(policies.isConsentDenied(client, api, ['read'])).toBe(false);
     });
@@ -123,7 +160,7 @@ describe('EmulatorPolicies', () => {
       policies.requireMfa({ resource: api.clientId });
       policies.denyConsent({ client: client.clientId, resource: api.clientId });
       policies.clear();
-      expect(policies.all).toEqual({ conditionalAccess: [], consentDenials: [] });
+      expect(policies.all).toEqual({ conditionalAccess: [], consentDenials: [], authenticationContexts: [] });
       expect(policies.applicable(alice, api, CONTOSO_ID)).toEqual([]);
     });
 

@@ -23,6 +23,18 @@ export interface ConsentDenial {
   readonly scopes?: readonly string[];
 }
 
+/**
+ * A Conditional Access policy that targets an authentication context rather than an app: a sign-in that asks for the
+ * context (an `acrs` claims request) must pass a second factor before the context is added to the tokens.
+ */
+export interface AuthenticationContextPolicy {
+  readonly id: string;
+  /** The authentication context id, `c1` to `c99`. */
+  readonly context: string;
+  readonly users?: readonly string[];
+  readonly tenantId?: string;
+}
+
 export interface PolicyTarget {
   /** The policy's id (a GUID), fixed as a seed file gives it; a new one when absent. */
   id?: string;
@@ -55,11 +67,16 @@ export function claimsChallengeFor(policyIds: readonly string[], member: 'capoli
 export class EmulatorPolicies {
   private conditionalAccess: ConditionalAccessPolicy[] = [];
   private consentDenials: ConsentDenial[] = [];
+  private authenticationContexts: AuthenticationContextPolicy[] = [];
 
   constructor(private readonly directory: PolicyDirectoryLookup) {}
 
-  get all(): { conditionalAccess: readonly ConditionalAccessPolicy[]; consentDenials: readonly ConsentDenial[] } {
-    return { conditionalAccess: [...this.conditionalAccess], consentDenials: [...this.consentDenials] };
+  get all(): {
+    conditionalAccess: readonly ConditionalAccessPolicy[];
+    consentDenials: readonly ConsentDenial[];
+    authenticationContexts: readonly AuthenticationContextPolicy[];
+  } {
+    return { conditionalAccess: [...this.conditionalAccess], consentDenials: [...this.consentDenials], authenticationContexts: [...this.authenticationContexts] };
   }
 
   /** Users must have signed in with a second factor (`amr` contains `mfa`) to get tokens for `resource`. */
@@ -77,6 +94,30 @@ export class EmulatorPolicies {
     return this.addConditionalAccess('block', target);
   }
 
+  /**
+   * Sign-ins that ask for authentication context `context` (`c1`...`c99`) must pass a second factor; the tokens then
+   * carry it in `acrs`. Without such a policy Entra adds a requested context without a prompt.
+   */
+  requireAuthenticationContext(input: { context: string; id?: string; users?: string[]; tenantId?: string }): AuthenticationContextPolicy {
+    const context = input.context.toLowerCase();
+    if (!/^c([1-9]|[1-9][0-9])$/.test(context)) throw new Error(`An authentication context id is c1 to c99, not '${input.context}'`);
+    const policy: AuthenticationContextPolicy = {
+      id: (input.id ?? randomUUID()).toLowerCase(),
+      context,
+      ...(input.users ? { users: input.users.map((user) => this.directory.user(user).id) } : {}),
+      ...(input.tenantId ? { tenantId: this.directory.tenant(input.tenantId).id } : {}),
+    };
+    this.authenticationContexts.push(policy);
+    return policy;
+  }
+
+  /** The authentication-context policies that apply to this user's sign-in asking for `contexts` in this tenant. */
+  applicableToContexts(user: EmulatorUser, tenantId: string, contexts: readonly string[]): AuthenticationContextPolicy[] {
+    return this.authenticationContexts.filter(
+      (policy) => contexts.includes(policy.context) && (policy.tenantId === undefined || policy.tenantId === tenantId) && appliesTo(policy.users, user),
+    );
+  }
+
   /** `client` has no consent for `resource` (or for some of its scopes): On-Behalf-Of fails with AADSTS65001. */
   denyConsent(input: { id?: string; client: string; resource: string; scopes?: string[] }): ConsentDenial {
     const denial: ConsentDenial = {
@@ -92,20 +133,24 @@ export class EmulatorPolicies {
   remove(id: string): void {
     this.conditionalAccess = this.conditionalAccess.filter((policy) => policy.id !== id);
     this.consentDenials = this.consentDenials.filter((denial) => denial.id !== id);
+    this.authenticationContexts = this.authenticationContexts.filter((policy) => policy.id !== id);
   }
 
   clear(): void {
     this.conditionalAccess = [];
     this.consentDenials = [];
+    this.authenticationContexts = [];
   }
 
   /** @internal Remembers the policies as they are now; the returned function brings them back (`EntraEmulator.reset()`). */
   checkpoint(): () => void {
     const conditionalAccess = [...this.conditionalAccess];
     const consentDenials = [...this.consentDenials];
+    const authenticationContexts = [...this.authenticationContexts];
     return () => {
       this.conditionalAccess = [...conditionalAccess];
       this.consentDenials = [...consentDenials];
+      this.authenticationContexts = [...authenticationContexts];
     };
   }
 
@@ -115,7 +160,7 @@ export class EmulatorPolicies {
       (policy) =>
         policy.resource === resource.clientId &&
         (policy.tenantId === undefined || policy.tenantId === tenantId) &&
-        (policy.users === undefined || policy.users.includes(user.id) || (user.homeObjectId !== undefined && policy.users.includes(user.homeObjectId))),
+        appliesTo(policy.users, user),
     );
   }
 
@@ -140,4 +185,9 @@ export class EmulatorPolicies {
     this.conditionalAccess.push(policy);
     return policy;
   }
+}
+
+/** Whether a policy scoped to `users` (everyone when absent) covers `user`, or the home account behind a guest. */
+function appliesTo(users: readonly string[] | undefined, user: EmulatorUser): boolean {
+  return users === undefined || users.includes(user.id) || (user.homeObjectId !== undefined && users.includes(user.homeObjectId));
 }

@@ -9,6 +9,7 @@ const ALICE_ID = '55555555-5555-4555-8555-555555555555';
 const GUEST_ID = '66666666-6666-4666-8666-666666666666';
 const POLICY_ID = '77777777-7777-4777-8777-777777777777';
 const DENIAL_ID = '88888888-8888-4888-8888-888888888888';
+const CONTEXT_POLICY_ID = '99999999-9999-4999-8999-999999999999';
 
 const SEED: EmulatorSeed = {
   tenants: [
@@ -23,6 +24,7 @@ const SEED: EmulatorSeed = {
   ],
   policies: [{ id: POLICY_ID, grant: 'mfa', resource: API_ID, users: [ALICE_ID] }],
   consentDenials: [{ id: DENIAL_ID, client: WEB_ID, resource: API_ID }],
+  authenticationContexts: [{ id: CONTEXT_POLICY_ID, context: 'c1', users: [ALICE_ID] }],
 };
 
 function seeded(seed: unknown): { directory: EmulatorDirectory; policies: EmulatorPolicies } {
@@ -52,6 +54,15 @@ describe('seed files', () => {
     expect(directory.app(API_ID).optionalClaims.accessToken).toEqual(['idtyp']);
     expect(policies.all.conditionalAccess).toEqual([{ id: POLICY_ID, grant: 'mfa', resource: API_ID, users: [ALICE_ID] }]);
     expect(policies.all.consentDenials).toEqual([{ id: DENIAL_ID, client: WEB_ID, resource: API_ID }]);
+    expect(policies.all.authenticationContexts).toEqual([{ id: CONTEXT_POLICY_ID, context: 'c1', users: [ALICE_ID] }]);
+  });
+
+  it('refuses an authentication context id outside c1-c99, and exports no section when there are no context policies', () => {
+    const message = messageOf(() => seeded({ ...SEED, authenticationContexts: [{ id: CONTEXT_POLICY_ID, context: 'c100' }] }));
+    expect(message).toContain('seed.authenticationContexts[0].context: must be an authentication context id, c1 to c99, got "c100"');
+    const { authenticationContexts: _contexts, ...withoutContexts } = SEED;
+    const plain = seeded(withoutContexts);
+    expect(exportSeed(plain.directory, plain.policies)).not.toHaveProperty('authenticationContexts');
   });
 
   it('writes back what it read: export, then apply, gives the same seed', () => {
@@ -71,7 +82,7 @@ describe('seed files', () => {
       roles: [],
     };
     expect(seedShapeProblems(bad)).toEqual([
-      'seed.roles: unknown section (known: tenants, users, guests, apps, policies, consentDenials)',
+      'seed.roles: unknown section (known: tenants, users, guests, apps, policies, consentDenials, authenticationContexts)',
       `seed.tenants[0].id: must be a GUID, got "contoso"`,
       'seed.tenants[1].id: is required',
       'seed.tenants[1].displayName: must be a non-empty string',
@@ -82,7 +93,7 @@ describe('seed files', () => {
       "seed.policies[0].grant: must be 'mfa', 'mfa-registration' or 'block'",
     ]);
     expect(messageOf(() => seeded(bad)).split('\n')[0]).toBe('invalid seed:');
-    expect(seedShapeProblems([])).toEqual(['seed must be an object with tenants, users, guests, apps, policies and consentDenials']);
+    expect(seedShapeProblems([])).toEqual(['seed must be an object with tenants, users, guests, apps, policies, consentDenials and authenticationContexts']);
   });
 
   it('names every problem the directory finds at once: references to what the seed does not hold', () => {

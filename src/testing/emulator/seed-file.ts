@@ -36,6 +36,13 @@ export interface SeedPolicy {
   users?: string[];
   tenantId?: string;
 }
+/** A Conditional Access policy on an authentication context (`requireAuthenticationContext`). */
+export interface SeedAuthenticationContext {
+  id: string;
+  context: string;
+  users?: string[];
+  tenantId?: string;
+}
 export interface SeedConsentDenial {
   id: string;
   client: string;
@@ -51,9 +58,10 @@ export interface EmulatorSeed {
   apps?: SeedApp[];
   policies?: SeedPolicy[];
   consentDenials?: SeedConsentDenial[];
+  authenticationContexts?: SeedAuthenticationContext[];
 }
 
-type Shape = 'string' | 'guid' | 'boolean' | 'strings' | 'record-of-strings' | 'certificates' | 'version' | 'audience' | 'grant' | 'optional-claims';
+type Shape = 'string' | 'guid' | 'boolean' | 'strings' | 'record-of-strings' | 'certificates' | 'version' | 'audience' | 'grant' | 'optional-claims' | 'context';
 
 const FIELDS: Record<keyof Required<EmulatorSeed>, { required: string[]; fields: Record<string, Shape> }> = {
   tenants: { required: ['id', 'displayName'], fields: { id: 'guid', displayName: 'string', domain: 'string' } },
@@ -84,6 +92,7 @@ const FIELDS: Record<keyof Required<EmulatorSeed>, { required: string[]; fields:
   },
   policies: { required: ['id', 'grant', 'resource'], fields: { id: 'guid', grant: 'grant', resource: 'string', users: 'strings', tenantId: 'string' } },
   consentDenials: { required: ['id', 'client', 'resource'], fields: { id: 'guid', client: 'string', resource: 'string', scopes: 'strings' } },
+  authenticationContexts: { required: ['id', 'context'], fields: { id: 'guid', context: 'context', users: 'strings', tenantId: 'string' } },
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -109,6 +118,8 @@ function shapeProblem(shape: Shape, value: unknown): string | undefined {
       return value === 'AzureADMyOrg' || value === 'AzureADMultipleOrgs' ? undefined : "must be 'AzureADMyOrg' or 'AzureADMultipleOrgs'";
     case 'grant':
       return value === 'mfa' || value === 'mfa-registration' || value === 'block' ? undefined : "must be 'mfa', 'mfa-registration' or 'block'";
+    case 'context':
+      return typeof value === 'string' && /^c([1-9]|[1-9][0-9])$/i.test(value) ? undefined : `must be an authentication context id, c1 to c99, got ${JSON.stringify(value)}`;
     case 'optional-claims':
       return isObject(value) && Object.entries(value).every(([key, claims]) => (key === 'accessToken' || key === 'idToken') && isStrings(claims)) ? undefined : 'must be { accessToken?: string[], idToken?: string[] }';
   }
@@ -116,7 +127,7 @@ function shapeProblem(shape: Shape, value: unknown): string | undefined {
 
 /** Every problem of a seed's shape (field types, required fields, unknown fields, duplicate ids), by path. */
 export function seedShapeProblems(seed: unknown): string[] {
-  if (!isObject(seed)) return ['seed must be an object with tenants, users, guests, apps, policies and consentDenials'];
+  if (!isObject(seed)) return ['seed must be an object with tenants, users, guests, apps, policies, consentDenials and authenticationContexts'];
   const problems: string[] = [];
   for (const key of Object.keys(seed)) if (!(key in FIELDS)) problems.push(`seed.${key}: unknown section (known: ${Object.keys(FIELDS).join(', ')})`);
   for (const [section, { required, fields }] of Object.entries(FIELDS)) {
@@ -185,6 +196,7 @@ export function applySeed(seed: unknown, directory: EmulatorDirectory, policies:
     else policies.blockAccess(target);
   });
   each('consentDenials', valid.consentDenials, problems, (denial) => policies.denyConsent(denial));
+  each('authenticationContexts', valid.authenticationContexts, problems, (policy) => policies.requireAuthenticationContext(policy));
   problems.throwIfAny('type');
 }
 
@@ -210,7 +222,7 @@ export async function readSeedFile(path: string): Promise<unknown> {
 export function exportSeed(directory: EmulatorDirectory, policies: EmulatorPolicies, privateKeys: ReadonlyMap<string, string> = new Map()): EmulatorSeed {
   const members = directory.users.filter((user) => !user.homeObjectId);
   const guests = directory.users.filter((user) => user.homeObjectId);
-  const { conditionalAccess, consentDenials } = policies.all;
+  const { conditionalAccess, consentDenials, authenticationContexts } = policies.all;
   return {
     tenants: directory.tenants.map(({ id, displayName, domain }) => ({ id, displayName, domain })),
     users: members.map(({ id, tenantId, username, displayName }) => ({ id, tenantId, username, displayName })),
@@ -226,5 +238,9 @@ export function exportSeed(directory: EmulatorDirectory, policies: EmulatorPolic
       })),
     policies: conditionalAccess.map(({ users, ...policy }) => ({ ...policy, ...(users ? { users: [...users] } : {}) })),
     consentDenials: consentDenials.map(({ scopes, ...denial }) => ({ ...denial, ...(scopes ? { scopes: [...scopes] } : {}) })),
+    // Only when there are any, so seeds written before authentication contexts existed export unchanged.
+    ...(authenticationContexts.length > 0
+      ? { authenticationContexts: authenticationContexts.map(({ users, ...policy }) => ({ ...policy, ...(users ? { users: [...users] } : {}) })) }
+      : {}),
   };
 }

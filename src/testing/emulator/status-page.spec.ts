@@ -34,6 +34,13 @@ describe('statusPage', () => {
     expect(html).toContain('<meta http-equiv="refresh" content="2">');
   });
 
+  it('lists authentication-context policies with their context and the users they apply to', () => {
+    const base = input();
+    const policy = base.policies.requireAuthenticationContext({ context: 'c7', users: ['mallory@contoso.onmicrosoft.com'] });
+    const html = statusPage(base);
+    expect(html).toContain(`<td>Authentication context c7: mfa</td><td>sign-ins asking for it</td><td>mallory@contoso.onmicrosoft.com</td><td><code>${policy.id}</code></td>`);
+  });
+
   it('lists queued faults with what they match and how many uses are left', () => {
     const html = statusPage(input({ faults: [{ fault: { type: 'server-error', status: 503 }, remaining: 3, match: { endpoint: 'discovery', clientId: MARKUP } }] }));
     expect(html).toMatch(/<td>server-error<\/td><td>discovery<\/td><td><\/td><td>&lt;script&gt;.*<\/td><td>3<\/td>/);

@@ -52,9 +52,10 @@ export function statusPage(input: StatusPageInput): string {
     const secrets = input.showSecrets ? app.secrets.map(code).join('<br>') : app.secrets.length > 0 ? `${app.secrets.length} (hidden)` : '';
     return `<tr>${cell(app.displayName)}<td>${code(app.clientId)}</td>${cell(app.identifierUris.join(' '))}${cell(app.scopes.join(' '))}${cell(app.appRoles.join(' '))}<td>${secrets}</td>${cell(app.certificates.length || '')}</tr>`;
   });
-  const { conditionalAccess, consentDenials } = policies.all;
+  const { conditionalAccess, consentDenials, authenticationContexts } = policies.all;
   const policyRows = [
     ...conditionalAccess.map((policy) => `<tr>${cell(`Conditional Access: ${policy.grant}`)}${cell(directory.findApp(policy.resource)?.displayName ?? policy.resource)}${cell(policy.users?.map((id) => directory.findUser(id)?.username ?? id).join(', ') ?? 'everyone')}<td>${code(policy.id)}</td></tr>`),
+    ...authenticationContexts.map((policy) => `<tr>${cell(`Authentication context ${policy.context}: mfa`)}${cell('sign-ins asking for it')}${cell(policy.users?.map((id) => directory.findUser(id)?.username ?? id).join(', ') ?? 'everyone')}<td>${code(policy.id)}</td></tr>`),
     ...consentDenials.map((denial) => `<tr>${cell(`No consent: ${directory.findApp(denial.client)?.displayName ?? denial.client}`)}${cell(directory.findApp(denial.resource)?.displayName ?? denial.resource)}${cell(denial.scopes?.join(' ') ?? 'every scope')}<td>${code(denial.id)}</td></tr>`),
   ];
   const faults = input.faults.map((fault) => `<tr>${cell(fault.fault.type)}${cell(fault.match.endpoint ?? 'token')}${cell(fault.match.grantType)}${cell(fault.match.clientId)}${cell(fault.remaining)}</tr>`);

@@ -91,6 +91,8 @@ export interface UserAccessTokenSpec {
   requestedAudience?: string;
   /** Client capabilities the client declared (`xms_cc`), e.g. `['cp1']`. */
   clientCapabilities?: string[];
+  /** Authentication contexts the sign-in satisfied, e.g. `['c1']`: the token's `acrs`. */
+  acrs?: readonly string[];
   lifetimeSec?: number;
 }
 
@@ -205,6 +207,8 @@ export class TokenIssuer {
       ...(optional.includes('acct') ? { acct: user.homeTenantId ? 1 : 0 } : {}),
       aio: randomClaim(48),
       ...(version === 1 ? { amr: [...spec.amr] } : {}),
+      // acrs: the authentication contexts the bearer may act under, in v1 and v2 (access-token-claims-reference).
+      ...(spec.acrs?.length ? { acrs: [...spec.acrs] } : {}),
       ...(version === 2
         ? { azp: spec.client.clientId, azpacr: AUTH_METHOD_CLAIM[spec.authenticatedBy] }
         : { appid: spec.client.clientId, appidacr: AUTH_METHOD_CLAIM[spec.authenticatedBy] }),

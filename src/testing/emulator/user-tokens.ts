@@ -72,6 +72,7 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
     authenticatedBy: issue.authenticatedBy,
     ...(requested.resourcePrefix ? { requestedAudience: requested.resourcePrefix } : {}),
     clientCapabilities: issue.grant.clientCapabilities,
+    ...(issue.grant.acrs?.length ? { acrs: issue.grant.acrs } : {}),
   });
   const body: TokenResponseBody = {
     token_type: 'Bearer',

@@ -1,4 +1,4 @@
-import { clientCapabilitiesFrom, isClaimsChallenge } from './client-capabilities.js';
+import { authenticationContextsFrom, clientCapabilitiesFrom, isClaimsChallenge } from './client-capabilities.js';
 
 const CP1 = JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } });
 const CAPOLIDS = JSON.stringify({ access_token: { capolids: { essential: true, values: ['policy-1'] } } });
@@ -33,8 +33,7 @@ describe('clientCapabilitiesFrom', () => {
 describe('isClaimsChallenge', () => {
   it.each([
     ['capolids on the access token', CAPOLIDS],
-    ['acrs on the access token', JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } })],
-    ['acrs on the ID token', JSON.stringify({ id_token: { acrs: { essential: true, values: ['c1'] } } })],
+    ['amr on the ID token', JSON.stringify({ id_token: { amr: { essential: true, values: ['mfa'] } } })],
     ['a challenge merged with client capabilities', MERGED],
   ])('is true for %s', (_label, claims) => {
     expect(isClaimsChallenge(claims)).toBe(true);
@@ -49,7 +48,32 @@ describe('isClaimsChallenge', () => {
     ['an empty object', '{}'],
     ['client capabilities only', CP1],
     ['an unrelated claim', JSON.stringify({ access_token: { xms_foo: { essential: true } } })],
+    // An acrs request is for the authentication-context policies to judge (authenticationContextsFrom).
+    ['an authentication context request', JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } })],
   ])('is false for %s', (_label, claims) => {
     expect(isClaimsChallenge(claims)).toBe(false);
+  });
+});
+
+// Authentication contexts are ids c1 to c99 asked for with `acrs` in the claims request parameter
+// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+describe('authenticationContextsFrom', () => {
+  it.each([
+    ['value on the access token', JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } }), ['c1']],
+    ['values on the ID token', JSON.stringify({ id_token: { acrs: { essential: true, values: ['c2', 'C3'] } } }), ['c2', 'c3']],
+    ['value and values, deduplicated', JSON.stringify({ access_token: { acrs: { value: 'c1', values: ['c1', 'c99'] } } }), ['c1', 'c99']],
+    ['ids outside c1-c99 dropped', JSON.stringify({ access_token: { acrs: { values: ['c0', 'c100', 'x1', 7, 'c5'] } } }), ['c5']],
+  ])('reads %s', (_label, claims, expected) => {
+    expect(authenticationContextsFrom(claims)).toEqual(expected);
+  });
+
+  it.each([
+    ['null', null],
+    ['malformed JSON', '{"access_token":{"acrs"'],
+    ['JSON null', 'null'],
+    ['acrs null', JSON.stringify({ access_token: { acrs: null } })],
+    ['capolids only', CAPOLIDS],
+  ])('asks for nothing for %s', (_label, claims) => {
+    expect(authenticationContextsFrom(claims)).toEqual([]);
   });
 });
