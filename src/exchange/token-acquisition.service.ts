@@ -12,6 +12,7 @@ import { appTokenTenant } from './app-token-tenant.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions } from './acquired-token.js';
+import { validCorrelationId } from './correlation-id.js';
 import { ScopePreparation } from './prepared-scopes.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
@@ -64,14 +65,15 @@ export class TokenAcquisitionService {
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
     const key = this.oboKeyOf(principal, prepared.key);
     const claims = options.claims || undefined;
+    const correlationId = validCorrelationId(options.correlationId);
     if (!claims) {
       const cached = await this.lookup(key);
       if (cached) return this.fromCache(cached);
     }
     const produce = async () => {
-      this.logger.debug?.(`On-Behalf-Of ${claims ? 'exchange for a claims challenge' : 'cache miss'} for tenant ${principal.tid}, scopes ${scopeList.join(' ')}`);
-      const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, deadlineAtMs, ...(claims ? { claims } : {}) });
-      const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid };
+      this.logger.debug?.(`On-Behalf-Of ${claims ? 'exchange for a claims challenge' : 'cache miss'} for tenant ${principal.tid}, scopes ${scopeList.join(' ')}${correlationId ? ` (correlation ${correlationId})` : ''}`);
+      const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, deadlineAtMs, ...(claims ? { claims } : {}), ...(correlationId ? { correlationId } : {}) });
+      const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid, correlationId: exchanged.correlationId };
       // Never outlive the downstream token (minus the margin), nor the user's own token.
       return { value, cacheUntilMs: Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresOnMs) };
     };
@@ -133,8 +135,9 @@ export class TokenAcquisitionService {
     if (cached) return this.fromCache(cached);
     return this.throttledOr(key, () =>
       this.acquireOnce(key, deadlineAtMs, async () => {
-        const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList, deadlineAtMs });
-        const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId };
+        const correlationId = validCorrelationId(options.correlationId);
+        const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList, deadlineAtMs, ...(correlationId ? { correlationId } : {}) });
+        const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId, correlationId: exchanged.correlationId };
         // Dropped before it expires, so the next call fetches a fresh one in time.
         return { value, cacheUntilMs: exchanged.expiresOnMs - this.options.refreshMarginSec * 1000 };
       }),

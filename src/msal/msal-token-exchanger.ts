@@ -14,6 +14,17 @@ export interface ExchangedToken {
   accessToken: string;
   expiresOnMs: number;
   scopes: string[];
+  /** The `client-request-id` of the attempt that produced it (Entra echoes it, and logs it on its side). */
+  correlationId: string;
+}
+
+/** What every exchange takes: where, what, until when, and optionally the id to correlate it by. */
+interface ExchangeRequest {
+  tenantId: string;
+  scopes: string[];
+  deadlineAtMs: number;
+  /** A GUID (the incoming request's id) sent as `client-request-id` on every attempt; absent: a random one each. */
+  correlationId?: string;
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -39,14 +50,14 @@ export class MsalTokenExchanger {
   ) {}
 
   /** The On-Behalf-Of exchange, at the caller's tenant (never `/common`). */
-  onBehalfOf(request: { assertion: string; tenantId: string; scopes: string[]; claims?: string; deadlineAtMs: number }): Promise<ExchangedToken> {
+  onBehalfOf(request: ExchangeRequest & { assertion: string; claims?: string }): Promise<ExchangedToken> {
     return this.withRetries('on-behalf-of', request, (client, correlationId) =>
       client.acquireTokenOnBehalfOf({ oboAssertion: request.assertion, scopes: request.scopes, correlationId, skipCache: true, ...(request.claims ? { claims: request.claims } : {}) }),
     );
   }
 
   /** Client credentials for this API itself. */
-  forApp(request: { tenantId: string; scopes: string[]; deadlineAtMs: number }): Promise<ExchangedToken> {
+  forApp(request: ExchangeRequest): Promise<ExchangedToken> {
     return this.withRetries('client-credentials', request, (client, correlationId) => client.acquireTokenByClientCredential({ scopes: request.scopes, correlationId, skipCache: true }));
   }
 
@@ -57,7 +68,7 @@ export class MsalTokenExchanger {
    */
   private async withRetries(
     flow: string,
-    request: { tenantId: string; scopes: string[]; deadlineAtMs: number },
+    request: ExchangeRequest,
     acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
   ): Promise<ExchangedToken> {
     const { tenantId, scopes, deadlineAtMs } = request;
@@ -65,7 +76,7 @@ export class MsalTokenExchanger {
     for (let attempt = 0; ; attempt += 1) {
       const remainingMs = deadlineAtMs - Date.now();
       if (remainingMs <= 0) throw new IdentityProviderUnavailableError(`The token request did not complete within deadlineMs (${this.options.deadlineMs} ms).`, DEADLINE_RETRY_AFTER_SEC);
-      const correlationId = randomUUID();
+      const correlationId = request.correlationId ?? randomUUID();
       const observed: ObservedResponse = {};
       const client = new ConfidentialClientApplication(this.configuration(authority, credential, observed, Math.min(this.options.timeoutMs, remainingMs)));
       try {
@@ -74,7 +85,7 @@ export class MsalTokenExchanger {
         this.logger.debug?.(`${flow} token acquired for tenant ${tenantId}, scopes ${scopes.join(' ')} (correlation ${correlationId})`);
         // MSAL dates expiry on the system clock; re-anchor it on the configured clock that the cache judges by.
         const lifetimeMs = result.expiresOn ? result.expiresOn.getTime() - Date.now() : 0;
-        return { accessToken: result.accessToken, expiresOnMs: this.options.clock.nowMs() + lifetimeMs, scopes: result.scopes };
+        return { accessToken: result.accessToken, expiresOnMs: this.options.clock.nowMs() + lifetimeMs, scopes: result.scopes, correlationId };
       } catch (error) {
         if (error instanceof ClientConfigurationError) throw error;
         const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes, tenantId);
