@@ -14,6 +14,8 @@ export interface CachedToken {
   userObjectId?: string;
   /** The `client-request-id` of the exchange that produced it; a cache hit reports the original exchange's id. */
   correlationId?: string;
+  /** When a hit should start a background renewal (refresh-ahead; app tokens); absent: never ahead of expiry. */
+  refreshAtMs?: number;
 }
 
 /** A held lock; `release()` is idempotent. */

@@ -38,10 +38,14 @@ class ScriptedExchanger {
     return this.answer(request);
   }
 
+  /** Entra's `refresh_in`, as MSAL reports it (`refreshOn`); undefined: the answer has none. */
+  refreshInMs: number | undefined;
+
   private answer(request: { correlationId?: string }): ExchangedToken {
     const failure = this.failures.shift();
     if (failure) throw failure;
-    return { accessToken: `downstream-${this.requests.length}`, expiresOnMs: this.clock.now + 3_600_000, scopes: [SCOPE], correlationId: request.correlationId ?? randomUUID() };
+    const refresh = this.refreshInMs === undefined ? {} : { refreshOnMs: this.clock.now + this.refreshInMs };
+    return { accessToken: `downstream-${this.requests.length}`, expiresOnMs: this.clock.now + 3_600_000, scopes: [SCOPE], correlationId: request.correlationId ?? randomUUID(), ...refresh };
   }
 }
 
@@ -108,6 +112,82 @@ describe('TokenAcquisitionService: correlation ids', () => {
     const { exchanger, service } = setup();
     expect(await service.acquireTokenForApp(APP_SCOPE, { correlationId: ID })).toMatchObject({ correlationId: ID });
     expect(exchanger.requests).toEqual([{ kind: 'app', tenantId: TENANT, correlationId: ID }]);
+  });
+});
+
+describe('TokenAcquisitionService: refresh-ahead', () => {
+  const MINUTE = 60_000;
+
+  it('renews a used app token in the background after half its life (no refresh_in), serving the cached one meanwhile', async () => {
+    const { clock, exchanger, service } = setup();
+    const first = await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 29 * MINUTE;
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(1);
+
+    clock.now += 2 * MINUTE; // 31 minutes of 60: due
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+    const renewed = await service.acquireTokenForApp(APP_SCOPE);
+    expect(renewed).toMatchObject({ fromCache: true });
+    expect(renewed.accessToken).not.toBe(first.accessToken);
+    // Past the first token's own end, the caller still never waits: the renewed one is served.
+    clock.now += 40 * MINUTE;
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: renewed.accessToken, fromCache: true });
+  });
+
+  it("renews at Entra's refresh_in when it sent one", async () => {
+    const { clock, exchanger, service } = setup();
+    exchanger.refreshInMs = 10 * MINUTE;
+    await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 9 * MINUTE;
+    await service.acquireTokenForApp(APP_SCOPE);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(1);
+    clock.now += 2 * MINUTE;
+    await service.acquireTokenForApp(APP_SCOPE);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+  });
+
+  it('starts one renewal for many hits at once', async () => {
+    const { clock, exchanger, service } = setup();
+    await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 31 * MINUTE;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => service.acquireTokenForApp(APP_SCOPE)));
+    expect(answers.every((answer) => answer.fromCache)).toBe(true);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+  });
+
+  it('keeps serving the valid token when a renewal fails, and tries again only after a pause', async () => {
+    const { clock, exchanger, service } = setup();
+    const first = await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 31 * MINUTE;
+    exchanger.failures.push(new IdentityProviderUnavailableError('down', 20));
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+
+    clock.now += 21_000;
+    await service.acquireTokenForApp(APP_SCOPE);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(3);
+    expect((await service.acquireTokenForApp(APP_SCOPE)).accessToken).not.toBe(first.accessToken);
+  });
+
+  it('never renews an On-Behalf-Of token ahead: it must not outlive the caller, who brings a new token anyway', async () => {
+    const { clock, exchanger, service } = setup();
+    const user = principal(clock);
+    await service.acquireTokenOnBehalfOf(user, SCOPE);
+    clock.now += 40 * MINUTE;
+    expect(await service.acquireTokenOnBehalfOf(user, SCOPE)).toMatchObject({ fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(1);
   });
 });
 

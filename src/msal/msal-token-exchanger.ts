@@ -16,6 +16,8 @@ export interface ExchangedToken {
   scopes: string[];
   /** The `client-request-id` of the attempt that produced it (Entra echoes it, and logs it on its side). */
   correlationId: string;
+  /** When Entra says to renew it (`refresh_in`, which MSAL reports as `refreshOn`); absent when it did not say. */
+  refreshOnMs?: number;
 }
 
 /** What every exchange takes: where, what, until when, and optionally the id to correlate it by. */
@@ -84,8 +86,10 @@ export class MsalTokenExchanger {
         if (!result?.accessToken) throw new ClientConfigurationError('Entra ID answered without an access token.', { correlationId });
         this.logger.debug?.(`${flow} token acquired for tenant ${tenantId}, scopes ${scopes.join(' ')} (correlation ${correlationId})`);
         // MSAL dates expiry on the system clock; re-anchor it on the configured clock that the cache judges by.
+        const nowMs = this.options.clock.nowMs();
         const lifetimeMs = result.expiresOn ? result.expiresOn.getTime() - Date.now() : 0;
-        return { accessToken: result.accessToken, expiresOnMs: this.options.clock.nowMs() + lifetimeMs, scopes: result.scopes, correlationId };
+        const refreshOnMs = result.refreshOn ? nowMs + (result.refreshOn.getTime() - Date.now()) : undefined;
+        return { accessToken: result.accessToken, expiresOnMs: nowMs + lifetimeMs, scopes: result.scopes, correlationId, ...(refreshOnMs !== undefined ? { refreshOnMs } : {}) };
       } catch (error) {
         if (error instanceof ClientConfigurationError) throw error;
         const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes, tenantId);
