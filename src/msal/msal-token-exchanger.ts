@@ -6,6 +6,7 @@ import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient, type MsalAuthority } from '../discovery/authority-metadata.js';
 import { ClientConfigurationError, EntraResponseError, IdentityProviderUnavailableError, type OboError } from '../errors/obo-errors.js';
+import { observeAcquisition, type AcquisitionProgress } from '../observability/open-telemetry.js';
 import { describeForLog, mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
 import { createMsalNetworkClient } from './msal-network-client.js';
 
@@ -68,10 +69,19 @@ export class MsalTokenExchanger {
    * finish before `deadlineAtMs` (a wall-clock time, like the timers that enforce it): each attempt's timeout is cut to
    * what is left, and a 5xx's `Retry-After` is waited out only when it fits.
    */
-  private async withRetries(
+  private withRetries(
+    flow: 'on-behalf-of' | 'client-credentials',
+    request: ExchangeRequest,
+    acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
+  ): Promise<ExchangedToken> {
+    return observeAcquisition(flow === 'on-behalf-of' ? 'obo' : 'app', request, (progress) => this.attempts(flow, request, acquire, progress));
+  }
+
+  private async attempts(
     flow: string,
     request: ExchangeRequest,
     acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
+    progress: AcquisitionProgress,
   ): Promise<ExchangedToken> {
     const { tenantId, scopes, deadlineAtMs } = request;
     const [authority, credential] = await Promise.all([this.metadata.msalAuthority(tenantId), this.credential()]);
@@ -79,6 +89,7 @@ export class MsalTokenExchanger {
       const remainingMs = deadlineAtMs - Date.now();
       if (remainingMs <= 0) throw new IdentityProviderUnavailableError(`The token request did not complete within deadlineMs (${this.options.deadlineMs} ms).`, DEADLINE_RETRY_AFTER_SEC);
       const correlationId = request.correlationId ?? randomUUID();
+      progress.attempt(correlationId);
       const observed: ObservedResponse = {};
       const client = new ConfidentialClientApplication(this.configuration(authority, credential, observed, Math.min(this.options.timeoutMs, remainingMs)));
       try {
