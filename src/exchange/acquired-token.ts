@@ -15,7 +15,7 @@ export interface AcquiredToken {
    * reports the id of the exchange that filled the cache, not of the current request; absent for entries stored
    * without one (a custom cache that drops it).
    */
-  correlationId?: string;
+  correlationId?: string | undefined;
 }
 
 export interface AcquireOnBehalfOfOptions {
@@ -46,5 +46,5 @@ export interface AcquireAppTokenOptions {
 
 /** What callers get for a cached or new token: a fresh object each time (its `Date` is theirs to keep). */
 export function acquiredToken(value: CachedToken, fromCache: boolean): AcquiredToken {
-  return { accessToken: value.accessToken, expiresOn: new Date(value.expiresOnMs), scopes: value.scopes, tenantId: value.tenantId, fromCache, ...(value.correlationId ? { correlationId: value.correlationId } : {}) };
+  return { accessToken: value.accessToken, expiresOn: new Date(value.expiresOnMs), scopes: value.scopes, tenantId: value.tenantId, fromCache, correlationId: value.correlationId };
 }

@@ -5,6 +5,8 @@ import { ThrottleMemory } from './throttle-memory.js';
 
 /** How long a failed renewal waits before a later hit tries again (Entra's own `Retry-After` when it sent one). */
 const RENEWAL_RETRY_SEC = 30;
+/** How long hits leave a key alone after another instance held its lock: its renewal arrives through the cache. */
+const OTHER_INSTANCE_RENEWING_SEC = 1;
 
 /**
  * When a token is due for renewal: at Entra's `refresh_in` when it sent one (msal-common reports it as `refreshOn`),
@@ -59,7 +61,11 @@ export class RefreshAhead {
       return;
     }
     const lock = await this.cache.tryLock(key, this.lockTtlMs);
-    if (!lock) return;
+    if (!lock) {
+      // Without this pause every hit here would ask Redis for the lock until the other instance's token arrives.
+      this.backoff.remember(key, OTHER_INSTANCE_RENEWING_SEC);
+      return;
+    }
     try {
       await renew();
     } finally {
