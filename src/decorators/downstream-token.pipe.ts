@@ -27,6 +27,7 @@ export interface DownstreamTokenRequest {
 @Injectable()
 export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest, string | AcquiredToken | Promise<string | AcquiredToken>> {
   private readonly apis: ReadonlyMap<string, ResolvedDownstreamApi>;
+  private readonly correlationHeaders: readonly string[];
 
   constructor(
     private readonly tokens: TokenAcquisitionService,
@@ -34,6 +35,7 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
     @Inject(OBO_RESOLVED_OPTIONS) options: ResolvedOboOptions,
   ) {
     this.apis = options.downstreamApis;
+    this.correlationHeaders = options.correlationHeaders;
   }
 
   /** A configured API's scopes for its name (one map lookup; the route scan refused unknown names), else the scopes given. */
@@ -56,7 +58,7 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
   private async acquire(request: GuardedRequest, options: DownstreamTokenOptions): Promise<string | AcquiredToken> {
     const principal = await principalOf(request, this.verifier);
     // Only a miss reads the request's id: the hit path above stays a lookup.
-    const correlationId = requestCorrelationId(request.headers);
+    const correlationId = requestCorrelationId(request.headers, this.correlationHeaders);
     const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, this.scopesOf(options), correlationId ? { correlationId } : {});
     return options.result ? acquired : acquired.accessToken;
   }

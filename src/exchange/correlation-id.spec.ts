@@ -41,6 +41,15 @@ describe('requestCorrelationId', () => {
   });
 });
 
+describe('requestCorrelationId with configured headers (correlationHeaders)', () => {
+  it('reads only the configured headers, in their order', () => {
+    const headers = { 'x-request-id': ID, 'x-correlation-id': '11111111-2222-4333-8444-555555555555', traceparent: TRACEPARENT };
+    expect(requestCorrelationId(headers, ['x-correlation-id', 'x-request-id'])).toBe('11111111-2222-4333-8444-555555555555');
+    expect(requestCorrelationId(headers, ['traceparent'])).toBe(TRACE_ID_AS_GUID);
+    expect(requestCorrelationId(headers, [])).toBeUndefined();
+  });
+});
+
 describe('validCorrelationId', () => {
   it('keeps a GUID (lower-cased) and drops anything else', () => {
     expect(validCorrelationId(ID.toUpperCase())).toBe(ID);

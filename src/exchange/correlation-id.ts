@@ -1,11 +1,5 @@
+import { DEFAULT_CORRELATION_HEADERS } from '../config/correlation-headers-option.js';
 import { isGuid } from '../util/ids.js';
-
-/**
- * The headers an incoming request may name its id in, in the order they are trusted: Microsoft's own
- * `client-request-id` / `x-ms-client-request-id` (what MSAL and Entra send and echo), the common `x-request-id`, then
- * a W3C `traceparent`.
- */
-export const CORRELATION_HEADERS = ['client-request-id', 'x-ms-client-request-id', 'x-request-id', 'traceparent'] as const;
 
 /** `version-traceid-parentid-flags`; https://www.w3.org/TR/trace-context/#traceparent-header-field-values */
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -15,13 +9,13 @@ const ZERO_PARENT_ID = '0'.repeat(16);
 type HeaderValue = string | string[] | undefined;
 
 /**
- * The id of the incoming request, as the correlation id (`client-request-id`) of the exchange it causes: a GUID header
- * as it is (lower-cased), or the trace id of a valid `traceparent` written as a GUID. Anything else is ignored (then
+ * The id of the incoming request, as the correlation id (`client-request-id`) of the exchange it causes: the first of
+ * `names` (lower-case header names; default the `correlationHeaders` default) that holds one. A GUID header as it is (lower-cased), or the trace id of a valid `traceparent` written as a GUID. Anything else is ignored (then
  * the exchange gets a random id); it is never logged, since a header is the caller's to fill with anything.
  */
-export function requestCorrelationId(headers: Readonly<Record<string, HeaderValue>> | undefined): string | undefined {
+export function requestCorrelationId(headers: Readonly<Record<string, HeaderValue>> | undefined, names: readonly string[] = DEFAULT_CORRELATION_HEADERS): string | undefined {
   if (!headers) return undefined;
-  for (const name of CORRELATION_HEADERS) {
+  for (const name of names) {
     const raw = headers[name];
     const value = (Array.isArray(raw) ? raw[0] : raw)?.trim().toLowerCase();
     if (value === undefined) continue;

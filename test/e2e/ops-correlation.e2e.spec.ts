@@ -91,3 +91,26 @@ describe.each(ADAPTERS)('correlation ids on %s', (adapter) => {
     expect(JSON.stringify(answer.body)).not.toContain(id);
   });
 });
+
+describe.each(ADAPTERS)('correlationHeaders on %s', (adapter) => {
+  const entra = useEmulator();
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    @Module({ imports: [OboModule.forRoot(middleTierOptions(entra, { timeoutMs: 20_000, correlationHeaders: ['X-Correlation-ID'] }))], controllers: [CorrelationController] })
+    class ConfiguredHeaderModule {}
+    ({ app, url } = await startNestApp(ConfiguredHeaderModule, adapter));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('reads the configured header only', async () => {
+    const id = randomUUID();
+    const ignored = randomUUID();
+    const response = await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${await userToken(entra)}`, 'x-correlation-id': id, 'x-request-id': ignored } });
+    expect(((await response.json()) as { correlationId: string }).correlationId).toBe(id);
+    expect(entra.tokenRequests({ grantType: JWT_BEARER_GRANT }).map((request) => request.correlationId)).toEqual([id]);
+  });
+});
