@@ -31,6 +31,7 @@ export type { AppTokenOptions } from './decorators/app-token.pipe.js';
 
 /** Programmatic token acquisition. */
 export { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
+export { requestCorrelationId } from './exchange/correlation-id.js';
 export type { AcquiredToken, AcquireOnBehalfOfOptions, AcquireAppTokenOptions } from './exchange/token-acquisition.service.js';
 
 /** Named downstream APIs (`downstreamApis`): an injected client, or one made by the service; their error. */

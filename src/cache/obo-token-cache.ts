@@ -12,6 +12,10 @@ export interface CachedToken {
   tenantId: string;
   /** Object id of the user it acts for; absent for app-only tokens. */
   userObjectId?: string;
+  /** The `client-request-id` of the exchange that produced it; a cache hit reports the original exchange's id. */
+  correlationId?: string;
+  /** When a hit should start a background renewal (refresh-ahead; app tokens); absent: never ahead of expiry. */
+  refreshAtMs?: number;
 }
 
 /** A held lock; `release()` is idempotent. */

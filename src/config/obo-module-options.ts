@@ -90,6 +90,11 @@ export interface OboModuleOptions {
   downstreamTimeoutMs?: number;
   /** Client capabilities sent with every token request; `['cp1']` tells Entra this API handles CAE claims challenges. */
   clientCapabilities?: string[];
+  /**
+   * Request headers, in order, whose GUID value becomes a cache miss's `client-request-id` at Entra (`traceparent`: its
+   * trace id). Default `['client-request-id', 'x-ms-client-request-id', 'x-request-id', 'traceparent']`; `[]`: none.
+   */
+  correlationHeaders?: string[];
 }
 
 /** Module-definition extras: known when the module is declared, even with `forRootAsync`. */

@@ -3,6 +3,7 @@ import { Problems, type OptionNameTable } from '../util/problems.js';
 import { GUID_PATTERN as GUID } from '../util/ids.js';
 import { resolveCredential, type ResolvedCredential } from './credential.js';
 import type { OboClock, OboModuleOptions } from './obo-module-options.js';
+import { correlationHeadersRule } from './correlation-headers-option.js';
 import { clientCapabilitiesRule, downstreamApisRule, type ResolvedDownstreamApi } from './downstream-api-options.js';
 import { audiencesRule, clientIdRule, clockToleranceRule, consumersTenantRule, tenantIdsRule, tenantRule } from './option-rules.js';
 
@@ -15,7 +16,7 @@ const OPTION_NAMES: OptionNameTable<OboModuleOptions> = {
   tenantId: true, clientId: true, audiences: true, credential: true, authorityHost: true, allowedTenants: true, allowAnyTenant: true,
   clockToleranceSec: true, cache: true, timeoutMs: true, retries: true, deadlineMs: true, allowGuests: true, fetch: true,
   refreshMarginSec: true, verifiedTokenCacheSize: true, clock: true, warmUp: true, allowPersonalAccounts: true, maxTokenLengthBytes: true,
-  downstreamApis: true, downstreamFetch: true, downstreamTimeoutMs: true, clientCapabilities: true,
+  downstreamApis: true, downstreamFetch: true, downstreamTimeoutMs: true, clientCapabilities: true, correlationHeaders: true,
 };
 /** Microsoft.IdentityModel's `TokenValidationParameters.DefaultMaximumTokenSizeInBytes` (1024 × 250). */
 export const DEFAULT_MAX_TOKEN_LENGTH_BYTES = 256_000;
@@ -48,6 +49,8 @@ export interface ResolvedOboOptions {
   downstreamFetch: typeof fetch;
   downstreamTimeoutMs: number;
   clientCapabilities: readonly string[];
+  /** Lower-cased header names whose value may name the incoming request's id (the exchange's correlation id). */
+  correlationHeaders: readonly string[];
 }
 
 /** What discovery needs: where, through which fetch, how long to wait, and the clock. */
@@ -110,6 +113,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
   const downstreamFetch = problems.func<typeof fetch>(input.downstreamFetch, 'downstreamFetch', 'a fetch function', globalThis.fetch);
   const downstreamTimeoutMs = problems.integerIn(input.downstreamTimeoutMs, 'downstreamTimeoutMs', { min: 1, max: 600_000 }, 30_000);
   const clientCapabilities = clientCapabilitiesRule(input.clientCapabilities, problems);
+  const correlationHeaders = correlationHeadersRule(input.correlationHeaders, problems);
 
   problems.throwIfAny();
   return {
@@ -137,6 +141,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
     downstreamFetch,
     downstreamTimeoutMs,
     clientCapabilities,
+    correlationHeaders,
   };
 }
 

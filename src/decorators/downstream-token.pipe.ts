@@ -4,6 +4,7 @@ import { knownPrincipalOf, principalOf, type GuardedRequest } from '../auth/requ
 import type { ResolvedDownstreamApi, ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { acquiredToken } from '../exchange/acquired-token.js';
+import { requestCorrelationId } from '../exchange/correlation-id.js';
 import { TokenAcquisitionService, type AcquiredToken } from '../exchange/token-acquisition.service.js';
 
 export interface DownstreamTokenOptions {
@@ -26,6 +27,7 @@ export interface DownstreamTokenRequest {
 @Injectable()
 export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest, string | AcquiredToken | Promise<string | AcquiredToken>> {
   private readonly apis: ReadonlyMap<string, ResolvedDownstreamApi>;
+  private readonly correlationHeaders: readonly string[];
 
   constructor(
     private readonly tokens: TokenAcquisitionService,
@@ -33,6 +35,7 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
     @Inject(OBO_RESOLVED_OPTIONS) options: ResolvedOboOptions,
   ) {
     this.apis = options.downstreamApis;
+    this.correlationHeaders = options.correlationHeaders;
   }
 
   /** A configured API's scopes for its name (one map lookup; the route scan refused unknown names), else the scopes given. */
@@ -54,7 +57,9 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
 
   private async acquire(request: GuardedRequest, options: DownstreamTokenOptions): Promise<string | AcquiredToken> {
     const principal = await principalOf(request, this.verifier);
-    const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, this.scopesOf(options));
+    // Only a miss reads the request's id: the hit path above stays a lookup.
+    const correlationId = requestCorrelationId(request.headers, this.correlationHeaders);
+    const acquired = await this.tokens.acquireTokenOnBehalfOf(principal, this.scopesOf(options), correlationId ? { correlationId } : {});
     return options.result ? acquired : acquired.accessToken;
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TEST_SCOPE, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
@@ -7,7 +8,7 @@ const exchanger = {
   calls: 0,
   async onBehalfOf(): Promise<ExchangedToken> {
     this.calls += 1;
-    return { accessToken: `downstream-${this.calls}`, expiresOnMs: Date.now() + 3_600_000, scopes: [TEST_SCOPE] };
+    return { accessToken: `downstream-${this.calls}`, expiresOnMs: Date.now() + 3_600_000, scopes: [TEST_SCOPE], correlationId: randomUUID() };
   },
 };
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TEST_SCOPE, TEST_TENANT, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
@@ -22,25 +23,29 @@ class ManualClock implements OboClock {
 
 /** Answers each exchange with a new token, or with the next scripted failure; records what it was asked. */
 class ScriptedExchanger {
-  readonly requests: { kind: 'obo' | 'app'; tenantId: string; claims?: string }[] = [];
+  readonly requests: { kind: 'obo' | 'app'; tenantId: string; claims?: string; correlationId?: string }[] = [];
   readonly failures: Error[] = [];
 
   constructor(private readonly clock: ManualClock) {}
 
-  async onBehalfOf(request: { tenantId: string; claims?: string }): Promise<ExchangedToken> {
-    this.requests.push({ kind: 'obo', tenantId: request.tenantId, ...(request.claims ? { claims: request.claims } : {}) });
-    return this.answer();
+  async onBehalfOf(request: { tenantId: string; claims?: string; correlationId?: string }): Promise<ExchangedToken> {
+    this.requests.push({ kind: 'obo', tenantId: request.tenantId, ...(request.claims ? { claims: request.claims } : {}), ...(request.correlationId ? { correlationId: request.correlationId } : {}) });
+    return this.answer(request);
   }
 
-  async forApp(request: { tenantId: string }): Promise<ExchangedToken> {
-    this.requests.push({ kind: 'app', tenantId: request.tenantId });
-    return this.answer();
+  async forApp(request: { tenantId: string; correlationId?: string }): Promise<ExchangedToken> {
+    this.requests.push({ kind: 'app', tenantId: request.tenantId, ...(request.correlationId ? { correlationId: request.correlationId } : {}) });
+    return this.answer(request);
   }
 
-  private answer(): ExchangedToken {
+  /** Entra's `refresh_in`, as MSAL reports it (`refreshOn`); undefined: the answer has none. */
+  refreshInMs: number | undefined;
+
+  private answer(request: { correlationId?: string }): ExchangedToken {
     const failure = this.failures.shift();
     if (failure) throw failure;
-    return { accessToken: `downstream-${this.requests.length}`, expiresOnMs: this.clock.now + 3_600_000, scopes: [SCOPE] };
+    const refresh = this.refreshInMs === undefined ? {} : { refreshOnMs: this.clock.now + this.refreshInMs };
+    return { accessToken: `downstream-${this.requests.length}`, expiresOnMs: this.clock.now + 3_600_000, scopes: [SCOPE], correlationId: request.correlationId ?? randomUUID(), ...refresh };
   }
 }
 
@@ -81,6 +86,108 @@ describe('TokenAcquisitionService: claims challenges', () => {
     const [plain, challenged] = await Promise.all([service.acquireTokenOnBehalfOf(user, SCOPE), service.acquireTokenOnBehalfOf(user, SCOPE, { claims: CHALLENGE })]);
     expect(plain.accessToken).not.toBe(challenged.accessToken);
     expect(exchanger.requests.filter((request) => request.claims === CHALLENGE)).toHaveLength(1);
+  });
+});
+
+describe('TokenAcquisitionService: correlation ids', () => {
+  const ID = '5f0c2a77-3b8e-4c52-9d3e-1a2b3c4d5e6f';
+
+  it("sends the caller's GUID with the exchange and returns it, on the miss and on later hits", async () => {
+    const { clock, exchanger, service } = setup();
+    const user = principal(clock);
+    expect(await service.acquireTokenOnBehalfOf(user, SCOPE, { correlationId: ID.toUpperCase() })).toMatchObject({ fromCache: false, correlationId: ID });
+    expect(exchanger.requests).toEqual([{ kind: 'obo', tenantId: TENANT, correlationId: ID }]);
+    // A hit answers with the id of the exchange that filled the cache, whatever the current request sent.
+    expect(await service.acquireTokenOnBehalfOf(user, SCOPE, { correlationId: '11111111-2222-4333-8444-555555555555' })).toMatchObject({ fromCache: true, correlationId: ID });
+  });
+
+  it('replaces an id that is not a GUID: the exchange makes its own, and reports that one', async () => {
+    const { clock, exchanger, service } = setup();
+    const acquired = await service.acquireTokenOnBehalfOf(principal(clock), SCOPE, { correlationId: 'req-42' });
+    expect(exchanger.requests).toEqual([{ kind: 'obo', tenantId: TENANT }]);
+    expect(acquired.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('passes an app token request its id too', async () => {
+    const { exchanger, service } = setup();
+    expect(await service.acquireTokenForApp(APP_SCOPE, { correlationId: ID })).toMatchObject({ correlationId: ID });
+    expect(exchanger.requests).toEqual([{ kind: 'app', tenantId: TENANT, correlationId: ID }]);
+  });
+});
+
+describe('TokenAcquisitionService: refresh-ahead', () => {
+  const MINUTE = 60_000;
+
+  it('renews a used app token in the background after half its life (no refresh_in), serving the cached one meanwhile', async () => {
+    const { clock, exchanger, service } = setup();
+    const first = await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 29 * MINUTE;
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(1);
+
+    clock.now += 2 * MINUTE; // 31 minutes of 60: due
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+    const renewed = await service.acquireTokenForApp(APP_SCOPE);
+    expect(renewed).toMatchObject({ fromCache: true });
+    expect(renewed.accessToken).not.toBe(first.accessToken);
+    // Past the first token's own end, the caller still never waits: the renewed one is served.
+    clock.now += 40 * MINUTE;
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: renewed.accessToken, fromCache: true });
+  });
+
+  it("renews at Entra's refresh_in when it sent one", async () => {
+    const { clock, exchanger, service } = setup();
+    exchanger.refreshInMs = 10 * MINUTE;
+    await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 9 * MINUTE;
+    await service.acquireTokenForApp(APP_SCOPE);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(1);
+    clock.now += 2 * MINUTE;
+    await service.acquireTokenForApp(APP_SCOPE);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+  });
+
+  it('starts one renewal for many hits at once', async () => {
+    const { clock, exchanger, service } = setup();
+    await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 31 * MINUTE;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => service.acquireTokenForApp(APP_SCOPE)));
+    expect(answers.every((answer) => answer.fromCache)).toBe(true);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+  });
+
+  it('keeps serving the valid token when a renewal fails, and tries again only after a pause', async () => {
+    const { clock, exchanger, service } = setup();
+    const first = await service.acquireTokenForApp(APP_SCOPE);
+    clock.now += 31 * MINUTE;
+    exchanger.failures.push(new IdentityProviderUnavailableError('down', 20));
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(await service.acquireTokenForApp(APP_SCOPE)).toMatchObject({ accessToken: first.accessToken, fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(2);
+
+    clock.now += 21_000;
+    await service.acquireTokenForApp(APP_SCOPE);
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(3);
+    expect((await service.acquireTokenForApp(APP_SCOPE)).accessToken).not.toBe(first.accessToken);
+  });
+
+  it('never renews an On-Behalf-Of token ahead: it must not outlive the caller, who brings a new token anyway', async () => {
+    const { clock, exchanger, service } = setup();
+    const user = principal(clock);
+    await service.acquireTokenOnBehalfOf(user, SCOPE);
+    clock.now += 40 * MINUTE;
+    expect(await service.acquireTokenOnBehalfOf(user, SCOPE)).toMatchObject({ fromCache: true });
+    await service.renewalsSettled();
+    expect(exchanger.requests).toHaveLength(1);
   });
 });
 

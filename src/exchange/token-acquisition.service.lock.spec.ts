@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TEST_SCOPE, TEST_TENANT, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
 import type { CacheLock, CachedToken } from '../cache/obo-token-cache.js';
@@ -27,7 +28,7 @@ class CountingExchanger {
 
   async onBehalfOf(): Promise<ExchangedToken> {
     this.calls += 1;
-    return { accessToken: 'exchanged-here', expiresOnMs: Date.now() + 3_600_000, scopes: [SCOPE] };
+    return { accessToken: 'exchanged-here', expiresOnMs: Date.now() + 3_600_000, scopes: [SCOPE], correlationId: randomUUID() };
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TEST_API, TEST_SCOPE, TEST_TENANT, testPrincipal, testService } from '../../test/support/token-acquisition-fixtures.js';
 import { oboCacheKey } from '../cache/cache-key.js';
 import { InMemoryTokenCache } from '../cache/in-memory-token-cache.js';
@@ -50,7 +51,7 @@ class GatedExchanger {
   }
 
   succeed(): void {
-    this.open({ accessToken: 'downstream-token', expiresOnMs: Date.now() + 3_600_000, scopes: [SCOPE] });
+    this.open({ accessToken: 'downstream-token', expiresOnMs: Date.now() + 3_600_000, scopes: [SCOPE], correlationId: randomUUID() });
   }
 
   fail(): void {

@@ -2,17 +2,20 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { CacheKeys } from '../cache/cache-key.js';
-import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
+import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
 import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
 import { appTokenTenant } from './app-token-tenant.js';
+import { lockOrWait } from './cross-instance-lock.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions } from './acquired-token.js';
+import { validCorrelationId } from './correlation-id.js';
 import { ScopePreparation } from './prepared-scopes.js';
+import { RefreshAhead, refreshAtMs } from './refresh-ahead.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
 export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions } from './acquired-token.js';
@@ -22,7 +25,6 @@ export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions } 
  * not all retries: a lock left by a crashed instance (or planted) then costs a waiter about one exchange.
  */
 const LOCK_MARGIN_MS = 1000;
-const LOCK_POLL_INTERVAL_MS = 25;
 
 /**
  * The programmatic face of the module: On-Behalf-Of and client-credentials tokens, cached per user and per app,
@@ -34,6 +36,7 @@ export class TokenAcquisitionService {
   private readonly logger = new Logger('OboModule');
   private readonly flights = new SingleFlight<AcquiredToken>();
   private readonly throttled: ThrottleMemory;
+  private readonly refreshAhead: RefreshAhead;
   private readonly keys: CacheKeys;
   /** Each principal's cache keys by scope key: the same string every request, so the cache's `Map` hashes it once. */
   private readonly oboKeys = new WeakMap<EntraPrincipal, Map<string, string>>();
@@ -48,6 +51,7 @@ export class TokenAcquisitionService {
     private readonly metadata: AuthorityMetadataClient,
   ) {
     this.throttled = new ThrottleMemory(() => options.clock.nowMs());
+    this.refreshAhead = new RefreshAhead(() => options.clock.nowMs(), cache, options.timeoutMs + LOCK_MARGIN_MS);
     this.keys = new CacheKeys({ clientId: options.clientId, authorityHost: options.authorityHost });
   }
 
@@ -64,14 +68,15 @@ export class TokenAcquisitionService {
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
     const key = this.oboKeyOf(principal, prepared.key);
     const claims = options.claims || undefined;
+    const correlationId = validCorrelationId(options.correlationId);
     if (!claims) {
       const cached = await this.lookup(key);
       if (cached) return this.fromCache(cached);
     }
     const produce = async () => {
-      this.logger.debug?.(`On-Behalf-Of ${claims ? 'exchange for a claims challenge' : 'cache miss'} for tenant ${principal.tid}, scopes ${scopeList.join(' ')}`);
-      const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, deadlineAtMs, ...(claims ? { claims } : {}) });
-      const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid };
+      this.logger.debug?.(`On-Behalf-Of ${claims ? 'exchange for a claims challenge' : 'cache miss'} for tenant ${principal.tid}, scopes ${scopeList.join(' ')}${correlationId ? ` (correlation ${correlationId})` : ''}`);
+      const exchanged = await this.exchanger.onBehalfOf({ assertion: handle.token, tenantId: principal.tid, scopes: scopeList, deadlineAtMs, ...(claims ? { claims } : {}), ...(correlationId ? { correlationId } : {}) });
+      const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId: principal.tid, userObjectId: principal.oid, correlationId: exchanged.correlationId };
       // Never outlive the downstream token (minus the margin), nor the user's own token.
       return { value, cacheUntilMs: Math.min(exchanged.expiresOnMs - this.options.refreshMarginSec * 1000, handle.expiresOnMs) };
     };
@@ -129,16 +134,26 @@ export class TokenAcquisitionService {
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
     const tenantId = await appTokenTenant(options.tenantId, this.options, async () => tenantIdOfIssuer((await this.metadata.get(this.options.tenantId)).issuer));
     const key = this.keys.forApp(tenantId, prepared.key);
+    const correlationId = validCorrelationId(options.correlationId);
+    const produce = async (deadline: number) => {
+      const issuedAtMs = this.options.clock.nowMs();
+      const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList, deadlineAtMs: deadline, ...(correlationId ? { correlationId } : {}) });
+      // Dropped before it expires, so the next call fetches a fresh one in time; renewed before that while in use.
+      const cacheUntilMs = exchanged.expiresOnMs - this.options.refreshMarginSec * 1000;
+      const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId, correlationId: exchanged.correlationId, refreshAtMs: refreshAtMs(issuedAtMs, exchanged, cacheUntilMs) };
+      return { value, cacheUntilMs };
+    };
     const cached = await this.lookup(key);
-    if (cached) return this.fromCache(cached);
-    return this.throttledOr(key, () =>
-      this.acquireOnce(key, deadlineAtMs, async () => {
-        const exchanged = await this.exchanger.forApp({ tenantId, scopes: scopeList, deadlineAtMs });
-        const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId };
-        // Dropped before it expires, so the next call fetches a fresh one in time.
-        return { value, cacheUntilMs: exchanged.expiresOnMs - this.options.refreshMarginSec * 1000 };
-      }),
-    );
+    if (cached) {
+      this.refreshAhead.onHit(key, cached, () => this.throttledOr(key, () => this.exchangeAndStore(key, () => produce(Date.now() + this.options.deadlineMs))));
+      return this.fromCache(cached);
+    }
+    return this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, () => produce(deadlineAtMs)));
+  }
+
+  /** Resolves when no background renewal runs (shutdown; tests that read what a renewal stored). */
+  renewalsSettled(): Promise<void> {
+    return this.refreshAhead.whenIdle();
   }
 
   /** Evicts one user's cached tokens (sign-out, revocation), where the cache supports it. */
@@ -177,7 +192,7 @@ export class TokenAcquisitionService {
       const again = await this.lookup(key);
       if (again) return this.fromCache(again);
       const lockTtlMs = this.options.timeoutMs + LOCK_MARGIN_MS;
-      const outcome = await this.lockOrWait(key, lockTtlMs, deadlineAtMs);
+      const outcome = await lockOrWait(this.cache, (entryKey) => this.lookup(entryKey), key, lockTtlMs, deadlineAtMs);
       if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
       const lock = outcome;
       try {
@@ -186,32 +201,6 @@ export class TokenAcquisitionService {
         await lock?.release().catch(() => undefined);
       }
     });
-  }
-
-  /**
-   * Takes the cache's cross-instance lock for `key`, or, while another instance holds it, waits for that instance's
-   * entry. Returns the entry, the lock, or undefined (no lock support, or the wait ran out: exchange anyway).
-   */
-  private async lockOrWait(key: string, lockTtlMs: number, deadlineAtMs: number): Promise<CachedToken | CacheLock | undefined> {
-    if (!this.cache.tryLock) return undefined;
-    // The wait is bounded by one exchange of the holder and by this acquisition's own deadline.
-    const deadline = Math.min(Date.now() + lockTtlMs, deadlineAtMs);
-    for (;;) {
-      const lock = await this.cache.tryLock(key, lockTtlMs);
-      if (lock) {
-        // A lock just freed is most often the winner's, released right after it stored its token: read once more, or
-        // every instance that was waiting would take the lock in turn and exchange again.
-        const entry = await this.lookup(key);
-        if (!entry) return lock;
-        await lock.release().catch(() => undefined);
-        return entry;
-      }
-      if (Date.now() >= deadline) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_INTERVAL_MS));
-      // The holder stored its token, or released the lock after failing (then the next round takes it).
-      const entry = await this.lookup(key);
-      if (entry) return entry;
-    }
   }
 
   private async lookup(key: string): Promise<CachedToken | undefined> {

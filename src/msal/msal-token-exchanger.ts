@@ -6,6 +6,7 @@ import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient, type MsalAuthority } from '../discovery/authority-metadata.js';
 import { ClientConfigurationError, EntraResponseError, IdentityProviderUnavailableError, type OboError } from '../errors/obo-errors.js';
+import { observeAcquisition, type AcquisitionProgress } from '../observability/open-telemetry.js';
 import { describeForLog, mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
 import { createMsalNetworkClient } from './msal-network-client.js';
 
@@ -14,6 +15,19 @@ export interface ExchangedToken {
   accessToken: string;
   expiresOnMs: number;
   scopes: string[];
+  /** The `client-request-id` of the attempt that produced it (Entra echoes it, and logs it on its side). */
+  correlationId: string;
+  /** When Entra says to renew it (`refresh_in`, which MSAL reports as `refreshOn`); absent when it did not say. */
+  refreshOnMs?: number;
+}
+
+/** What every exchange takes: where, what, until when, and optionally the id to correlate it by. */
+interface ExchangeRequest {
+  tenantId: string;
+  scopes: string[];
+  deadlineAtMs: number;
+  /** A GUID (the incoming request's id) sent as `client-request-id` on every attempt; absent: a random one each. */
+  correlationId?: string;
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -39,14 +53,14 @@ export class MsalTokenExchanger {
   ) {}
 
   /** The On-Behalf-Of exchange, at the caller's tenant (never `/common`). */
-  onBehalfOf(request: { assertion: string; tenantId: string; scopes: string[]; claims?: string; deadlineAtMs: number }): Promise<ExchangedToken> {
+  onBehalfOf(request: ExchangeRequest & { assertion: string; claims?: string }): Promise<ExchangedToken> {
     return this.withRetries('on-behalf-of', request, (client, correlationId) =>
       client.acquireTokenOnBehalfOf({ oboAssertion: request.assertion, scopes: request.scopes, correlationId, skipCache: true, ...(request.claims ? { claims: request.claims } : {}) }),
     );
   }
 
   /** Client credentials for this API itself. */
-  forApp(request: { tenantId: string; scopes: string[]; deadlineAtMs: number }): Promise<ExchangedToken> {
+  forApp(request: ExchangeRequest): Promise<ExchangedToken> {
     return this.withRetries('client-credentials', request, (client, correlationId) => client.acquireTokenByClientCredential({ scopes: request.scopes, correlationId, skipCache: true }));
   }
 
@@ -55,17 +69,27 @@ export class MsalTokenExchanger {
    * finish before `deadlineAtMs` (a wall-clock time, like the timers that enforce it): each attempt's timeout is cut to
    * what is left, and a 5xx's `Retry-After` is waited out only when it fits.
    */
-  private async withRetries(
-    flow: string,
-    request: { tenantId: string; scopes: string[]; deadlineAtMs: number },
+  private withRetries(
+    flow: 'on-behalf-of' | 'client-credentials',
+    request: ExchangeRequest,
     acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
+  ): Promise<ExchangedToken> {
+    return observeAcquisition(flow === 'on-behalf-of' ? 'obo' : 'app', request, (progress) => this.attempts(flow, request, acquire, progress));
+  }
+
+  private async attempts(
+    flow: string,
+    request: ExchangeRequest,
+    acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
+    progress: AcquisitionProgress,
   ): Promise<ExchangedToken> {
     const { tenantId, scopes, deadlineAtMs } = request;
     const [authority, credential] = await Promise.all([this.metadata.msalAuthority(tenantId), this.credential()]);
     for (let attempt = 0; ; attempt += 1) {
       const remainingMs = deadlineAtMs - Date.now();
       if (remainingMs <= 0) throw new IdentityProviderUnavailableError(`The token request did not complete within deadlineMs (${this.options.deadlineMs} ms).`, DEADLINE_RETRY_AFTER_SEC);
-      const correlationId = randomUUID();
+      const correlationId = request.correlationId ?? randomUUID();
+      progress.attempt(correlationId);
       const observed: ObservedResponse = {};
       const client = new ConfidentialClientApplication(this.configuration(authority, credential, observed, Math.min(this.options.timeoutMs, remainingMs)));
       try {
@@ -73,8 +97,10 @@ export class MsalTokenExchanger {
         if (!result?.accessToken) throw new ClientConfigurationError('Entra ID answered without an access token.', { correlationId });
         this.logger.debug?.(`${flow} token acquired for tenant ${tenantId}, scopes ${scopes.join(' ')} (correlation ${correlationId})`);
         // MSAL dates expiry on the system clock; re-anchor it on the configured clock that the cache judges by.
+        const nowMs = this.options.clock.nowMs();
         const lifetimeMs = result.expiresOn ? result.expiresOn.getTime() - Date.now() : 0;
-        return { accessToken: result.accessToken, expiresOnMs: this.options.clock.nowMs() + lifetimeMs, scopes: result.scopes };
+        const refreshOnMs = result.refreshOn ? nowMs + (result.refreshOn.getTime() - Date.now()) : undefined;
+        return { accessToken: result.accessToken, expiresOnMs: nowMs + lifetimeMs, scopes: result.scopes, correlationId, ...(refreshOnMs !== undefined ? { refreshOnMs } : {}) };
       } catch (error) {
         if (error instanceof ClientConfigurationError) throw error;
         const { error: mapped, retryable } = mapMsalFailure(error, observed, scopes, tenantId);

@@ -7,7 +7,7 @@ import { join, relative, resolve, sep } from 'node:path';
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'scopes'],
-  ['util'],
+  ['util', 'observability'],
   ['cache'],
   ['config'],
   ['discovery', 'redis'],
@@ -26,6 +26,7 @@ const DEPENDENCY_HOMES: Record<string, readonly string[]> = {
   '@nestjs/passport': ['passport/nest-passport.ts'],
   passport: ['passport/nest-passport.ts'],
   '@peculiar/x509': ['testing/emulator/x509-certificates.ts'],
+  '@opentelemetry/api': ['observability/open-telemetry.ts'],
 };
 
 const srcRoot = resolve(__dirname, '../../src');

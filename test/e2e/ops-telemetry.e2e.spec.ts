@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
+import { metrics, trace } from '@opentelemetry/api';
+import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { DownstreamToken, OboAuthGuard, OboModule, type AcquiredToken } from '../../src/index.js';
+import { JWT_BEARER_GRANT, userToken } from './support/http-calls.js';
+import { startNestApp } from './support/nest-app.js';
+import { ADAPTERS, DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
+import { useEmulator } from '../support/emulator.js';
+
+/** A reader that exports only when asked: the test collects after each call, no timer runs. */
+class OnDemandReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+@Controller()
+class TelemetryController {
+  @Get('downstream')
+  @UseGuards(OboAuthGuard)
+  downstream(@DownstreamToken({ scopes: DOWNSTREAM_READ, result: true }) token: AcquiredToken) {
+    return { fromCache: token.fromCache };
+  }
+}
+
+describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
+  const entra = useEmulator();
+  const reader = new OnDemandReader();
+  const spans = new InMemorySpanExporter();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    metrics.setGlobalMeterProvider(meterProvider);
+    trace.setGlobalTracerProvider(tracerProvider);
+    @Module({ imports: [OboModule.forRoot(middleTierOptions(entra, { timeoutMs: 20_000, retries: 0 }))], controllers: [TelemetryController] })
+    class TelemetryAppModule {}
+    ({ app, url } = await startNestApp(TelemetryAppModule, adapter));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await meterProvider.shutdown();
+    await tracerProvider.shutdown();
+    metrics.disable();
+    trace.disable();
+  });
+
+  async function metric(name: string): Promise<MetricData | undefined> {
+    const { resourceMetrics } = await reader.collect();
+    return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((data) => data.descriptor.name === name);
+  }
+
+  it('counts a miss, times it and traces it; a hit records nothing; nothing names the user or a token', async () => {
+    const token = await userToken(entra);
+    const correlationId = randomUUID();
+    spans.reset();
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': correlationId } })).status).toBe(200);
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+    const acquisitions = await metric('entra_obo.token.acquisitions');
+    expect(acquisitions?.dataPoints).toEqual([expect.objectContaining({ attributes: { flow: 'obo', outcome: 'success' }, value: 1 })]);
+    const duration = await metric('entra_obo.token.duration');
+    expect(duration?.descriptor.unit).toBe('s');
+    expect(duration?.dataPoints).toEqual([expect.objectContaining({ attributes: { flow: 'obo' }, value: expect.objectContaining({ count: 1 }) })]);
+
+    const finished = spans.getFinishedSpans();
+    expect(finished.map((span) => span.name)).toEqual(['entra_obo.acquire_token']);
+    expect(finished[0]!.attributes).toEqual({
+      'entra_obo.flow': 'obo',
+      'entra_obo.tenant_id': entra.defaults.tenants.primary.id,
+      'entra_obo.scopes': DOWNSTREAM_READ,
+      'entra_obo.correlation_id': correlationId,
+      'entra_obo.attempts': 1,
+    });
+    const everything = JSON.stringify([finished[0]!.attributes, acquisitions?.dataPoints, duration?.dataPoints]);
+    expect(everything).not.toContain(entra.defaults.users.member.id);
+    expect(everything).not.toContain(token.split('.')[1]!);
+  });
+
+  it('counts a failure by its error code and marks the span', async () => {
+    spans.reset();
+    entra.faults.inject({ type: 'throttle', retryAfterSec: 5 }, { grantType: JWT_BEARER_GRANT });
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${await userToken(entra)}` } })).status).toBe(503);
+    const acquisitions = await metric('entra_obo.token.acquisitions');
+    expect(acquisitions?.dataPoints).toContainEqual(expect.objectContaining({ attributes: { flow: 'obo', outcome: 'identity_provider_unavailable' }, value: 1 }));
+    const [span] = spans.getFinishedSpans();
+    expect(span?.attributes['entra_obo.error_code']).toBe('identity_provider_unavailable');
+    expect(span?.status.code).toBe(2); // SpanStatusCode.ERROR
+  });
+});
