@@ -1,4 +1,5 @@
-import { configurationMessage, OboConfigurationError, type ConfigurationSubject } from '../errors/obo-errors.js';
+import { configurationMessage, type ConfigurationSubject } from '../errors/configuration-message.js';
+import { OboConfigurationError } from '../errors/obo-errors.js';
 
 /** Every option's name, as a table the compiler checks against the options type: `Record<keyof Options, true>`. */
 export type OptionNameTable<Options> = Record<keyof Options, true>;
