@@ -9,6 +9,17 @@ export class PortInUseError extends Error {
   }
 }
 
+/** Listens on loopback; an app that cannot (a taken port) is closed, so nothing keeps the process alive. */
+export async function listenOrClose<App extends { listen(port: number, host: string): Promise<unknown>; close(): Promise<void> }>(app: App, port: number): Promise<App> {
+  try {
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  return app;
+}
+
 /**
  * Runs `start` (which listens on `port`) and turns a taken port into a `PortInUseError` naming `variable`, so `npm
  * start` answers with one line instead of the stack trace of whichever library happened to call `listen`.

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { NestFactory } from '@nestjs/core';
 import { CurrentUser, OboAuthGuard, OboModule, RequireRoles, RequireScopes, type EntraPrincipal } from 'nestjs-entra-obo';
 import { sampleLogger } from '../nest-logger.js';
+import { listenOrClose } from '../ports.js';
 import type { EntraSettings } from '../settings.js';
 
 /** Where the claims challenge sends clients: this tenant's authority. */
@@ -76,11 +77,5 @@ export async function startProfileApi(entra: EntraSettings, port: number): Promi
   })
   class ProfileApiModule {}
   const app = await NestFactory.create(ProfileApiModule, { logger: sampleLogger() });
-  try {
-    await app.listen(port, '127.0.0.1');
-  } catch (error) {
-    await app.close(); // a taken port: nothing may keep the process alive
-    throw error;
-  }
-  return app;
+  return listenOrClose(app, port);
 }

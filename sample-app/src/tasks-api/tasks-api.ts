@@ -14,6 +14,7 @@ import {
   type EntraPrincipal,
 } from 'nestjs-entra-obo';
 import { sampleLogger } from '../nest-logger.js';
+import { listenOrClose } from '../ports.js';
 import type { EntraSettings } from '../settings.js';
 
 const PROFILE_API_URL = 'PROFILE_API_URL';
@@ -113,11 +114,5 @@ export async function startTasksApi(entra: EntraSettings, port: number, profileA
   })
   class TasksApiModule {}
   const app = await NestFactory.create(TasksApiModule, { logger: sampleLogger() });
-  try {
-    await app.listen(port, '127.0.0.1');
-  } catch (error) {
-    await app.close(); // a taken port: nothing may keep the process alive
-    throw error;
-  }
-  return app;
+  return listenOrClose(app, port);
 }
