@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { CachedToken, OboTokenCache } from '../cache/obo-token-cache.js';
 import { IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { SingleFlight } from '../util/single-flight.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
 /** How long a failed renewal waits before a later hit tries again (Entra's own `Retry-After` when it sent one). */
@@ -25,7 +26,7 @@ export function refreshAtMs(issuedAtMs: number, token: { expiresOnMs: number; re
  */
 export class RefreshAhead {
   private readonly logger = new Logger('OboModule');
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly renewals = new SingleFlight<void>();
   private readonly backoff: ThrottleMemory;
 
   constructor(
@@ -39,16 +40,16 @@ export class RefreshAhead {
   /** Called on a hit: starts `renew` in the background when `cached` is due and no renewal of `key` runs or waits. */
   onHit(key: string, cached: CachedToken, renew: () => Promise<unknown>): void {
     if (cached.refreshAtMs === undefined || this.nowMs() < cached.refreshAtMs) return;
-    if (this.running.has(key) || this.backoff.remainingSec(key) !== undefined) return;
-    const renewal = this.underLock(key, renew)
-      .catch((error: unknown) => {
+    if (this.backoff.remainingSec(key) !== undefined) return;
+    // A renewal of `key` already running is joined, not started again.
+    void this.renewals.run(key, () =>
+      this.underLock(key, renew).catch((error: unknown) => {
         const retryAfterSec = error instanceof IdentityProviderUnavailableError ? Math.max(error.retryAfterSec, 1) : RENEWAL_RETRY_SEC;
         this.backoff.remember(key, retryAfterSec);
         const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'unknown_error';
         this.logger.warn(`Renewing a token ahead of its expiry failed (${code}); the cached token is served until it expires, retry in ${retryAfterSec} s`);
-      })
-      .finally(() => this.running.delete(key));
-    this.running.set(key, renewal);
+      }),
+    );
   }
 
   /**
@@ -74,7 +75,7 @@ export class RefreshAhead {
   }
 
   /** Resolves when no renewal runs: for shutdown, and for tests that read what a renewal stored. */
-  async whenIdle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  whenIdle(): Promise<void> {
+    return this.renewals.settled();
   }
 }

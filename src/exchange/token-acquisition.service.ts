@@ -38,6 +38,8 @@ export class TokenAcquisitionService {
   private readonly throttled: ThrottleMemory;
   private readonly refreshAhead: RefreshAhead;
   private readonly keys: CacheKeys;
+  /** A cross-instance lock lasts one exchange attempt plus the margin: a crashed holder costs a waiter about one exchange. */
+  private readonly lockTtlMs: number;
   /** Each principal's cache keys by scope key: the same string every request, so the cache's `Map` hashes it once. */
   private readonly oboKeys = new WeakMap<EntraPrincipal, Map<string, string>>();
   private readonly oboScopes = new ScopePreparation('on-behalf-of', 'acquireTokenOnBehalfOf');
@@ -51,7 +53,8 @@ export class TokenAcquisitionService {
     private readonly metadata: AuthorityMetadataClient,
   ) {
     this.throttled = new ThrottleMemory(() => options.clock.nowMs());
-    this.refreshAhead = new RefreshAhead(() => options.clock.nowMs(), cache, options.timeoutMs + LOCK_MARGIN_MS);
+    this.lockTtlMs = options.timeoutMs + LOCK_MARGIN_MS;
+    this.refreshAhead = new RefreshAhead(() => options.clock.nowMs(), cache, this.lockTtlMs);
     this.keys = new CacheKeys({ clientId: options.clientId, authorityHost: options.authorityHost });
   }
 
@@ -191,8 +194,7 @@ export class TokenAcquisitionService {
     return this.flights.run(key, async () => {
       const again = await this.lookup(key);
       if (again) return this.fromCache(again);
-      const lockTtlMs = this.options.timeoutMs + LOCK_MARGIN_MS;
-      const outcome = await lockOrWait(this.cache, (entryKey) => this.lookup(entryKey), key, lockTtlMs, deadlineAtMs);
+      const outcome = await lockOrWait(this.cache, (entryKey) => this.lookup(entryKey), key, this.lockTtlMs, deadlineAtMs);
       if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
       const lock = outcome;
       try {

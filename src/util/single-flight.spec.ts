@@ -70,4 +70,25 @@ describe('SingleFlight', () => {
     await expect(flights.run('k', execute)).resolves.toBe('second');
     expect(execute).toHaveBeenCalledTimes(2);
   });
+
+  it('settles once nothing runs, even what started while it waited and what failed', async () => {
+    const flights = new SingleFlight<void>();
+    let finishSecond!: () => void;
+    const first = flights.run('a', async () => {
+      await Promise.resolve();
+      void flights.run('b', () => new Promise<void>((resolve) => (finishSecond = resolve)));
+      throw new Error('first failed');
+    });
+    first.catch(() => undefined);
+    expect(flights.size).toBe(1);
+    let settled = false;
+    const waiting = flights.settled().then(() => (settled = true));
+    await first.catch(() => undefined);
+    await Promise.resolve();
+    expect(flights.size).toBe(1); // 'b', started while settled() waited for 'a'
+    expect(settled).toBe(false);
+    finishSecond();
+    await waiting;
+    expect(flights.size).toBe(0);
+  });
 });

@@ -16,4 +16,9 @@ export class SingleFlight<T> {
   get size(): number {
     return this.inFlight.size;
   }
+
+  /** Resolves once nothing runs, including executions started while waiting; never rejects. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
 }
