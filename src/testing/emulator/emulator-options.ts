@@ -2,7 +2,7 @@ import { isIP, isIPv4 } from 'node:net';
 import type { EntraEmulator } from './entra-emulator.js';
 import { Problems } from '../../util/problems.js';
 import { seedShapeProblems, type EmulatorSeed } from './seed-file.js';
-import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './tokens.js';
+import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './token-lifetimes.js';
 
 export interface EntraEmulatorOptions {
   /** TCP port; 0 (the default) picks a free one. */

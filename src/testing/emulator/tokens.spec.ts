@@ -3,7 +3,8 @@ import { compactVerify, decodeProtectedHeader, type CompactJWSHeaderParameters }
 import { EmulatorClock } from './clock.js';
 import { type EmulatorApp, type EmulatorUser } from './directory.js';
 import { SigningKeyRing } from './signing-keys.js';
-import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, lifetimeProblems, pairwiseSubject, seededRandom, type EmulatorTokenLifetimes, type IssuedToken } from './tokens.js';
+import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './token-lifetimes.js';
+import { TokenIssuer, pairwiseSubject, seededRandom, type IssuedToken } from './tokens.js';
 import { CONTOSO_ID, FABRIKAM_ID, twoTenantDirectory } from './unit-fixtures.spec.fixtures.js';
 
 const AUTHORITY_HOST = 'https://127.0.0.1:8443';

@@ -4,6 +4,7 @@ import type { UserGrant } from './grant-store.js';
 import { claimsChallengeFor } from './policies.js';
 import { includesAllScopes, resolveRequestedScopes, type RequestedScopes } from './scopes.js';
 import type { AuthenticatedTokenRequest, EmulatorServices, TokenResponseBody } from './services.js';
+import { lifetimeFields } from './token-lifetimes.js';
 import type { ClientAuthenticationMethod } from './tokens.js';
 
 /**
@@ -78,12 +79,12 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
     token_type: 'Bearer',
     // Entra names Microsoft Graph's scopes bare (`User.Read`) in the response, other resources' with their prefix.
     scope: scopes.map((scope) => (resource.clientId !== services.directory.microsoftGraph.clientId ? `${prefix}/${scope}` : scope)).join(' '),
-    expires_in: accessToken.expiresInSec,
-    ext_expires_in: accessToken.extExpiresInSec,
+    ...lifetimeFields(accessToken),
     access_token: accessToken.token,
   };
   if (requested.oidc.has('offline_access')) {
-    body.refresh_token = services.grants.issueRefreshToken(issue.grant, services.issuer.lifetimes.refreshTokenSec);
+    const { refreshTokenSec, spaRefreshTokenSec } = services.issuer.lifetimes;
+    body.refresh_token = services.grants.issueRefreshToken(issue.grant, issue.grant.platform === 'spa' ? spaRefreshTokenSec : refreshTokenSec);
   }
   if (requested.oidc.has('openid')) {
     body.id_token = (await services.issuer.idToken({ user, client, nonce: issue.nonce })).token;
@@ -93,11 +94,13 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
 }
 
 /**
- * The tokens for a grant the user gave interactively (an authorization code, or a refresh token from one): the user
- * must still exist, and the scopes asked for now (or, when the request names none, `defaultScope`) are judged as
- * the sign-in judged them.
+ * The tokens for a grant the user gave earlier (an authorization code, or a refresh token): the user must still exist,
+ * and the scopes asked for now (or, when the request names none, `defaultScope`) are judged as the grant's origin
+ * judged them. A sign-in consented on the spot, so only an explicit denial stops it; a refresh token born from
+ * On-Behalf-Of is judged as On-Behalf-Of is, with no one to prompt: every scope needs a grant (API permission or
+ * pre-authorisation), and Conditional Access applies with the MFA state of the sign-in behind the exchanged token.
  */
-export function redeemInteractiveGrant(
+export function redeemUserGrant(
   services: EmulatorServices,
   request: AuthenticatedTokenRequest,
   grant: UserGrant,
@@ -112,7 +115,7 @@ export function redeemInteractiveGrant(
     client,
     requested: resolveRequestedScopes(params.get('scope') ?? options.defaultScope ?? null, services.directory, grant.tenantId),
     authenticatedBy: request.authenticatedBy,
-    consent: 'interactive',
+    consent: grant.origin === 'on-behalf-of' ? 'non-interactive' : 'interactive',
     includeClientInfo: params.get('client_info') === '1',
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
   });
