@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { CryptoProvider, type AuthenticationResult } from '@azure/msal-node';
-import type { EntraEmulator } from '../../src/testing/index.js';
+import type { AuthenticationResult } from '@azure/msal-node';
 import { userToken, useEmulator } from '../support/emulator.js';
 import { postForm } from './entra-http-kit.js';
-import { confidentialClient, serializedCache } from './msal-test-kit.js';
+import { signedInToWebApp, webAppClient } from './msal-sign-in-kit.js';
+import { confidentialClient } from './msal-test-kit.js';
 
 // Entra answers long-lived access tokens with `refresh_in` beside `expires_in` (proactive refresh, "an ESTS resiliency
 // feature": AzureAD/microsoft-authentication-library-for-js#6085). The emulator sends half the life for tokens that
@@ -18,22 +17,6 @@ const SHORT_LIFETIME_SEC = 7200;
 function refreshAheadOfExpirySec(result: AuthenticationResult | null): number | undefined {
   if (!result?.refreshOn) return undefined;
   return (result.expiresOn!.getTime() - result.refreshOn.getTime()) / 1000;
-}
-
-/** A member of the default directory signed in to the web app with real msal-node: the code redeemed, the refresh token msal keeps. */
-async function signedInToWebApp(entra: EntraEmulator): Promise<{ result: AuthenticationResult; refreshToken: string }> {
-  const d = entra.defaults;
-  const msal = confidentialClient(entra, { clientId: d.apps.webApp.app.clientId, credential: { clientSecret: d.apps.webApp.clientSecret } });
-  const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
-  const state = randomUUID();
-  const url = await msal.getAuthCodeUrl({ scopes: [d.apps.middleTierApi.scope], redirectUri: d.apps.webApp.redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256', state });
-  const redirect = await entra.signIn(url, { username: d.users.member.username });
-  const code = redirect.searchParams.get('code')!;
-  const result = await msal.acquireTokenByCode(
-    { code, redirectUri: d.apps.webApp.redirectUri, scopes: [d.apps.middleTierApi.scope], codeVerifier: verifier, state },
-    { code, state, client_info: redirect.searchParams.get('client_info') ?? undefined },
-  );
-  return { result, refreshToken: Object.values(serializedCache(msal).RefreshToken)[0]!.secret };
 }
 
 describe('refresh_in for long-lived tokens: real msal-node reads it as refreshOn', () => {
@@ -56,8 +39,7 @@ describe('refresh_in for long-lived tokens: real msal-node reads it as refreshOn
       const d = entra.defaults;
       const { result, refreshToken } = await signedInToWebApp(entra);
       expect(refreshAheadOfExpirySec(result)).toBe(LONG_LIFETIME_SEC / 2);
-      const webApp = confidentialClient(entra, { clientId: d.apps.webApp.app.clientId, credential: { clientSecret: d.apps.webApp.clientSecret } });
-      const refreshed = await webApp.acquireTokenByRefreshToken({ refreshToken, scopes: [d.apps.middleTierApi.scope] });
+      const refreshed = await webAppClient(entra).acquireTokenByRefreshToken({ refreshToken, scopes: [d.apps.middleTierApi.scope] });
       expect(refreshAheadOfExpirySec(refreshed)).toBe(LONG_LIFETIME_SEC / 2);
     });
 

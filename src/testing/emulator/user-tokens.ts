@@ -23,6 +23,8 @@ export interface UserTokenIssue {
   /** Whether the client asked for `client_info` (msal always does). */
   includeClientInfo: boolean;
   nonce?: string | undefined;
+  /** A refresh token is being redeemed: the answer carries its replacement, `offline_access` asked for or not. */
+  replacesRefreshToken?: boolean;
 }
 
 /** Checks Conditional Access for this user and resource, in Entra's order: a block wins over a second factor. */
@@ -82,7 +84,8 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
     ...lifetimeFields(accessToken),
     access_token: accessToken.token,
   };
-  if (requested.oidc.has('offline_access')) {
+  // "Refresh tokens replace themselves with a fresh token upon every use" (learn.microsoft.com/entra/identity-platform/refresh-tokens).
+  if (requested.oidc.has('offline_access') || issue.replacesRefreshToken) {
     const { refreshTokenSec, spaRefreshTokenSec } = services.issuer.lifetimes;
     body.refresh_token = services.grants.issueRefreshToken(issue.grant, issue.grant.platform === 'spa' ? spaRefreshTokenSec : refreshTokenSec);
   }
@@ -104,7 +107,7 @@ export function redeemUserGrant(
   services: EmulatorServices,
   request: AuthenticatedTokenRequest,
   grant: UserGrant,
-  options: { defaultScope?: string | undefined; nonce?: string | undefined } = {},
+  options: { defaultScope?: string | undefined; nonce?: string | undefined; replacesRefreshToken?: boolean } = {},
 ): Promise<TokenResponseBody> {
   const user = services.directory.findUser(grant.userId);
   if (!user) throw entraErrors.userNotFound(grant.userId);
@@ -118,5 +121,6 @@ export function redeemUserGrant(
     consent: grant.origin === 'on-behalf-of' ? 'non-interactive' : 'interactive',
     includeClientInfo: params.get('client_info') === '1',
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+    ...(options.replacesRefreshToken ? { replacesRefreshToken: true } : {}),
   });
 }

@@ -16,7 +16,10 @@ export const refreshTokenGrant: GrantHandler = async (request, services) => {
   if (grant === 'revoked') throw entraErrors.refreshTokenRevoked();
   if (grant === 'unknown' || ('clientId' in grant && grant.clientId !== client.clientId)) throw entraErrors.refreshTokenInvalid();
   if ('expired' in grant) {
-    throw grant.expired === 'spa-lifetime' ? entraErrors.refreshTokenSpaExpired(grant.issuedAtMs, grant.lifetimeMs) : entraErrors.refreshTokenExpired(grant.issuedAtMs, grant.lifetimeMs);
+    if (grant.expired === 'inactive') throw entraErrors.refreshTokenExpired(grant.issuedAtMs, grant.lifetimeMs);
+    // Entra names the SPA's whole fixed lifetime, counted from the sign-in's first refresh token.
+    const spaLifetimeMs = services.issuer.lifetimes.spaRefreshTokenSec * 1000;
+    throw entraErrors.refreshTokenSpaExpired(grant.issuedAtMs + grant.lifetimeMs - spaLifetimeMs, spaLifetimeMs);
   }
-  return redeemUserGrant(services, request, grant);
+  return redeemUserGrant(services, request, grant, { replacesRefreshToken: true });
 };
