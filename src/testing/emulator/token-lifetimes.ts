@@ -9,9 +9,15 @@ export interface EmulatorTokenLifetimes {
   /**
    * Access tokens: a fixed number of seconds, or a range each token's lifetime is drawn from. Entra's default
    * lifetime is random between 60 and 90 minutes, so the default is `{ minSec: 3600, maxSec: 5400 }`. A token that
-   * lives longer than two hours is answered with `refresh_in` (half its life), as Entra answers long-lived tokens.
+   * lives longer than two hours is answered with `refresh_in`, as Entra answers long-lived tokens.
    */
   accessTokenSec: number | LifetimeRange;
+  /**
+   * The part of a long-lived access token's life that its response's `refresh_in` gives (default 0.5: half, the value
+   * MSAL computes when a source sends none). Above 0 and below 1; another value lets a test tell renewal at
+   * `refresh_in` apart from a client's own half-life default.
+   */
+  refreshInFraction: number;
   /** How much longer than `expires_in` the reported `ext_expires_in` is (Entra's resilience extension). */
   accessTokenExtensionSec: number;
   idTokenSec: number;
@@ -37,6 +43,7 @@ const DAY_SEC = 24 * 3600;
  */
 export const DEFAULT_TOKEN_LIFETIMES: EmulatorTokenLifetimes = {
   accessTokenSec: { minSec: 3600, maxSec: 5400 },
+  refreshInFraction: 0.5,
   accessTokenExtensionSec: 3600,
   idTokenSec: 3600,
   refreshTokenSec: 90 * DAY_SEC,
@@ -50,7 +57,10 @@ export function lifetimeProblems(lifetimes: EmulatorTokenLifetimes): string[] {
   const positive = (name: string, value: unknown) => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) problems.push(`tokenLifetimes.${name} must be a positive integer of seconds, got ${String(value)}`);
   };
-  const { accessTokenSec, accessTokenExtensionSec, ...rest } = lifetimes;
+  const { accessTokenSec, accessTokenExtensionSec, refreshInFraction, ...rest } = lifetimes;
+  if (typeof refreshInFraction !== 'number' || !(refreshInFraction > 0 && refreshInFraction < 1)) {
+    problems.push(`tokenLifetimes.refreshInFraction must be a number above 0 and below 1, got ${String(refreshInFraction)}`);
+  }
   if (typeof accessTokenSec === 'object' && accessTokenSec !== null) {
     positive('accessTokenSec.minSec', accessTokenSec.minSec);
     positive('accessTokenSec.maxSec', accessTokenSec.maxSec);
@@ -69,7 +79,8 @@ export function lifetimeProblems(lifetimes: EmulatorTokenLifetimes): string[] {
 export const LONG_LIVED_TOKEN_SEC = 2 * 3600;
 
 /**
- * `refresh_in` for an access token of `lifetimeSec`: half its life when it lives longer than two hours, else none.
+ * `refresh_in` for an access token of `lifetimeSec`: `fraction` of its life (half by default) when it lives longer
+ * than two hours, else none.
  * Proactive refresh is an Entra resiliency feature: the token response carries `refresh_in` beside `expires_in`
  * (AzureAD/microsoft-authentication-library-for-js#6085), and Microsoft documents no other rule for its value than the
  * one its libraries apply when a source sends none: "compute refresh_in as 1/2 of expires_in, but only if
@@ -78,12 +89,11 @@ export const LONG_LIVED_TOKEN_SEC = 2 * 3600;
  * "for tokens which have lifetime of less than 2 hours, there are no changes"). MSAL Python counts exactly 2 h as long
  * (`expires_in >= 7200`); the emulator follows msal-node, the library this package uses.
  */
-export function refreshInSec(lifetimeSec: number): number | undefined {
-  return lifetimeSec > LONG_LIVED_TOKEN_SEC ? Math.floor(lifetimeSec / 2) : undefined;
+export function refreshInSec(lifetimeSec: number, fraction = DEFAULT_TOKEN_LIFETIMES.refreshInFraction): number | undefined {
+  return lifetimeSec > LONG_LIVED_TOKEN_SEC ? Math.floor(lifetimeSec * fraction) : undefined;
 }
 
-/** The lifetime fields of a token response for an access token: `expires_in`, `ext_expires_in`, and `refresh_in` when long-lived. */
-export function lifetimeFields(token: { expiresInSec: number; extExpiresInSec: number }): { expires_in: number; ext_expires_in: number; refresh_in?: number } {
-  const refreshIn = refreshInSec(token.expiresInSec);
-  return { expires_in: token.expiresInSec, ext_expires_in: token.extExpiresInSec, ...(refreshIn !== undefined ? { refresh_in: refreshIn } : {}) };
+/** The lifetime fields of a token response for an access token: `expires_in`, `ext_expires_in`, and `refresh_in` when it has one. */
+export function lifetimeFields(token: { expiresInSec: number; extExpiresInSec: number; refreshInSec?: number | undefined }): { expires_in: number; ext_expires_in: number; refresh_in?: number } {
+  return { expires_in: token.expiresInSec, ext_expires_in: token.extExpiresInSec, ...(token.refreshInSec !== undefined ? { refresh_in: token.refreshInSec } : {}) };
 }

@@ -142,6 +142,15 @@ describe('TokenIssuer', () => {
       const issued = await issuer.userAccessToken({ user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret', lifetimeSec: 600 });
       expect(issued.claims.exp).toBe(NOW_SEC + 600);
       expect(issued.expiresInSec).toBe(600);
+      expect(issued.refreshInSec).toBeUndefined();
+    });
+
+    it('carry refresh_in when they live longer than two hours: half the life, or the configured fraction', async () => {
+      const spec = { user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' as const };
+      expect((await issuer.userAccessToken({ ...spec, lifetimeSec: 86_400 })).refreshInSec).toBe(43_200);
+      expect((await issuer.userAccessToken({ ...spec, lifetimeSec: 7200 })).refreshInSec).toBeUndefined();
+      const quarter = new TokenIssuer(ring, clock, AUTHORITY_HOST, { ...FIXED_LIFETIMES, refreshInFraction: 0.25 });
+      expect((await quarter.appAccessToken({ client, resource: apiV2, tenantId: CONTOSO_ID, servicePrincipalId: client.clientId, roles: [], authenticatedBy: 'secret', lifetimeSec: 28_800 })).refreshInSec).toBe(7200);
     });
 
     it('carry xms_cc only when the client declared capabilities (and the resource asked for it)', async () => {

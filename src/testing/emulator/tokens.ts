@@ -3,7 +3,7 @@ import type { EmulatorClock } from './clock.js';
 import { MICROSOFT_GRAPH_APP_ID, type EmulatorApp, type EmulatorUser } from './directory.js';
 import { signJwt, signJwtWithHashedNonce, type JwtClaims, type JwtHeader } from './jwt.js';
 import type { SigningKeyRing } from './signing-keys.js';
-import type { EmulatorTokenLifetimes } from './token-lifetimes.js';
+import { refreshInSec, type EmulatorTokenLifetimes } from './token-lifetimes.js';
 
 /** A small seedable generator (mulberry32): the same seed draws the same lifetimes, run after run. */
 export function seededRandom(seed: number): () => number {
@@ -80,6 +80,8 @@ export interface IssuedToken {
   expiresInSec: number;
   /** `ext_expires_in`: the lifetime plus the resilience extension. */
   extExpiresInSec: number;
+  /** `refresh_in`, for a long-lived access token (see `refreshInSec`); absent otherwise. */
+  refreshInSec?: number;
 }
 
 function randomClaim(bytes: number): string {
@@ -279,7 +281,8 @@ export class TokenIssuer {
     const finalClaims = applyOverrides(claims, overrides?.claims);
     const finalHeader = applyOverrides(header, overrides?.header) as JwtHeader & { alg: string };
     const token = typeof finalHeader.nonce === 'string' && isGraph ? await signJwtWithHashedNonce(finalHeader, finalClaims, key.privateKey) : await signJwt(finalHeader, finalClaims, key.privateKey);
-    return { token, claims: finalClaims, expiresInSec: lifetimeSec, extExpiresInSec: lifetimeSec + this.lifetimes.accessTokenExtensionSec };
+    const refreshIn = refreshInSec(lifetimeSec, this.lifetimes.refreshInFraction);
+    return { token, claims: finalClaims, expiresInSec: lifetimeSec, extExpiresInSec: lifetimeSec + this.lifetimes.accessTokenExtensionSec, ...(refreshIn !== undefined ? { refreshInSec: refreshIn } : {}) };
   }
 }
 
