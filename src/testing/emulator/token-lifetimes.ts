@@ -80,14 +80,14 @@ export const LONG_LIVED_TOKEN_SEC = 2 * 3600;
 
 /**
  * `refresh_in` for an access token of `lifetimeSec`: `fraction` of its life (half by default) when it lives longer
- * than two hours, else none.
- * Proactive refresh is an Entra resiliency feature: the token response carries `refresh_in` beside `expires_in`
- * (AzureAD/microsoft-authentication-library-for-js#6085), and Microsoft documents no other rule for its value than the
- * one its libraries apply when a source sends none: "compute refresh_in as 1/2 of expires_in, but only if
- * expires_in > 2h" (@azure/msal-node dist/client/ManagedIdentitySources/BaseManagedIdentitySource.mjs `getServerTokenResponse`; MSAL.NET
- * OAuth2/MsalTokenResponse.cs `InferManagedIdentityRefreshInValue`, `expiresIn > 2 * 3600`; Azure/azure-sdk-for-net#31469:
- * "for tokens which have lifetime of less than 2 hours, there are no changes"). MSAL Python counts exactly 2 h as long
- * (`expires_in >= 7200`); the emulator follows msal-node, the library this package uses.
+ * than two hours, else none. Proactive refresh is an Entra resiliency feature: the token response carries
+ * `refresh_in` beside `expires_in` (AzureAD/microsoft-authentication-library-for-js#6085). Microsoft documents no rule
+ * for its value other than the one its libraries apply when a source sends none, "compute refresh_in as 1/2 of
+ * expires_in, but only if expires_in > 2h": @azure/msal-node dist/client/ManagedIdentitySources/
+ * BaseManagedIdentitySource.mjs (`getServerTokenResponse`); MSAL.NET src/client/Microsoft.Identity.Client/OAuth2/
+ * MsalTokenResponse.cs (`expiresIn > 2 * 3600`); Azure/azure-sdk-for-net#31469 ("for tokens which have lifetime of
+ * less than 2 hours, there are no changes"). MSAL Python counts exactly two hours as long (`expires_in >= 7200`); the
+ * emulator follows msal-node, the library this package uses.
  */
 export function refreshInSec(lifetimeSec: number, fraction = DEFAULT_TOKEN_LIFETIMES.refreshInFraction): number | undefined {
   return lifetimeSec > LONG_LIVED_TOKEN_SEC ? Math.floor(lifetimeSec * fraction) : undefined;
