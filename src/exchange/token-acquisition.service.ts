@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { CacheKeys } from '../cache/cache-key.js';
+import { InMemoryLongRunningSessionStore, LongRunningSessionStore } from '../cache/long-running-session-store.js';
 import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
@@ -12,13 +13,15 @@ import { appTokenTenant } from './app-token-tenant.js';
 import { lockOrWait } from './cross-instance-lock.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
 import { SingleFlight } from '../util/single-flight.js';
-import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions } from './acquired-token.js';
+import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions, type LongRunningSessionOptions } from './acquired-token.js';
 import { validCorrelationId } from './correlation-id.js';
+import { LongRunningSessions, type LongRunningSessionStart } from './long-running-sessions.js';
 import { ScopePreparation } from './prepared-scopes.js';
 import { RefreshAhead, refreshAtMs } from './refresh-ahead.js';
 import { ThrottleMemory } from './throttle-memory.js';
 
-export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions } from './acquired-token.js';
+export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions, LongRunningSessionOptions } from './acquired-token.js';
+export type { LongRunningSessionStart } from './long-running-sessions.js';
 
 /**
  * Slack on top of one exchange attempt (`timeoutMs`) before another instance's lock counts as abandoned. One attempt,
@@ -44,6 +47,7 @@ export class TokenAcquisitionService {
   private readonly oboKeys = new WeakMap<EntraPrincipal, Map<string, string>>();
   private readonly oboScopes = new ScopePreparation('on-behalf-of', 'acquireTokenOnBehalfOf');
   private readonly appScopes = new ScopePreparation('app', 'acquireTokenForApp');
+  private readonly sessions: LongRunningSessions;
 
   constructor(
     @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
@@ -51,11 +55,19 @@ export class TokenAcquisitionService {
     private readonly exchanger: MsalTokenExchanger,
     private readonly cache: OboTokenCache,
     private readonly metadata: AuthorityMetadataClient,
+    @Optional() @Inject(LongRunningSessionStore) sessionStore?: LongRunningSessionStore,
   ) {
     this.throttled = new ThrottleMemory(() => options.clock.nowMs());
     this.lockTtlMs = options.timeoutMs + LOCK_MARGIN_MS;
     this.refreshAhead = new RefreshAhead(() => options.clock.nowMs(), cache, this.lockTtlMs);
     this.keys = new CacheKeys({ clientId: options.clientId, authorityHost: options.authorityHost });
+    const store = sessionStore ?? new InMemoryLongRunningSessionStore(options.longRunningSessions, () => options.clock.nowMs());
+    this.sessions = new LongRunningSessions(options, exchanger, store, this.keys, {
+      lookup: (key) => this.lookup(key),
+      acquire: (key, deadlineAtMs, produce) => this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, produce)),
+      store: (key, produce) => this.exchangeAndStore(key, produce),
+      renewAhead: (key, cached, produce) => this.refreshAhead.onHit(key, cached, () => this.throttledOr(key, () => this.exchangeAndStore(key, produce))),
+    });
   }
 
   /**
@@ -154,15 +166,38 @@ export class TokenAcquisitionService {
     return this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, () => produce(deadlineAtMs)));
   }
 
+  /**
+   * Starts long-running work on behalf of the user of `user` (a principal or raw token, as `acquireTokenOnBehalfOf`
+   * takes): an On-Behalf-Of exchange for `scopes` whose refresh token is kept under the returned `sessionKey`.
+   */
+  async startLongRunningSession(user: EntraPrincipal | string, scopes: string | readonly string[], options: LongRunningSessionOptions = {}): Promise<LongRunningSessionStart> {
+    const principal = await this.trustedPrincipal(user);
+    if (principal.isAppOnly) throw new AppOnlyTokenError();
+    return this.sessions.start(principal, scopes, validCorrelationId(options.correlationId));
+  }
+
+  /**
+   * A token for `scopes` in a session, without the user's token (which may have expired hours ago): from the cache,
+   * else through the refresh-token grant. An unknown, ended, idle or revoked session: `InvalidGrantError`.
+   */
+  acquireTokenInLongRunningSession(sessionKey: string, scopes: string | readonly string[], options: LongRunningSessionOptions = {}): Promise<AcquiredToken> {
+    return this.sessions.acquire(sessionKey, scopes, validCorrelationId(options.correlationId));
+  }
+
+  /** Ends a session: its refresh token is forgotten, and every later use is refused. */
+  endLongRunningSession(sessionKey: string): Promise<void> {
+    return this.sessions.end(sessionKey);
+  }
+
   /** Resolves when no background renewal runs (shutdown; tests that read what a renewal stored). */
   renewalsSettled(): Promise<void> {
     return this.refreshAhead.whenIdle();
   }
 
-  /** Evicts one user's cached tokens (sign-out, revocation), where the cache supports it. */
+  /** Evicts one user's cached tokens (sign-out, revocation), where the cache supports it, and ends their sessions. */
   async removeUser(tenantId: string, userObjectId: string): Promise<void> {
     if (!this.cache.removeUser) throw new TypeError('removeUser: the configured cache does not support eviction by user');
-    await this.cache.removeUser(tenantId, userObjectId);
+    await Promise.all([this.cache.removeUser(tenantId, userObjectId), this.sessions.removeUser(tenantId, userObjectId)]);
   }
 
   /**
