@@ -38,7 +38,7 @@ async function rawEntries(prefix: string): Promise<{ key: string; stored: string
       cursor = next;
       for (const key of keys) {
         const type = await client.type(key);
-        const stored = type === 'set' ? (await client.smembers(key)).join(' ') : type === 'zset' ? (await client.zrange(key, 0, -1)).join(' ') : ((await client.get(key)) ?? '');
+        const stored = type === 'set' ? (await client.smembers(key)).join(' ') : type === 'zset' ? (await client.zrange(key, '0', '-1')).join(' ') : ((await client.get(key)) ?? '');
         found.push({ key, stored });
       }
     } while (cursor !== '0');
