@@ -11,6 +11,7 @@ import { tokenHash } from '../util/token-hash.js';
 import { acquiredToken, type AcquiredToken } from './acquired-token.js';
 import { ScopePreparation } from './prepared-scopes.js';
 import { refreshAtMs } from './refresh-ahead.js';
+import type { ProduceToken, TokenPath } from './token-path.js';
 
 /** What `startLongRunningSession` returns: the key to continue the session by, and the first token. */
 export interface LongRunningSessionStart {
@@ -23,21 +24,7 @@ export interface LongRunningSessionStart {
 const SESSION_KEY = /^[A-Za-z0-9_-]{43}$/;
 const SESSION_KEY_BYTES = 32;
 
-type Cacheable = { value: CachedToken; cacheUntilMs: number };
-
-/**
- * The service's token path, lent to the sessions so they share its cache, single-flight, cross-instance lock,
- * throttling memory and refresh-ahead rather than having their own.
- */
-export interface TokenPath {
-  lookup(key: string): Promise<CachedToken | undefined>;
-  /** A miss: one flight per key (and per cluster, under the cache's lock), unless Entra's Retry-After still runs. */
-  acquire(key: string, deadlineAtMs: number, produce: () => Promise<Cacheable>): Promise<AcquiredToken>;
-  /** Stores a token already obtained. */
-  store(key: string, produce: () => Promise<Cacheable>): Promise<AcquiredToken>;
-  /** A hit: starts one background renewal when the entry is due. */
-  renewAhead(key: string, cached: CachedToken, produce: () => Promise<Cacheable>): void;
-}
+type Cacheable = Awaited<ReturnType<ProduceToken>>;
 
 /**
  * Long-running On-Behalf-Of (MSAL.NET's `InitiateLongRunningProcessInWebApi`, Microsoft.Identity.Web's
@@ -76,7 +63,7 @@ export class LongRunningSessions {
     await this.store.start(sessionKey, session);
     this.logger.debug?.(`Long-running session started for tenant ${principal.tid}, scopes ${prepared.list.join(' ')} (correlation ${exchanged.correlationId})`);
     const key = this.keys.longRunning(tokenHash(sessionKey), principal.tid, prepared.key);
-    const token = await this.path.store(key, async () => this.cacheable(exchanged, issuedAtMs, session));
+    const token = await this.path.exchangeAndStore(key, async () => this.cacheable(exchanged, issuedAtMs, session));
     return { sessionKey, token };
   }
 
