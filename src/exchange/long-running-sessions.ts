@@ -104,7 +104,7 @@ export class LongRunningSessions {
     try {
       exchanged = await this.exchanger.refreshLongRunning({ refreshToken: session.refreshToken, tenantId: session.tenantId, scopes, deadlineAtMs, ...(correlationId ? { correlationId } : {}) });
     } catch (error) {
-      // Revoked sessions (a password reset, "revoke sessions"), expired or invalid refresh tokens: Entra's invalid_grant.
+      // Revoked refresh tokens ("revoke sessions" by the user or an admin), expired or invalid ones: Entra's invalid_grant.
       if (error instanceof InvalidGrantError) {
         const aadsts = error.entra.errorCodes?.[0];
         throw new InvalidGrantError(
