@@ -74,7 +74,7 @@ export class RedisSessionStore extends LongRunningSessionStore {
     if (!found) return undefined;
     // Undecryptable (its user was removed, another key, altered): as good as absent.
     const plaintext = encryption.decrypt(found.envelope.ciphertext, associatedData(name, found.envelope.userTag, found.generation));
-    return plaintext === undefined ? undefined : sessionFrom(plaintext);
+    return plaintext === undefined ? undefined : sessionFrom(plaintext, this.parts.clock.nowMs());
   }
 
   start(sessionKey: string, session: LongRunningSession): Promise<void> {
@@ -103,7 +103,10 @@ export class RedisSessionStore extends LongRunningSessionStore {
       // Indexed under its user before it is written (removeUser never misses it), encrypted under the generation
       // that script returns (a removeUser in between leaves a value that no longer decrypts).
       const generation = String(await client.eval(PREPARE_USER_WRITE, 2, names.userIndex(userTag), names.generation(userTag), name, idleMs, randomBytes(16).toString('base64url')));
-      const envelope = formatEnvelope(userTag, encryption.encrypt(JSON.stringify(session), associatedData(name, userTag, generation)));
+      // The idle limit travels inside the value too, judged by the module's clock as the token cache judges its
+      // entries: Redis's own expiry (the same instant, on the server's clock) removes it even if no instance runs.
+      const stored: StoredSession = { ...session, idleUntilMs: clock.nowMs() + this.settings.idleTimeoutSec * 1000 };
+      const envelope = formatEnvelope(userTag, encryption.encrypt(JSON.stringify(stored), associatedData(name, userTag, generation)));
       return client.eval(WRITE_SESSION, 2, name, names.sessionIndex, envelope, idleMs, String(clock.nowMs()), String(this.settings.maxSessions), mode);
     });
   }
@@ -116,11 +119,14 @@ export class RedisSessionStore extends LongRunningSessionStore {
   }
 }
 
-/** A stored session, checked field by field: anything else (another format) is no session. */
-function sessionFrom(plaintext: string): LongRunningSession | undefined {
+type StoredSession = LongRunningSession & { idleUntilMs: number };
+
+/** A stored session, checked field by field: anything else (another format), or one idle past its limit, is none. */
+function sessionFrom(plaintext: string, nowMs: number): LongRunningSession | undefined {
   try {
-    const { refreshToken, tenantId, userObjectId } = JSON.parse(plaintext) as Partial<LongRunningSession>;
+    const { refreshToken, tenantId, userObjectId, idleUntilMs } = JSON.parse(plaintext) as Partial<StoredSession>;
     if (typeof refreshToken !== 'string' || typeof tenantId !== 'string' || typeof userObjectId !== 'string') return undefined;
+    if (typeof idleUntilMs !== 'number' || idleUntilMs <= nowMs) return undefined;
     return { refreshToken, tenantId, userObjectId };
   } catch {
     return undefined;

@@ -56,7 +56,8 @@ describeWithRedis('long-running sessions on two instances sharing one Redis', ()
   let second: Instance;
 
   beforeAll(async () => {
-    entra = await startEntraEmulator({ tokenLifetimes: { accessTokenSec: LIFETIME_SEC } });
+    // Refresh tokens as Entra issues them to a web API (90 days; the emulator's default is a day).
+    entra = await startEntraEmulator({ tokenLifetimes: { accessTokenSec: LIFETIME_SEC, refreshTokenSec: 90 * 24 * 3600 } });
     first = await startInstance(entra, prefix, MAX_SESSIONS);
     second = await startInstance(entra, prefix, MAX_SESSIONS);
   });
@@ -149,5 +150,16 @@ describeWithRedis('long-running sessions on two instances sharing one Redis', ()
     for (const kept of [sessions[0]!, sessions[2]!, newest]) expect((await first.tokens.acquireTokenInLongRunningSession(kept, DOWNSTREAM_READ)).accessToken).toBeTruthy();
     // The token cache was not touched by the session bound.
     expect(await second.tokens.acquireTokenOnBehalfOf(plain.token, DOWNSTREAM_READ)).toMatchObject({ fromCache: true, accessToken: plainToken.accessToken });
+  });
+
+  // Last: it moves the shared clock by 90 days.
+  it("expires a session idle past the limit (Entra's 90 days by default), judged by the module's clock on every instance", async () => {
+    const { sessionKey } = await first.tokens.startLongRunningSession((await newUser('idle')).token, DOWNSTREAM_READ);
+    entra.clock.advanceSec(89 * 24 * 3600);
+    expect((await second.tokens.acquireTokenInLongRunningSession(sessionKey, DOWNSTREAM_READ)).fromCache).toBe(false); // a refresh restarts the count
+    entra.clock.advanceSec(89 * 24 * 3600);
+    expect((await first.tokens.acquireTokenInLongRunningSession(sessionKey, DOWNSTREAM_READ)).fromCache).toBe(false);
+    entra.clock.advanceSec(90 * 24 * 3600 + 60);
+    await expect(second.tokens.acquireTokenInLongRunningSession(sessionKey, DOWNSTREAM_READ)).rejects.toThrow(/unknown, ended, idle past its limit or evicted/);
   });
 });
