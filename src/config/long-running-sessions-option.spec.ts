@@ -1,4 +1,5 @@
 import { Problems } from '../util/problems.js';
+import { resolveOboOptions } from './resolve-options.js';
 import { DEFAULT_MAX_LONG_RUNNING_SESSIONS, ENTRA_REFRESH_TOKEN_INACTIVITY_SEC, longRunningSessionsRule } from './long-running-sessions-option.js';
 
 function rule(value: unknown) {
@@ -27,5 +28,15 @@ describe('longRunningSessions option', () => {
     expect(rule({ idleTimeoutSec: 7_776_001 }).problems).toHaveLength(1);
     expect(rule({ maxSessions: 1.5 }).problems).toHaveLength(1);
     expect(rule([]).problems).toEqual(['longRunningSessions must be an object like { idleTimeoutSec, maxSessions }']);
+  });
+});
+
+describe('resolveOboOptions with longRunningSessions', () => {
+  const base = { tenantId: '08ca7782-ab9b-4297-96fe-a80d943ee9f4', clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3' };
+
+  it('resolves the defaults, and reports a bad value with the other options’ problems', () => {
+    expect(resolveOboOptions(base).longRunningSessions).toEqual({ idleTimeoutSec: 7_776_000, maxSessions: 10_000 });
+    expect(resolveOboOptions({ ...base, longRunningSessions: { maxSessions: 50 } }).longRunningSessions).toEqual({ idleTimeoutSec: 7_776_000, maxSessions: 50 });
+    expect(() => resolveOboOptions({ ...base, timeoutMs: 0, longRunningSessions: { idleTimeoutSec: 10 } })).toThrow(/timeoutMs must be[\s\S]*longRunningSessions.idleTimeoutSec must be an integer from 60/);
   });
 });
