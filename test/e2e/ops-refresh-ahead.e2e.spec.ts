@@ -8,7 +8,9 @@ import { useEmulator } from '../support/emulator.js';
 
 // Entra's `refresh_in` reaches us as MSAL's `AuthenticationResult.refreshOn`: msal-common turns it into the cached
 // token's `refreshOn` (AzureAD/microsoft-authentication-library-for-js, lib/msal-common/src/response/ResponseHandler.ts,
-// `refreshOnSeconds = reqTimestamp + refresh_in`). The emulator sends none, so these tokens renew at half their life.
+// `refreshOnSeconds = reqTimestamp + refresh_in`). The emulator sends it only for
+// tokens that live longer than two hours, as msal-node's rule for sources that send none has it (ops-refresh-in.e2e.spec.ts
+// covers those); these live exactly two hours, so they renew at half their life.
 const LIFETIME_SEC = 7200;
 
 @Controller()
