@@ -123,6 +123,22 @@ describe('long-running sessions in TokenAcquisitionService', () => {
     expect(refused.entra).toEqual({ error: 'invalid_grant', errorCodes: [50173] });
     expect(refused.cause).toBe(exchanger.failRefresh);
     expect(refused.message).not.toContain('rt-1');
+    // The refresh token is dead (invalid_grant): the session ended, and the next call is refused without Entra.
+    expect(refused.message).toMatch(/session has ended/);
+    const refreshes = exchanger.refreshedWith.length;
+    await expect(service.acquireTokenInLongRunningSession(sessionKey, TEST_SCOPE)).rejects.toThrow(/unknown, ended, idle past its limit or evicted/);
+    expect(exchanger.refreshedWith).toHaveLength(refreshes);
+  });
+
+  it('keeps the session when Entra asks for interaction rather than refusing the grant', async () => {
+    const cache = new InMemoryTokenCache();
+    const service = serviceWith(cache, new InMemoryLongRunningSessionStore(settings), exchanger);
+    const { sessionKey } = await service.startLongRunningSession(testPrincipal(), TEST_SCOPE);
+    cache.clear();
+    exchanger.failRefresh = new InvalidGrantError("Entra ID refused the user's token for the exchange.", { error: 'interaction_required' });
+    await expect(service.acquireTokenInLongRunningSession(sessionKey, TEST_SCOPE)).rejects.toThrow(/must sign in again/);
+    exchanger.failRefresh = undefined;
+    await expect(service.acquireTokenInLongRunningSession(sessionKey, TEST_SCOPE)).resolves.toMatchObject({ fromCache: false });
   });
 
   it('ends the sessions of the user removeUser names, and only theirs', async () => {

@@ -104,16 +104,20 @@ export class LongRunningSessions {
     try {
       exchanged = await this.exchanger.refreshLongRunning({ refreshToken: session.refreshToken, tenantId: session.tenantId, scopes, deadlineAtMs, ...(correlationId ? { correlationId } : {}) });
     } catch (error) {
-      // Revoked refresh tokens ("revoke sessions" by the user or an admin), expired or invalid ones: Entra's invalid_grant.
-      if (error instanceof InvalidGrantError) {
-        const aadsts = error.entra.errorCodes?.[0];
-        throw new InvalidGrantError(
-          `Entra ID refused the long-running session's refresh token${aadsts !== undefined ? ` (AADSTS${aadsts})` : ''}: the user's sessions were revoked or the grant expired; end this session and start a new one while the user is signed in.`,
-          error.entra,
-          { cause: error },
-        );
-      }
-      throw error;
+      if (!(error instanceof InvalidGrantError)) throw error;
+      // `invalid_grant` on a refresh-token grant says the refresh token itself is dead: "invalid, expired, revoked, …
+      // or was issued to another client" (RFC 6749 §5.2): revoked sessions, a password change, 90 days idle. Nothing
+      // can revive it, so the session ends here: later calls are refused locally instead of asking Entra again. Judged
+      // by the OAuth error, not by AADSTS numbers, which Microsoft says may change. A challenge (MFA, consent) maps
+      // to other errors, and `interaction_required` leaves the session for a later try.
+      const dead = error.entra.error === 'invalid_grant';
+      if (dead) await this.store.delete(sessionKey).catch(() => undefined);
+      const aadsts = error.entra.errorCodes?.[0];
+      throw new InvalidGrantError(
+        `Entra ID refused the long-running session's refresh token${aadsts !== undefined ? ` (AADSTS${aadsts})` : ''}: ${dead ? "the user's sessions were revoked or the grant expired, so the session has ended" : 'the user must sign in again'}; start a new one while the user is signed in.`,
+        error.entra,
+        { cause: error },
+      );
     }
     const renewed: LongRunningSession = { ...session, refreshToken: exchanged.refreshToken };
     await this.store.update(sessionKey, renewed);

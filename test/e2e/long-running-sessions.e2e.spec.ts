@@ -119,9 +119,22 @@ describe.each(ADAPTERS)('long-running On-Behalf-Of sessions on %s', (adapter) =>
     const answer = await tokenIn(sessionKey);
     expect(answer.status).toBe(401);
     expect(await answer.json()).toMatchObject({ error: 'invalid_token' });
+    // The first refusal came from Entra; the dead refresh token ended the session, so this one is decided locally.
+    const refreshes = refreshGrants().length;
     const refused = await service().acquireTokenInLongRunningSession(sessionKey, DOWNSTREAM_READ).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(InvalidGrantError);
-    expect((refused as InvalidGrantError).message).toMatch(/AADSTS50173/);
+    expect((refused as InvalidGrantError).message).toMatch(/unknown, ended/);
+    expect((refused as InvalidGrantError).message).not.toContain(sessionKey);
+    expect(refreshGrants()).toHaveLength(refreshes);
+  });
+
+  it('names the revocation in the first refusal (AADSTS50173) when called directly', async () => {
+    const { sessionKey } = await start();
+    entra.revokeUserSessions(user);
+    entra.clock.advanceSec(3 * 3600);
+    const refused = await service().acquireTokenInLongRunningSession(sessionKey, DOWNSTREAM_READ).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(InvalidGrantError);
+    expect((refused as InvalidGrantError).message).toMatch(/AADSTS50173.*session has ended/);
     expect((refused as InvalidGrantError).message).not.toContain(sessionKey);
   });
 
