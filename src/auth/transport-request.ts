@@ -106,3 +106,19 @@ function payloadAuthorization(data: unknown): string | undefined {
   const authorization = typeof data === 'object' && data !== null ? (data as { authorization?: unknown }).authorization : undefined;
   return typeof authorization === 'string' ? authorization : undefined;
 }
+
+/**
+ * Whether an HTTP request reached the server `instance` (an HTTP adapter's `getInstance()`): Express sets `req.app` to
+ * its application; a Fastify request's `server` is the instance its route lives in, the root or a plugin's
+ * encapsulated child, which Fastify makes with `Object.create(parent)`, hence the walk up the prototypes.
+ */
+export function isRequestOfServer(request: GuardedRequest, instance: unknown): boolean {
+  if (typeof instance !== 'object' && typeof instance !== 'function') return false;
+  if (instance === null) return false;
+  const { app, server } = request as { app?: unknown; server?: unknown };
+  if (app === instance) return true;
+  for (let scope = server; typeof scope === 'object' && scope !== null; scope = Object.getPrototypeOf(scope)) {
+    if (scope === instance) return true;
+  }
+  return false;
+}

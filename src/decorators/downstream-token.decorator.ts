@@ -1,13 +1,16 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { DownstreamTokenPipe, type DownstreamTokenOptions, type DownstreamTokenRequest } from './downstream-token.pipe.js';
+import { runningDownstreamTokenResolvers, type DownstreamTokenOptions } from './downstream-token.pipe.js';
 import { transportRequestOf } from '../auth/transport-request.js';
 import { markParameterFactory } from '../routes/parameter-kind.js';
 
+// No pipe: the factory itself answers, synchronously on a cache hit, and with a promise otherwise (Nest settles a
+// parameter's promise before the handler runs, on every transport). A pipe would add Nest's pipe machinery, several
+// promises, to every request. Errors come as rejected promises, as from a pipe.
 const downstreamTokenParameter = createParamDecorator(
-  markParameterFactory(
-    (options: DownstreamTokenOptions, context: ExecutionContext): DownstreamTokenRequest => ({ request: transportRequestOf(context), options }),
-    'downstream-token',
-  ),
+  markParameterFactory((options: DownstreamTokenOptions, context: ExecutionContext) => {
+    const request = transportRequestOf(context);
+    return runningDownstreamTokenResolvers.for(request).transform({ request, options });
+  }, 'downstream-token'),
 );
 
 /**
@@ -22,5 +25,5 @@ export const DownstreamToken = (scopesOrOptions: string | string[] | DownstreamT
   if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((scope) => typeof scope !== 'string' || scope.trim() === '')) {
     throw new TypeError('@DownstreamToken needs at least one scope of the downstream API');
   }
-  return downstreamTokenParameter(options, DownstreamTokenPipe);
+  return downstreamTokenParameter(options);
 };
