@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
+import { countCacheHit, countCacheMiss } from '../observability/tallies.js';
 import type { BreakerState } from './circuit-breaker.js';
 import { GuardedRedis } from './guarded-redis.js';
 import { L1Mirror } from './l1-mirror.js';
@@ -86,6 +87,7 @@ export class RedisTokenCache extends OboTokenCache {
     return { ...this.counters, ...this.redis.counters, breakerState: this.redis.breakerState };
   }
 
+  /** L1's lookups are counted by L1 itself (an `InMemoryTokenCache`); this counts the `l2` ones (`entra_obo.cache.lookups`). */
   async get(key: string): Promise<CachedToken | undefined> {
     const local = this.l1.get(key);
     if (local) {
@@ -103,6 +105,7 @@ export class RedisTokenCache extends OboTokenCache {
     });
     if (!found) {
       this.counters.misses += 1;
+      countCacheMiss('l2');
       return undefined;
     }
     const plaintext = this.encryption.decrypt(found.envelope.ciphertext, associatedData(redisKey, found.envelope.userTag, found.generation));
@@ -112,15 +115,18 @@ export class RedisTokenCache extends OboTokenCache {
       if (this.counters.undecryptable === 0) this.logger.warn('A value in the Redis token cache did not decrypt (encrypted under a key not in encryptionKeys, written before its user was removed, or altered); it counts as a miss');
       this.counters.undecryptable += 1;
       this.counters.misses += 1;
+      countCacheMiss('l2');
       return undefined;
     }
     const { value, cacheUntilMs } = JSON.parse(plaintext) as { value: CachedToken; cacheUntilMs?: unknown };
     // A value without its entry expiry (another format) is a miss, never a token kept forever.
     if (typeof cacheUntilMs !== 'number' || cacheUntilMs <= this.clock.nowMs()) {
       this.counters.misses += 1;
+      countCacheMiss('l2');
       return undefined;
     }
     this.counters.l2Hits += 1;
+    countCacheHit('l2');
     this.l1.remember(key, value, cacheUntilMs);
     return value;
   }
