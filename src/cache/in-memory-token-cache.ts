@@ -1,7 +1,7 @@
 import { countCacheHit, countCacheMiss } from '../observability/tallies.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { Problems, type OptionNameTable } from '../util/problems.js';
-import { OboTokenCache, type CachedToken } from './obo-token-cache.js';
+import { OboTokenCache, type CacheHealth, type CachedToken } from './obo-token-cache.js';
 
 export interface InMemoryTokenCacheOptions {
   /** Most entries kept; the least recently used goes first. Default 10,000. */
@@ -87,6 +87,11 @@ export class InMemoryTokenCache extends OboTokenCache {
     if (!keys) return;
     for (const key of keys) this.entries.delete(key);
     this.keysByUser.delete(tag);
+  }
+
+  /** Always available: it is process memory. */
+  override health(): CacheHealth {
+    return { available: true, details: { backend: 'memory', entries: this.entries.size, maxEntries: this.maxEntries } };
   }
 
   clear(): void {

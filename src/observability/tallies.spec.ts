@@ -1,5 +1,5 @@
 import { metrics } from '@opentelemetry/api';
-import { AggregationTemporality, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { countCacheHit, countCacheMiss, countRejection, tallySnapshot } from './tallies.js';
 
 /** Exports only when the test collects: no timer runs. */
@@ -45,7 +45,9 @@ describe('tallies, reported through OpenTelemetry observable counters', () => {
   it('reports lookups per tier and result, cumulative, once a miss started reporting; an unused tier reports nothing', async () => {
     countCacheMiss('l1');
     const lookups = await collectOnceRegistered('entra_obo.cache.lookups');
-    expect(lookups?.descriptor.type).toBe('OBSERVABLE_COUNTER');
+    // A monotonic cumulative sum: what an (observable) counter exports, so rate() applies in any backend.
+    expect(lookups).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
+    expect(lookups?.descriptor.unit).toBe('{lookup}');
     expect(lookups?.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
     expect(lookups?.dataPoints.map(({ attributes, value }) => ({ attributes, value }))).toEqual([
       { attributes: { tier: 'l1', result: 'hit' }, value: 2 },

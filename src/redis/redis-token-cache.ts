@@ -1,7 +1,7 @@
 // The ioredis seam is this folder: the connection and its guards (guarded-redis.ts), pub/sub for L1 (l1-mirror.ts).
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
+import { OboTokenCache, type CacheHealth, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
 import { countCacheHit, countCacheMiss } from '../observability/tallies.js';
 import type { BreakerState } from './circuit-breaker.js';
@@ -198,6 +198,17 @@ export class RedisTokenCache extends OboTokenCache {
         await this.redis.attempt((client) => client.eval(RELEASE_LOCK, 1, lockKey, token), { timeoutMs: this.operationTimeoutMs, bypassBreaker: true });
       },
     };
+  }
+
+  /**
+   * For health probes: a PING under the breaker and the operation timeout, so a probe sees Redis down even while no
+   * request has used it; while the breaker is open nothing is sent (the breaker's own probe decides). A failed PING
+   * counts towards opening the breaker, as any operation does.
+   */
+  override async health(): Promise<CacheHealth> {
+    const outcome = this.closed ? { ok: false as const } : await this.redis.attempt((client) => client.ping());
+    const { errors, skipped } = this.redis.counters;
+    return { available: outcome.ok, details: { backend: 'redis', breaker: this.redis.breakerState, errors, skipped } };
   }
 
   /** Closes the connections the cache opened (the subscriber always; the client when it was not given). Idempotent. */
