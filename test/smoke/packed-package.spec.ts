@@ -134,6 +134,8 @@ const projects: ConsumerProject[] = [
   // The README's first example pasted into one file: the module may only list a controller declared above it
   // (TS2449 otherwise, a ReferenceError at run time).
   { directory: 'readme-first-example', file: 'app.module.ts', source: readmeBlock('## Use it'), compilerOptions: { module: 'nodenext', emitDecoratorMetadata: true, noEmit: true } },
+  // The README's readiness route, against the installed package and @nestjs/terminus.
+  { directory: 'readme-health-example', file: 'health.module.ts', source: readmeBlock('### Health checks (`nestjs-entra-obo/terminus`)'), compilerOptions: { module: 'nodenext', emitDecoratorMetadata: true, noEmit: true } },
 ];
 let diagnostics: Promise<string[]> | undefined;
 
@@ -175,6 +177,12 @@ describe('its type declarations resolve for every TypeScript setup', () => {
 describe("the README's first example", () => {
   it('type-checks as one file of a CommonJS app (module nodenext)', async () => {
     expect(await diagnosticsOf('readme-first-example')).toEqual([]);
+  }, 180_000);
+});
+
+describe("the README's health check example", () => {
+  it('type-checks with nestjs-entra-obo/terminus and @nestjs/terminus installed (module nodenext)', async () => {
+    expect(await diagnosticsOf('readme-health-example')).toEqual([]);
   }, 180_000);
 });
 
