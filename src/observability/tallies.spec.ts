@@ -45,7 +45,9 @@ describe('tallies, reported through OpenTelemetry observable counters', () => {
   it('reports lookups per tier and result, cumulative, once a miss started reporting; an unused tier reports nothing', async () => {
     countCacheMiss('l1');
     const lookups = await collectOnceRegistered('entra_obo.cache.lookups');
-    // A monotonic cumulative sum: what an (observable) counter exports, so rate() applies in any backend.
+    // The SDK's default aggregation for an observable counter is a sum (@opentelemetry/sdk-metrics,
+    // build/src/view/Aggregation.js, DefaultAggregation), monotonic and, with the default reader, cumulative: the
+    // totals observed are the series' values, so rate() applies in any backend.
     expect(lookups).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
     expect(lookups?.descriptor.unit).toBe('{lookup}');
     expect(lookups?.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);

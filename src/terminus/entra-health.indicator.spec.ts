@@ -6,6 +6,9 @@ import type { CacheHealth, OboTokenCache } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { EntraHealthIndicator } from './entra-health.indicator.js';
 
+// terminus 12.1's HealthIndicatorSession.up/degraded/down return `{ [key]: { ...data, status } }` and refuse a
+// `status` in the data (node_modules/@nestjs/terminus/dist/health-indicator/health-indicator.service.js, compose):
+// the results below are the details with the status added.
 const NOW_MS = Date.UTC(2030, 0, 1, 12);
 const FRESH_KEYS: SigningKeyStatus = { keyIds: ['kid-1', 'kid-2'], fetchedAtMs: NOW_MS - 90_000, stale: false, lastError: undefined, retryAfterSec: undefined };
 const NO_KEYS: SigningKeyStatus = { keyIds: [], fetchedAtMs: undefined, stale: true, lastError: 'HTTP 503', retryAfterSec: 4 };
