@@ -32,7 +32,7 @@ export type { AppTokenOptions } from './decorators/app-token.pipe.js';
 /** Programmatic token acquisition. */
 export { TokenAcquisitionService } from './exchange/token-acquisition.service.js';
 export { requestCorrelationId } from './exchange/correlation-id.js';
-export type { AcquiredToken, AcquireOnBehalfOfOptions, AcquireAppTokenOptions } from './exchange/token-acquisition.service.js';
+export type { AcquiredToken, AcquireOnBehalfOfOptions, AcquireAppTokenOptions, LongRunningSessionOptions, LongRunningSessionStart } from './exchange/token-acquisition.service.js';
 
 /** Named downstream APIs (`downstreamApis`): an injected client, or one made by the service; their error. */
 export { DownstreamApi } from './downstream/downstream-api.decorator.js';
@@ -50,6 +50,9 @@ export { OboTokenCache } from './cache/obo-token-cache.js';
 export type { CachedToken, CacheLock, CacheHealth } from './cache/obo-token-cache.js';
 export { InMemoryTokenCache, DEFAULT_MAX_CACHE_ENTRIES } from './cache/in-memory-token-cache.js';
 export type { InMemoryTokenCacheOptions } from './cache/in-memory-token-cache.js';
+/** Where long-running On-Behalf-Of sessions (their refresh tokens) are kept: the port and the in-memory store. */
+export { LongRunningSessionStore, InMemoryLongRunningSessionStore } from './cache/long-running-session-store.js';
+export type { LongRunningSession, LongRunningSessionSettings, LongRunningSessionStoreProvider } from './cache/long-running-session-store.js';
 
 /** Errors, each with a literal `code`, and their HTTP mapping. */
 export {

@@ -4,6 +4,7 @@ import { declareFastifyRequestUser } from './auth/fastify-request-user.js';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import { OboAuthGuard } from './auth/obo-auth.guard.js';
 import { InMemoryTokenCache } from './cache/in-memory-token-cache.js';
+import { InMemoryLongRunningSessionStore, LongRunningSessionStore, providesSessionStore } from './cache/long-running-session-store.js';
 import { OboTokenCache } from './cache/obo-token-cache.js';
 import type { OboModuleOptions } from './config/obo-module-options.js';
 import { resolveOboOptions, type ResolvedOboOptions } from './config/resolve-options.js';
@@ -32,6 +33,13 @@ import { RouteInventory } from './routes/route-inventory.js';
       provide: OboTokenCache,
       useFactory: (options: ResolvedOboOptions) => options.cache ?? new InMemoryTokenCache({}, () => options.clock.nowMs()),
       inject: [OBO_RESOLVED_OPTIONS],
+    },
+    {
+      // Where the cache keeps sessions too (Redis: any instance continues a session), else its own bounded memory.
+      provide: LongRunningSessionStore,
+      useFactory: (options: ResolvedOboOptions, cache: OboTokenCache) =>
+        providesSessionStore(cache) ? cache.longRunningSessionStore(options.longRunningSessions) : new InMemoryLongRunningSessionStore(options.longRunningSessions, () => options.clock.nowMs()),
+      inject: [OBO_RESOLVED_OPTIONS, OboTokenCache],
     },
     AuthorityMetadataClient,
     AccessTokenVerifier,

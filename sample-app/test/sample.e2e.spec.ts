@@ -110,8 +110,8 @@ describe('the three-tier sample against the emulator', () => {
 
     // Entra's access tokens live a random 60 to 90 minutes (https://learn.microsoft.com/entra/identity-platform/access-tokens),
     // so two hours later the user's token has expired. Its refresh tokens live 90 days for a web app, 24 hours for a
-    // SPA (https://learn.microsoft.com/entra/identity-platform/refresh-tokens); the emulator's live 24 hours
-    // (`refreshTokenSec`), so 25 hours later only a new sign-in helps. The APIs judge tokens by the emulator's clock,
+    // SPA (https://learn.microsoft.com/entra/identity-platform/refresh-tokens), and so do the emulator's
+    // (`refreshTokenSec`), so 91 days later only a new sign-in helps. The APIs judge tokens by the emulator's clock,
     // and so does the emulator's token endpoint: moving it expires them as time would.
     it('renews the token silently with the refresh token, without a new sign-in', async () => {
       const entra = sample.entra!;
@@ -136,7 +136,7 @@ describe('the three-tier sample against the emulator', () => {
       await signIn(session, entra.defaults.users.member.username);
       expect((await session.get(`${sample.webApp.url}/`)).status).toBe(200);
 
-      entra.clock.advanceSec(25 * 3600);
+      entra.clock.advanceSec(91 * 86_400);
       const home = await session.get(`${sample.webApp.url}/`);
       expect(home.status).toBe(302);
       expect(home.headers.get('location')).toBe('/auth/sign-in');

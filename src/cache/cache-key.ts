@@ -46,10 +46,12 @@ export function scopeKeyOf(scopes: readonly string[]): string {
 export class CacheKeys {
   private readonly oboPrefix: string;
   private readonly appPrefix: string;
+  private readonly sessionPrefix: string;
 
   constructor(context: CacheKeyContext) {
     this.oboPrefix = `obo|${namespace(context)}|`;
     this.appPrefix = `app|${namespace(context)}|`;
+    this.sessionPrefix = `lrs|${namespace(context)}|`;
   }
 
   onBehalfOf(incomingTokenHash: string, tenantId: string, scopeKey: string): string {
@@ -58,5 +60,10 @@ export class CacheKeys {
 
   forApp(tenantId: string, scopeKey: string): string {
     return `${this.appPrefix}${tenantId.toLowerCase()}|${scopeKey}`;
+  }
+
+  /** A long-running session's token: by the session key's hash (never the key, a bearer secret), tenant and scopes. */
+  longRunning(sessionKeyHash: string, tenantId: string, scopeKey: string): string {
+    return `${this.sessionPrefix}${tenantId.toLowerCase()}|${scopeKey}|${sessionKeyHash}`;
   }
 }

@@ -1,3 +1,4 @@
+import type { LongRunningSessionSettings } from '../cache/long-running-session-store.js';
 import type { OboTokenCache } from '../cache/obo-token-cache.js';
 import type { DownstreamApiOptions } from './downstream-api-options.js';
 
@@ -95,6 +96,12 @@ export interface OboModuleOptions {
    * trace id). Default `['client-request-id', 'x-ms-client-request-id', 'x-request-id', 'traceparent']`; `[]`: none.
    */
   correlationHeaders?: string[];
+  /**
+   * Long-running On-Behalf-Of sessions (`startLongRunningSession`): a session not refreshed for `idleTimeoutSec` is
+   * gone (default 90 days, Entra's own limit for an unused refresh token; 60 s at least), and at most `maxSessions` are
+   * kept, the least recently used going first (default 10,000; a bound of their own, apart from the token cache).
+   */
+  longRunningSessions?: Partial<LongRunningSessionSettings>;
 }
 
 /** Module-definition extras: known when the module is declared, even with `forRootAsync`. */

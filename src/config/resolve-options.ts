@@ -3,7 +3,9 @@ import { Problems, type OptionNameTable } from '../util/problems.js';
 import { GUID_PATTERN as GUID } from '../util/ids.js';
 import { resolveCredential, type ResolvedCredential } from './credential.js';
 import type { OboClock, OboModuleOptions } from './obo-module-options.js';
+import type { LongRunningSessionSettings } from '../cache/long-running-session-store.js';
 import { correlationHeadersRule } from './correlation-headers-option.js';
+import { longRunningSessionsRule } from './long-running-sessions-option.js';
 import { clientCapabilitiesRule, downstreamApisRule, type ResolvedDownstreamApi } from './downstream-api-options.js';
 import { audiencesRule, clientIdRule, clockToleranceRule, consumersTenantRule, tenantIdsRule, tenantRule } from './option-rules.js';
 
@@ -17,6 +19,7 @@ const OPTION_NAMES: OptionNameTable<OboModuleOptions> = {
   clockToleranceSec: true, cache: true, timeoutMs: true, retries: true, deadlineMs: true, allowGuests: true, fetch: true,
   refreshMarginSec: true, verifiedTokenCacheSize: true, clock: true, warmUp: true, allowPersonalAccounts: true, maxTokenLengthBytes: true,
   downstreamApis: true, downstreamFetch: true, downstreamTimeoutMs: true, clientCapabilities: true, correlationHeaders: true,
+  longRunningSessions: true,
 };
 /** Microsoft.IdentityModel's `TokenValidationParameters.DefaultMaximumTokenSizeInBytes` (1024 × 250). */
 export const DEFAULT_MAX_TOKEN_LENGTH_BYTES = 256_000;
@@ -51,6 +54,8 @@ export interface ResolvedOboOptions {
   clientCapabilities: readonly string[];
   /** Lower-cased header names whose value may name the incoming request's id (the exchange's correlation id). */
   correlationHeaders: readonly string[];
+  /** The long-running sessions' idle limit and bound. */
+  longRunningSessions: LongRunningSessionSettings;
 }
 
 /** What discovery needs: where, through which fetch, how long to wait, and the clock. */
@@ -114,6 +119,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
   const downstreamTimeoutMs = problems.integerIn(input.downstreamTimeoutMs, 'downstreamTimeoutMs', { min: 1, max: 600_000 }, 30_000);
   const clientCapabilities = clientCapabilitiesRule(input.clientCapabilities, problems);
   const correlationHeaders = correlationHeadersRule(input.correlationHeaders, problems);
+  const longRunningSessions = longRunningSessionsRule(input.longRunningSessions, problems);
 
   problems.throwIfAny();
   return {
@@ -142,6 +148,7 @@ export function resolveOboOptions(input: OboModuleOptions): ResolvedOboOptions {
     downstreamTimeoutMs,
     clientCapabilities,
     correlationHeaders,
+    longRunningSessions,
   };
 }
 

@@ -43,6 +43,10 @@ export interface AcquireAppTokenOptions {
   correlationId?: string;
 }
 
+export interface LongRunningSessionOptions {
+  /** As for `acquireTokenOnBehalfOf`: a GUID sent to Entra as the exchange's `client-request-id`. */
+  correlationId?: string;
+}
 
 /** What callers get for a cached or new token: a fresh object each time (its `Date` is theirs to keep). */
 export function acquiredToken(value: CachedToken, fromCache: boolean): AcquiredToken {

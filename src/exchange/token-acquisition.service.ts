@@ -1,30 +1,25 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { CacheKeys } from '../cache/cache-key.js';
+import { InMemoryLongRunningSessionStore, LongRunningSessionStore } from '../cache/long-running-session-store.js';
 import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
 import { tenantIdOfIssuer } from '../discovery/issuer-tenant.js';
-import { AppOnlyTokenError, IdentityProviderUnavailableError } from '../errors/obo-errors.js';
+import { AppOnlyTokenError } from '../errors/obo-errors.js';
 import { appTokenTenant } from './app-token-tenant.js';
-import { lockOrWait } from './cross-instance-lock.js';
 import { MsalTokenExchanger } from '../msal/msal-token-exchanger.js';
-import { SingleFlight } from '../util/single-flight.js';
-import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions } from './acquired-token.js';
+import { acquiredToken, type AcquireAppTokenOptions, type AcquiredToken, type AcquireOnBehalfOfOptions, type LongRunningSessionOptions } from './acquired-token.js';
 import { validCorrelationId } from './correlation-id.js';
+import { LongRunningSessions, type LongRunningSessionStart } from './long-running-sessions.js';
 import { ScopePreparation } from './prepared-scopes.js';
-import { RefreshAhead, refreshAtMs } from './refresh-ahead.js';
-import { ThrottleMemory } from './throttle-memory.js';
+import { refreshAtMs } from './refresh-ahead.js';
+import { TokenPath } from './token-path.js';
 
-export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions } from './acquired-token.js';
-
-/**
- * Slack on top of one exchange attempt (`timeoutMs`) before another instance's lock counts as abandoned. One attempt,
- * not all retries: a lock left by a crashed instance (or planted) then costs a waiter about one exchange.
- */
-const LOCK_MARGIN_MS = 1000;
+export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions, LongRunningSessionOptions } from './acquired-token.js';
+export type { LongRunningSessionStart } from './long-running-sessions.js';
 
 /**
  * The programmatic face of the module: On-Behalf-Of and client-credentials tokens, cached per user and per app,
@@ -34,16 +29,13 @@ const LOCK_MARGIN_MS = 1000;
 @Injectable()
 export class TokenAcquisitionService {
   private readonly logger = new Logger('OboModule');
-  private readonly flights = new SingleFlight<AcquiredToken>();
-  private readonly throttled: ThrottleMemory;
-  private readonly refreshAhead: RefreshAhead;
+  private readonly path: TokenPath;
   private readonly keys: CacheKeys;
-  /** A cross-instance lock lasts one exchange attempt plus the margin: a crashed holder costs a waiter about one exchange. */
-  private readonly lockTtlMs: number;
   /** Each principal's cache keys by scope key: the same string every request, so the cache's `Map` hashes it once. */
   private readonly oboKeys = new WeakMap<EntraPrincipal, Map<string, string>>();
   private readonly oboScopes = new ScopePreparation('on-behalf-of', 'acquireTokenOnBehalfOf');
   private readonly appScopes = new ScopePreparation('app', 'acquireTokenForApp');
+  private readonly sessions: LongRunningSessions;
 
   constructor(
     @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
@@ -51,11 +43,13 @@ export class TokenAcquisitionService {
     private readonly exchanger: MsalTokenExchanger,
     private readonly cache: OboTokenCache,
     private readonly metadata: AuthorityMetadataClient,
+    @Optional() @Inject(LongRunningSessionStore) sessionStore?: LongRunningSessionStore,
   ) {
-    this.throttled = new ThrottleMemory(() => options.clock.nowMs());
-    this.lockTtlMs = options.timeoutMs + LOCK_MARGIN_MS;
-    this.refreshAhead = new RefreshAhead(() => options.clock.nowMs(), cache, this.lockTtlMs);
+    this.path = new TokenPath(cache, options);
     this.keys = new CacheKeys({ clientId: options.clientId, authorityHost: options.authorityHost });
+    const store = sessionStore ?? new InMemoryLongRunningSessionStore(options.longRunningSessions, () => options.clock.nowMs());
+    // Sessions go the same way as every token: this cache, flights, lock, throttling memory and refresh-ahead.
+    this.sessions = new LongRunningSessions(options, exchanger, store, this.keys, this.path);
   }
 
   /**
@@ -73,7 +67,7 @@ export class TokenAcquisitionService {
     const claims = options.claims || undefined;
     const correlationId = validCorrelationId(options.correlationId);
     if (!claims) {
-      const cached = await this.lookup(key);
+      const cached = await this.path.lookup(key);
       if (cached) return this.fromCache(cached);
     }
     const produce = async () => {
@@ -85,8 +79,8 @@ export class TokenAcquisitionService {
     };
     // A claims exchange is its own flight (it must not join, or be answered by, a plain one) and skips the cache read;
     // its result is stored under the plain key, replacing the token from before the challenge.
-    if (claims) return this.throttledOr(key, () => this.flights.run(`${key}|claims:${claims}`, () => this.exchangeAndStore(key, produce)));
-    return this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, produce));
+    if (claims) return this.path.exchangeAlone(`${key}|claims:${claims}`, key, produce);
+    return this.path.acquire(key, deadlineAtMs, produce);
   }
 
   /**
@@ -146,83 +140,40 @@ export class TokenAcquisitionService {
       const value: CachedToken = { accessToken: exchanged.accessToken, expiresOnMs: exchanged.expiresOnMs, scopes: exchanged.scopes, tenantId, correlationId: exchanged.correlationId, refreshAtMs: refreshAtMs(issuedAtMs, exchanged, cacheUntilMs) };
       return { value, cacheUntilMs };
     };
-    const cached = await this.lookup(key);
+    const cached = await this.path.lookup(key);
     if (cached) {
-      this.refreshAhead.onHit(key, cached, () => this.throttledOr(key, () => this.exchangeAndStore(key, () => produce(Date.now() + this.options.deadlineMs))));
+      this.path.renewAhead(key, cached, () => produce(Date.now() + this.options.deadlineMs));
       return this.fromCache(cached);
     }
-    return this.throttledOr(key, () => this.acquireOnce(key, deadlineAtMs, () => produce(deadlineAtMs)));
+    return this.path.acquire(key, deadlineAtMs, () => produce(deadlineAtMs));
+  }
+
+  /** Long-running work for the user of `user` (as `acquireTokenOnBehalfOf` takes it): a session, and its first token. */
+  async startLongRunningSession(user: EntraPrincipal | string, scopes: string | readonly string[], options: LongRunningSessionOptions = {}): Promise<LongRunningSessionStart> {
+    const principal = await this.trustedPrincipal(user);
+    if (principal.isAppOnly) throw new AppOnlyTokenError();
+    return this.sessions.start(principal, scopes, validCorrelationId(options.correlationId));
+  }
+
+  /** A token in a session, hours after the user's token expired; unknown, ended, idle or revoked: `InvalidGrantError`. */
+  acquireTokenInLongRunningSession(sessionKey: string, scopes: string | readonly string[], options: LongRunningSessionOptions = {}): Promise<AcquiredToken> {
+    return this.sessions.acquire(sessionKey, scopes, validCorrelationId(options.correlationId));
+  }
+
+  /** Ends a session: its refresh token is forgotten, and every later use is refused. */
+  endLongRunningSession(sessionKey: string): Promise<void> {
+    return this.sessions.end(sessionKey);
   }
 
   /** Resolves when no background renewal runs (shutdown; tests that read what a renewal stored). */
   renewalsSettled(): Promise<void> {
-    return this.refreshAhead.whenIdle();
+    return this.path.renewalsSettled();
   }
 
-  /** Evicts one user's cached tokens (sign-out, revocation), where the cache supports it. */
+  /** Evicts one user's cached tokens (sign-out, revocation), where the cache supports it, and ends their sessions. */
   async removeUser(tenantId: string, userObjectId: string): Promise<void> {
     if (!this.cache.removeUser) throw new TypeError('removeUser: the configured cache does not support eviction by user');
-    await this.cache.removeUser(tenantId, userObjectId);
-  }
-
-  /**
-   * Answers locally while Entra's `Retry-After` for `key` runs, and remembers a new 429: repeating a throttled request
-   * only extends the throttling, and the caller is told how long to wait either way.
-   */
-  private async throttledOr(key: string, acquire: () => Promise<AcquiredToken>): Promise<AcquiredToken> {
-    const remainingSec = this.throttled.remainingSec(key);
-    if (remainingSec !== undefined) throw new IdentityProviderUnavailableError('The identity provider throttled this token request; it is not sent again before its Retry-After.', remainingSec, {}, { throttled: true });
-    try {
-      return await acquire();
-    } catch (error) {
-      if (error instanceof IdentityProviderUnavailableError && error.throttled) this.throttled.remember(key, error.retryAfterSec);
-      throw error;
-    }
-  }
-
-  private async exchangeAndStore(key: string, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
-    const { value, cacheUntilMs } = await produce();
-    await this.store(key, value, cacheUntilMs);
-    return acquiredToken(value, false);
-  }
-
-  /**
-   * A miss, made once: in this process by single-flight, across instances by the cache's lock when it has one (the
-   * losers wait for the winner's entry, then exchange anyway if it does not come within about one exchange).
-   */
-  private acquireOnce(key: string, deadlineAtMs: number, produce: () => Promise<{ value: CachedToken; cacheUntilMs: number }>): Promise<AcquiredToken> {
-    return this.flights.run(key, async () => {
-      const again = await this.lookup(key);
-      if (again) return this.fromCache(again);
-      const outcome = await lockOrWait(this.cache, (entryKey) => this.lookup(entryKey), key, this.lockTtlMs, deadlineAtMs);
-      if (outcome && 'accessToken' in outcome) return this.fromCache(outcome);
-      const lock = outcome;
-      try {
-        return await this.exchangeAndStore(key, produce);
-      } finally {
-        await lock?.release().catch(() => undefined);
-      }
-    });
-  }
-
-  private async lookup(key: string): Promise<CachedToken | undefined> {
-    try {
-      return await this.cache.get(key);
-    } catch (error) {
-      // A cache that cannot answer counts as a miss: Entra still can.
-      this.logger.warn(`Reading the token cache failed: ${error instanceof Error ? error.message : 'unknown error'}`);
-      return undefined;
-    }
-  }
-
-  private async store(key: string, value: CachedToken, cacheUntilMs: number): Promise<void> {
-    if (cacheUntilMs <= this.options.clock.nowMs()) return;
-    try {
-      await this.cache.set(key, value, cacheUntilMs);
-    } catch (error) {
-      // A cache that cannot store must not fail the request: the token is good, only the next call will exchange again.
-      this.logger.warn(`Caching a token failed: ${error instanceof Error ? error.message : 'unknown error'}`);
-    }
+    await Promise.all([this.cache.removeUser(tenantId, userObjectId), this.sessions.removeUser(tenantId, userObjectId)]);
   }
 
   private fromCache(value: CachedToken): AcquiredToken {

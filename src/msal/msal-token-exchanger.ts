@@ -6,7 +6,8 @@ import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
 import { AuthorityMetadataClient, type MsalAuthority } from '../discovery/authority-metadata.js';
 import { ClientConfigurationError, EntraResponseError, IdentityProviderUnavailableError, type OboError } from '../errors/obo-errors.js';
-import { observeAcquisition, type AcquisitionProgress } from '../observability/open-telemetry.js';
+import { observeAcquisition, type AcquisitionFlow, type AcquisitionProgress } from '../observability/open-telemetry.js';
+import { refreshTokenIn } from './msal-cache-refresh-token.js';
 import { describeForLog, mapMsalFailure, parseRetryAfter, type ObservedResponse } from './msal-error-mapping.js';
 import { createMsalNetworkClient } from './msal-network-client.js';
 
@@ -21,6 +22,11 @@ export interface ExchangedToken {
   refreshOnMs?: number;
 }
 
+/** A token and the refresh token Entra issued with it (a long-running session's). */
+export interface ExchangedTokenWithRefresh extends ExchangedToken {
+  refreshToken: string;
+}
+
 /** What every exchange takes: where, what, until when, and optionally the id to correlate it by. */
 interface ExchangeRequest {
   tenantId: string;
@@ -29,6 +35,10 @@ interface ExchangeRequest {
   /** A GUID (the incoming request's id) sent as `client-request-id` on every attempt; absent: a random one each. */
   correlationId?: string;
 }
+
+type Flow = 'on-behalf-of' | 'client-credentials' | 'long-running on-behalf-of' | 'refresh-token';
+/** The OpenTelemetry `flow` of each: a long-running session's start and its refreshes are both `long_running`. */
+const OBSERVED_FLOW: Record<Flow, AcquisitionFlow> = { 'on-behalf-of': 'obo', 'client-credentials': 'app', 'long-running on-behalf-of': 'long_running', 'refresh-token': 'long_running' };
 
 const MAX_BACKOFF_MS = 2000;
 const BASE_BACKOFF_MS = 200;
@@ -65,16 +75,57 @@ export class MsalTokenExchanger {
   }
 
   /**
+   * The On-Behalf-Of exchange that starts a long-running session: the same request (msal-node adds `openid profile
+   * offline_access` to every OBO request, so Entra sends a refresh token), with the refresh token read from the
+   * client's cache.
+   */
+  startLongRunning(request: ExchangeRequest & { assertion: string }): Promise<ExchangedTokenWithRefresh> {
+    return this.withRefreshToken('long-running on-behalf-of', request, (client, correlationId) =>
+      client.acquireTokenOnBehalfOf({ oboAssertion: request.assertion, scopes: request.scopes, correlationId, skipCache: true }),
+    );
+  }
+
+  /**
+   * The refresh-token grant of a long-running session, for any resource the user's grant reaches. Entra answers with
+   * a new refresh token, which replaces the old one (the old one is not kept). `forceCache`: the client has no
+   * account cached (it is new), and without it msal-common's ResponseHandler drops the refreshed tokens, the new
+   * refresh token among them ("Account used to refresh tokens not in persistence").
+   */
+  refreshLongRunning(request: ExchangeRequest & { refreshToken: string }): Promise<ExchangedTokenWithRefresh> {
+    return this.withRefreshToken('refresh-token', request, (client, correlationId) =>
+      client.acquireTokenByRefreshToken({ refreshToken: request.refreshToken, scopes: request.scopes, correlationId, forceCache: true }),
+      request.refreshToken,
+    );
+  }
+
+  /** `acquire`, keeping the refresh token of the attempt that succeeded (or `previous` when Entra sent no new one). */
+  private async withRefreshToken(
+    flow: Flow,
+    request: ExchangeRequest,
+    acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
+    previous?: string,
+  ): Promise<ExchangedTokenWithRefresh> {
+    let refreshToken: string | undefined;
+    const exchanged = await this.withRetries(flow, request, async (client, correlationId) => {
+      const result = await acquire(client, correlationId);
+      refreshToken = refreshTokenIn(client) ?? previous;
+      return result;
+    });
+    if (!refreshToken) throw new ClientConfigurationError('Entra ID answered the On-Behalf-Of exchange without a refresh token, so no long-running session can start (is offline_access refused to this API?).', { correlationId: exchanged.correlationId });
+    return { ...exchanged, refreshToken };
+  }
+
+  /**
    * Attempts until one succeeds, a failure is not worth repeating, `retries` run out, or the next attempt could not
    * finish before `deadlineAtMs` (a wall-clock time, like the timers that enforce it): each attempt's timeout is cut to
    * what is left, and a 5xx's `Retry-After` is waited out only when it fits.
    */
   private withRetries(
-    flow: 'on-behalf-of' | 'client-credentials',
+    flow: Flow,
     request: ExchangeRequest,
     acquire: (client: ConfidentialClientApplication, correlationId: string) => Promise<AuthenticationResult | null>,
   ): Promise<ExchangedToken> {
-    return observeAcquisition(flow === 'on-behalf-of' ? 'obo' : 'app', request, (progress) => this.attempts(flow, request, acquire, progress));
+    return observeAcquisition(OBSERVED_FLOW[flow], request, (progress) => this.attempts(flow, request, acquire, progress));
   }
 
   private async attempts(

@@ -31,6 +31,19 @@ export class RedisKeyNames {
     return `${this.prefix}${LAYOUT}l:${this.keyed('lock', cacheKey)}`;
   }
 
+  /**
+   * A long-running session (its encrypted refresh token), by the keyed hash of its session key. Every session shares
+   * one hash tag with the sessions' LRU index, so one script writes both in a cluster.
+   */
+  session(sessionKey: string): string {
+    return `${this.prefix}${LAYOUT}s:{sessions}:${this.keyed('session', sessionKey)}`;
+  }
+
+  /** The sorted set of sessions by last use, which bounds their number (`maxSessions`). */
+  get sessionIndex(): string {
+    return `${this.prefix}${LAYOUT}s:{sessions}:lru`;
+  }
+
   /** A user's keyed tag. Entra's ids are GUIDs: one user whatever the case. */
   userTag(tenantId: string, userObjectId: string): string {
     return this.keyed('user', `${tenantId.toLowerCase()}|${userObjectId.toLowerCase()}`);
@@ -45,7 +58,7 @@ export class RedisKeyNames {
     return `${this.prefix}${LAYOUT}g:{${userTag}}`;
   }
 
-  private keyed(purpose: 'token' | 'user' | 'lock', input: string): string {
+  private keyed(purpose: 'token' | 'user' | 'lock' | 'session', input: string): string {
     return createHmac('sha256', this.namingKey).update(`${purpose}\0${input}`).digest('base64url');
   }
 }

@@ -1,6 +1,7 @@
 // The ioredis seam is this folder: the connection and its guards (guarded-redis.ts), pub/sub for L1 (l1-mirror.ts).
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import type { LongRunningSessionSettings, LongRunningSessionStore, LongRunningSessionStoreProvider } from '../cache/long-running-session-store.js';
 import { OboTokenCache, type CacheHealth, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
 import { countCacheHit, countCacheMiss } from '../observability/tallies.js';
@@ -9,6 +10,8 @@ import { GuardedRedis } from './guarded-redis.js';
 import { L1Mirror } from './l1-mirror.js';
 import { resolveRedisCacheOptions, type RedisTokenCacheOptions } from './redis-cache-options.js';
 import { associatedData, formatEnvelope, parseEnvelope, RedisKeyNames } from './redis-key-names.js';
+import { RedisSessionStore } from './redis-session-store.js';
+import { FORGET_USER, PREPARE_USER_WRITE } from './user-generation-scripts.js';
 import { TokenEncryption } from './token-encryption.js';
 
 export type { RedisTokenCacheOptions } from './redis-cache-options.js';
@@ -28,28 +31,6 @@ export interface RedisTokenCacheStats {
 }
 
 const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-/**
- * Before a user's entry is written: adds it to the user's index and returns the user's generation (creating a random
- * one when there is none), each key kept alive as long as the user's longest-lived entry (PTTL is -1 without
- * expiry). KEYS: index, generation (one hash slot); ARGV: entry name, TTL ms, a fresh generation. PTTL rather than
- * PEXPIRETIME or EXPIRE ... GT, which need Redis 7: managed Redis services still run 6.x.
- */
-const PREPARE_USER_WRITE = `
-local generation = redis.call('GET', KEYS[2])
-if not generation then
-  generation = ARGV[3]
-  redis.call('SET', KEYS[2], generation, 'PX', ARGV[2])
-elseif redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-end
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return generation`;
-/**
- * A user's eviction: drops the generation (every value of that user stops decrypting at once, even a copy written
- * back later) and the index, returning the indexed entry names. KEYS: index, generation.
- */
-const FORGET_USER = "local names = redis.call('SMEMBERS', KEYS[1]) redis.call('DEL', KEYS[1], KEYS[2]) return names";
 
 /**
  * A two-level token cache: a bounded in-process LRU (L1) in front of Redis (L2), shared by every instance of the API.
@@ -59,7 +40,7 @@ const FORGET_USER = "local names = redis.call('SMEMBERS', KEYS[1]) redis.call('D
  * token, and cannot be computed by someone who knows a user's ids. Each user's values are bound to a per-user
  * generation that `removeUser` discards, so a value written back after an eviction does not decrypt.
  */
-export class RedisTokenCache extends OboTokenCache {
+export class RedisTokenCache extends OboTokenCache implements LongRunningSessionStoreProvider {
   private readonly logger = new Logger('OboModule');
   private readonly redis: GuardedRedis;
   private readonly l1: L1Mirror;
@@ -209,6 +190,14 @@ export class RedisTokenCache extends OboTokenCache {
     const outcome = this.closed ? { ok: false as const } : await this.redis.attempt((client) => client.ping());
     const { errors, skipped } = this.redis.counters;
     return { available: outcome.ok, details: { backend: 'redis', breaker: this.redis.breakerState, errors, skipped } };
+  }
+
+  /**
+   * Long-running sessions beside the tokens, on the same connection, names, keys and per-user generations, so any
+   * instance continues a session another started and `removeUser` ends them too. The module calls it.
+   */
+  longRunningSessionStore(settings: LongRunningSessionSettings): LongRunningSessionStore {
+    return new RedisSessionStore({ redis: this.redis, names: this.names, encryption: this.encryption, clock: this.clock, removeUser: (tenantId, userObjectId) => this.removeUser(tenantId, userObjectId) }, settings);
   }
 
   /** Closes the connections the cache opened (the subscriber always; the client when it was not given). Idempotent. */

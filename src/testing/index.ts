@@ -47,7 +47,8 @@ export type { EmulatorFault, FaultMatch, FaultableEndpoint, QueuedFaultView } fr
 export type { RecordedRequest, RequestFilter } from './emulator/request-log.js';
 /** The endpoints the emulator answers (one table: name, methods, paths, faultable). */
 export type { EmulatorEndpoint } from './emulator/endpoints.js';
-export type { EmulatorTokenLifetimes, LifetimeRange, ClientAuthenticationMethod } from './emulator/tokens.js';
+export type { ClientAuthenticationMethod } from './emulator/tokens.js';
+export type { EmulatorTokenLifetimes, LifetimeRange } from './emulator/token-lifetimes.js';
 export type { SignInOptions } from './emulator/scripted-sign-in.js';
 /** A `fetch` that trusts only the given CA, for HTTPS. */
 export { createPinnedFetch } from './pinned-fetch.js';

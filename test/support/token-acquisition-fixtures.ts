@@ -1,5 +1,6 @@
 import type { AccessTokenVerifier } from '../../src/auth/access-token-verifier.js';
 import { attachAccessToken, type EntraPrincipal } from '../../src/auth/entra-principal.js';
+import type { LongRunningSessionStore } from '../../src/cache/long-running-session-store.js';
 import type { OboTokenCache } from '../../src/cache/obo-token-cache.js';
 import { SYSTEM_CLOCK, type ResolvedOboOptions } from '../../src/config/resolve-options.js';
 import type { AuthorityMetadataClient } from '../../src/discovery/authority-metadata.js';
@@ -38,6 +39,7 @@ export function testService(
   options: Partial<ResolvedOboOptions> = {},
   metadata: Partial<AuthorityMetadataClient> = {},
   verifier: Partial<AccessTokenVerifier> = { isOwnPrincipal: (() => true) as unknown as AccessTokenVerifier['isOwnPrincipal'] },
+  sessionStore?: LongRunningSessionStore,
 ): TokenAcquisitionService {
   const resolved = {
     ...TEST_API,
@@ -49,7 +51,8 @@ export function testService(
     deadlineMs: 15_000,
     refreshMarginSec: 0,
     clock: SYSTEM_CLOCK,
+    longRunningSessions: { idleTimeoutSec: 3600, maxSessions: 100 },
     ...options,
   } as ResolvedOboOptions;
-  return new TokenAcquisitionService(resolved, verifier as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache, metadata as AuthorityMetadataClient);
+  return new TokenAcquisitionService(resolved, verifier as AccessTokenVerifier, exchanger as unknown as MsalTokenExchanger, cache, metadata as AuthorityMetadataClient, sessionStore);
 }

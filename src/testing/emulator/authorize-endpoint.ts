@@ -250,6 +250,7 @@ export class AuthorizeEndpoint {
       clientCapabilities: clientCapabilitiesFrom(transaction.claims),
       acrs: authenticationContextsFrom(transaction.claims),
       platform: transaction.platform,
+      origin: 'sign-in',
       redirectUri: transaction.redirectUri,
       scope: transaction.scope,
       codeChallenge: transaction.codeChallenge,

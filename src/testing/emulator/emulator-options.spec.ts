@@ -1,5 +1,5 @@
 import { resolveEmulatorOptions } from './emulator-options.js';
-import { DEFAULT_TOKEN_LIFETIMES } from './tokens.js';
+import { DEFAULT_TOKEN_LIFETIMES } from './token-lifetimes.js';
 
 describe('resolveEmulatorOptions', () => {
   it('fills in the defaults: loopback, a free port, the default directory, Entra-like lifetimes', () => {

@@ -2,7 +2,7 @@ import { isIP, isIPv4 } from 'node:net';
 import type { EntraEmulator } from './entra-emulator.js';
 import { Problems } from '../../util/problems.js';
 import { seedShapeProblems, type EmulatorSeed } from './seed-file.js';
-import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './tokens.js';
+import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './token-lifetimes.js';
 
 export interface EntraEmulatorOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -36,7 +36,8 @@ export interface EntraEmulatorOptions {
   /**
    * Lifetimes of issued tokens, codes and refresh tokens. Access tokens live a random 3600–5400 s by default, as in
    * Entra; give `accessTokenSec: 3600` for a fixed lifetime when a test does expiry arithmetic. msal-node treats
-   * tokens as expired 300 s early.
+   * tokens as expired 300 s early. Tokens over two hours are answered with `refresh_in` (`refreshInFraction` of the
+   * life, half by default); refresh tokens live 90 days, a single-page app's 24 hours.
    */
   tokenLifetimes?: Partial<EmulatorTokenLifetimes>;
   /** Seeds the random lifetimes, so that a run can be repeated draw for draw. */

@@ -17,7 +17,8 @@ import type { EmulatorServices } from './services.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { applySeed, readSeedFile, type EmulatorSeed } from './seed-file.js';
 import { resolveEmulatorOptions, type EntraEmulatorOptions, type ResolvedEmulatorOptions } from './emulator-options.js';
-import { seededRandom, TokenIssuer, type ClientAuthenticationMethod, type EmulatorTokenLifetimes, type TokenOverrides } from './tokens.js';
+import type { EmulatorTokenLifetimes } from './token-lifetimes.js';
+import { seededRandom, TokenIssuer, type ClientAuthenticationMethod, type TokenOverrides } from './tokens.js';
 
 export type { EntraEmulatorOptions };
 import { keepSigningKeys, keptSigningKeys, keyMaterial, lockDataDir, type TlsNames } from './key-material.js';

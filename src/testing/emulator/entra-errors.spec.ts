@@ -1,4 +1,4 @@
-import { EntraProtocolError, entraErrorBody, entraErrors, entraTimestamp } from './entra-errors.js';
+import { EntraProtocolError, entraErrorBody, entraErrors, entraTimestamp, timeSpan } from './entra-errors.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOW_MS = Date.UTC(2026, 10, 28, 19, 35, 46, 789);
@@ -8,6 +8,17 @@ describe('entraTimestamp', () => {
   it('is `YYYY-MM-DD HH:MM:SSZ` in UTC, without milliseconds', () => {
     expect(entraTimestamp(NOW_MS)).toBe('2026-11-28 19:35:46Z');
     expect(entraTimestamp(Date.UTC(2027, 0, 2, 3, 4, 5, 0))).toBe('2027-01-02 03:04:05Z');
+  });
+});
+
+// Entra writes durations as .NET TimeSpans: "was inactive for 90.00:00:00" (AADSTS700082), "a fixed, limited
+// lifetime of 1.00:00:00" (AADSTS700084); a refresh token of an External ID tenant reports "12:00:00".
+describe('timeSpan', () => {
+  it('is d.hh:mm:ss from a day on, hh:mm:ss below', () => {
+    expect(timeSpan(90 * 86_400_000)).toBe('90.00:00:00');
+    expect(timeSpan(86_400_000)).toBe('1.00:00:00');
+    expect(timeSpan(12 * 3_600_000)).toBe('12:00:00');
+    expect(timeSpan(86_400_000 + 3_723_999)).toBe('1.01:02:03');
   });
 });
 

@@ -33,6 +33,14 @@ export class EntraProtocolError extends Error {
   }
 }
 
+/** A duration as Entra's messages write it (.NET's TimeSpan): `90.00:00:00`, `1.00:00:00`, `12:00:00`. */
+export function timeSpan(ms: number): string {
+  const totalSec = Math.floor(ms / 1000);
+  const days = Math.floor(totalSec / 86_400);
+  const clock = [Math.floor(totalSec / 3600) % 24, Math.floor(totalSec / 60) % 60, totalSec % 60].map((part) => String(part).padStart(2, '0')).join(':');
+  return days > 0 ? `${days}.${clock}` : clock;
+}
+
 /** Entra's timestamp format in error bodies: `2026-11-28 19:35:46Z`. */
 export function entraTimestamp(nowMs: number): string {
   return new Date(nowMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -103,7 +111,13 @@ export const entraErrors = {
   codeForAnotherClient: () => invalidGrant(70008, 'The provided authorization code was issued to a different client.'),
   refreshTokenInvalid: () => invalidGrant(9002313, 'Invalid request. Request is malformed or invalid. The refresh token is not valid for this client.'),
   refreshTokenRevoked: () => invalidGrant(50173, 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.'),
-  refreshTokenExpired: () => invalidGrant(700082, 'The refresh token has expired due to inactivity.'),
+  refreshTokenExpired: (issuedAtMs: number, inactiveMs: number) =>
+    invalidGrant(700082, `The refresh token has expired due to inactivity. The token was issued on ${new Date(issuedAtMs).toISOString()} and was inactive for ${timeSpan(inactiveMs)}.`),
+  refreshTokenSpaExpired: (issuedAtMs: number, lifetimeMs: number) =>
+    invalidGrant(
+      700084,
+      `The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of ${timeSpan(lifetimeMs)}, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page. The token was issued on ${new Date(issuedAtMs).toISOString()}.`,
+    ),
   pkceRequired: () => invalidRequest(9002325, "Proof Key for Code Exchange is required: the request must contain 'code_challenge' with 'code_challenge_method=S256'."),
   userNotFound: (username: string) => invalidGrant(50034, `The user account ${username} does not exist in the directory.`),
   loginRequired: () => new EntraProtocolError('login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'),

@@ -8,7 +8,7 @@ const ALICE = '22222222-2222-4222-8222-222222222222';
 const BOB = '33333333-3333-4333-8333-333333333333';
 
 function grantFor(userId: string): UserGrant {
-  return { clientId: CLIENT_ID, userId, tenantId: TENANT_ID, amr: ['pwd'], clientCapabilities: ['cp1'] };
+  return { clientId: CLIENT_ID, userId, tenantId: TENANT_ID, amr: ['pwd'], clientCapabilities: ['cp1'], origin: 'sign-in' };
 }
 
 function codeRecord(expiresAtMs: number): Omit<AuthorizationCodeRecord, 'redeemed'> {
@@ -93,7 +93,46 @@ describe('GrantStore', () => {
       clock.advanceSec(3599);
       expect(grants.redeemRefreshToken(token)).toEqual(grantFor(ALICE));
       clock.advanceSec(1);
-      expect(grants.redeemRefreshToken(other)).toBe('expired');
+      expect(grants.redeemRefreshToken(other)).toEqual({ expired: 'inactive', issuedAtMs: START.getTime(), lifetimeMs: 3_600_000 });
+    });
+
+    it('give each new token a fresh lifetime (an inactivity limit), while the old one keeps its own end', () => {
+      const first = grants.issueRefreshToken(grantFor(ALICE), 3600);
+      clock.advanceSec(3000);
+      const grant = grants.redeemRefreshToken(first);
+      if (typeof grant === 'string' || 'expired' in grant) throw new Error('expected the grant');
+      const second = grants.issueRefreshToken(grant, 3600);
+      clock.advanceSec(3000);
+      expect(grants.redeemRefreshToken(first)).toMatchObject({ expired: 'inactive' });
+      expect(grants.redeemRefreshToken(second)).toEqual(grantFor(ALICE));
+    });
+
+    // https://learn.microsoft.com/entra/identity-platform/refresh-tokens: "Refresh tokens sent to a redirect URI
+    // registered as spa expire after 24 hours. Additional refresh tokens acquired using the initial refresh token
+    // carry over that expiration time".
+    it("of a single-page app carry the first one's end over to the ones a refresh brings", () => {
+      const first = grants.issueRefreshToken({ ...grantFor(ALICE), platform: 'spa' }, 86_400);
+      clock.advanceSec(80_000);
+      const grant = grants.redeemRefreshToken(first);
+      if (typeof grant === 'string' || 'expired' in grant) throw new Error('expected the grant');
+      expect(grant.refreshTokensEndAtMs).toBe(START.getTime() + 86_400_000);
+      const second = grants.issueRefreshToken(grant, 86_400);
+      clock.advanceSec(6_399);
+      expect(grants.redeemRefreshToken(second)).toMatchObject({ userId: ALICE, platform: 'spa' });
+      clock.advanceSec(1);
+      expect(grants.redeemRefreshToken(second)).toEqual({ expired: 'spa-lifetime', issuedAtMs: START.getTime() + 80_000_000, lifetimeMs: 6_400_000 });
+    });
+
+    it('keep their origin, so a refresh token born from On-Behalf-Of is judged as On-Behalf-Of was', () => {
+      const token = grants.issueRefreshToken({ ...grantFor(ALICE), origin: 'on-behalf-of' }, 3600);
+      expect(grants.redeemRefreshToken(token)).toMatchObject({ origin: 'on-behalf-of' });
+    });
+
+    it('are still recognised as expired (not unknown) after sweeps, as Entra recognises its own expired tokens', () => {
+      const token = grants.issueRefreshToken(grantFor(ALICE), 3600);
+      clock.advanceSec(7 * 86_400);
+      grants.issueRefreshToken(grantFor(BOB), 3600); // issuing sweeps
+      expect(grants.redeemRefreshToken(token)).toMatchObject({ expired: 'inactive' });
     });
 
     it("answer 'unknown' for a token never issued", () => {

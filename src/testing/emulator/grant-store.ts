@@ -13,6 +13,14 @@ export interface UserGrant {
   acrs?: string[];
   /** `spa` when the sign-in came back to a single-page-app redirect URI: its codes and refresh tokens need no credential. */
   platform?: 'web' | 'spa';
+  /**
+   * How the grant came about: `sign-in` (an authorization code: the user was there and consented on the spot) or
+   * `on-behalf-of` (a middle tier exchanged the user's access token: nobody could be prompted). Its refresh tokens
+   * keep it, so that redeeming one is judged as the grant it came from was.
+   */
+  origin: 'sign-in' | 'on-behalf-of';
+  /** A single-page app's refresh tokens all end when the first one does (non-sliding): that end, once one was issued. */
+  refreshTokensEndAtMs?: number;
 }
 
 export type CodeChallengeMethod = 'S256' | 'plain';
@@ -29,14 +37,22 @@ export interface AuthorizationCodeRecord extends UserGrant {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+/**
+ * Entra's refresh tokens are self-contained, so an expired one is always recognised as expired (AADSTS700082), never
+ * as unknown. The emulator keeps expired ones this long after their end before forgetting them.
+ */
+const EXPIRED_REFRESH_TOKEN_MEMORY_MS = 30 * 24 * 3600 * 1000;
+/** At most this many refresh tokens are remembered (the oldest go first): every On-Behalf-Of via msal asks for one. */
+const MAX_REFRESH_TOKENS = 200_000;
 
 interface RefreshTokenRecord extends UserGrant {
+  issuedAtMs: number;
   expiresAtMs: number;
   revoked: boolean;
 }
 
-/** Why a refresh token cannot be redeemed. */
-export type RefreshTokenRejection = 'unknown' | 'expired' | 'revoked';
+/** Why a refresh token cannot be redeemed; an expired one says when it was issued (Entra's message names it). */
+export type RefreshTokenRejection = 'unknown' | 'revoked' | { expired: 'inactive' | 'spa-lifetime'; issuedAtMs: number; lifetimeMs: number };
 
 /** Authorization codes and refresh tokens the emulator handed out: opaque strings that stand for a user's grant. */
 export class GrantStore {
@@ -68,10 +84,18 @@ export class GrantStore {
     return { ...record };
   }
 
+  /**
+   * A new refresh token for `grant`, living `lifetimeSec` from now: each one redeemed brings a new one with a fresh
+   * lifetime, so the lifetime is an inactivity limit. A single-page app's are the exception: every refresh token a
+   * refresh brings ends when the sign-in's first one does (https://learn.microsoft.com/entra/identity-platform/refresh-tokens).
+   */
   issueRefreshToken(grant: UserGrant, lifetimeSec: number): string {
-    this.dropExpired(this.refreshTokens);
+    this.dropExpired(this.refreshTokens, EXPIRED_REFRESH_TOKEN_MEMORY_MS);
+    while (this.refreshTokens.size >= MAX_REFRESH_TOKENS) this.refreshTokens.delete(this.refreshTokens.keys().next().value!);
     const token = `1.${randomBytes(96).toString('base64url')}`;
-    this.refreshTokens.set(token, { ...grant, expiresAtMs: this.clock.nowMs() + lifetimeSec * 1000, revoked: false });
+    const issuedAtMs = this.clock.nowMs();
+    const expiresAtMs = grant.platform === 'spa' ? (grant.refreshTokensEndAtMs ?? issuedAtMs + lifetimeSec * 1000) : issuedAtMs + lifetimeSec * 1000;
+    this.refreshTokens.set(token, { ...grant, ...(grant.platform === 'spa' ? { refreshTokensEndAtMs: expiresAtMs } : {}), issuedAtMs, expiresAtMs, revoked: false });
     return token;
   }
 
@@ -83,8 +107,10 @@ export class GrantStore {
     const record = this.refreshTokens.get(token);
     if (!record) return 'unknown';
     if (record.revoked) return 'revoked';
-    if (record.expiresAtMs <= this.clock.nowMs()) return 'expired';
-    const { expiresAtMs: _expiresAtMs, revoked: _revoked, ...grant } = record;
+    if (record.expiresAtMs <= this.clock.nowMs()) {
+      return { expired: record.platform === 'spa' ? 'spa-lifetime' : 'inactive', issuedAtMs: record.issuedAtMs, lifetimeMs: record.expiresAtMs - record.issuedAtMs };
+    }
+    const { expiresAtMs: _expiresAtMs, issuedAtMs: _issuedAtMs, revoked: _revoked, ...grant } = record;
     return grant;
   }
 
@@ -94,11 +120,11 @@ export class GrantStore {
   }
 
   // A full sweep is O(n); doing it at most once a minute keeps issuing O(1) under load (benchmarks issue 100,000s).
-  private dropExpired(map: Map<string, { expiresAtMs: number }>): void {
+  private dropExpired(map: Map<string, { expiresAtMs: number }>, rememberedForMs = 0): void {
     const now = this.clock.nowMs();
     const lastSweep = this.lastSweepMs.get(map) ?? 0;
     if (now - lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweepMs.set(map, now);
-    for (const [key, record] of map) if (record.expiresAtMs <= now) map.delete(key);
+    for (const [key, record] of map) if (record.expiresAtMs + rememberedForMs <= now) map.delete(key);
   }
 }

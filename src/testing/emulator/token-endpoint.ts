@@ -59,7 +59,7 @@ export function v1ParamsAsV2(params: URLSearchParams): URLSearchParams {
   return translated;
 }
 
-/** A v2 token response in v1's shape: numbers as strings, `expires_on`, `not_before` and `resource`. */
+/** A v2 token response in v1's shape: numbers as strings (`refresh_in` too), `expires_on`, `not_before` and `resource`. */
 export function v2ResponseAsV1(body: TokenResponseBody, resource: string | null, nowSec: number): TokenResponseBody {
   const expiresIn = Number(body.expires_in);
   const { scope, ...rest } = body;
@@ -68,10 +68,11 @@ export function v2ResponseAsV1(body: TokenResponseBody, resource: string | null,
     ...(typeof scope === 'string' ? { scope: scope.split(' ').map((name) => name.slice(name.lastIndexOf('/') + 1)).join(' ') } : {}),
     expires_in: String(expiresIn),
     ext_expires_in: String(body.ext_expires_in),
+    ...(body.refresh_in !== undefined ? { refresh_in: String(body.refresh_in) } : {}),
     expires_on: String(nowSec + expiresIn),
     not_before: String(nowSec),
     ...(resource ? { resource } : {}),
-    ...Object.fromEntries(Object.entries(rest).filter(([name]) => !['token_type', 'expires_in', 'ext_expires_in'].includes(name))),
+    ...Object.fromEntries(Object.entries(rest).filter(([name]) => !['token_type', 'expires_in', 'ext_expires_in', 'refresh_in'].includes(name))),
   };
 }
 

@@ -3,7 +3,8 @@ import { compactVerify, decodeProtectedHeader, type CompactJWSHeaderParameters }
 import { EmulatorClock } from './clock.js';
 import { type EmulatorApp, type EmulatorUser } from './directory.js';
 import { SigningKeyRing } from './signing-keys.js';
-import { DEFAULT_TOKEN_LIFETIMES, TokenIssuer, lifetimeProblems, pairwiseSubject, seededRandom, type EmulatorTokenLifetimes, type IssuedToken } from './tokens.js';
+import { DEFAULT_TOKEN_LIFETIMES, lifetimeProblems, type EmulatorTokenLifetimes } from './token-lifetimes.js';
+import { TokenIssuer, pairwiseSubject, seededRandom, type IssuedToken } from './tokens.js';
 import { CONTOSO_ID, FABRIKAM_ID, twoTenantDirectory } from './unit-fixtures.spec.fixtures.js';
 
 const AUTHORITY_HOST = 'https://127.0.0.1:8443';
@@ -141,6 +142,15 @@ describe('TokenIssuer', () => {
       const issued = await issuer.userAccessToken({ user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret', lifetimeSec: 600 });
       expect(issued.claims.exp).toBe(NOW_SEC + 600);
       expect(issued.expiresInSec).toBe(600);
+      expect(issued.refreshInSec).toBeUndefined();
+    });
+
+    it('carry refresh_in when they live longer than two hours: half the life, or the configured fraction', async () => {
+      const spec = { user: alice, client, resource: apiV2, scopes: ['access_as_user'], amr: ['pwd'], authenticatedBy: 'secret' as const };
+      expect((await issuer.userAccessToken({ ...spec, lifetimeSec: 86_400 })).refreshInSec).toBe(43_200);
+      expect((await issuer.userAccessToken({ ...spec, lifetimeSec: 7200 })).refreshInSec).toBeUndefined();
+      const quarter = new TokenIssuer(ring, clock, AUTHORITY_HOST, { ...FIXED_LIFETIMES, refreshInFraction: 0.25 });
+      expect((await quarter.appAccessToken({ client, resource: apiV2, tenantId: CONTOSO_ID, servicePrincipalId: client.clientId, roles: [], authenticatedBy: 'secret', lifetimeSec: 28_800 })).refreshInSec).toBe(7200);
     });
 
     it('carry xms_cc only when the client declared capabilities (and the resource asked for it)', async () => {

@@ -3,55 +3,7 @@ import type { EmulatorClock } from './clock.js';
 import { MICROSOFT_GRAPH_APP_ID, type EmulatorApp, type EmulatorUser } from './directory.js';
 import { signJwt, signJwtWithHashedNonce, type JwtClaims, type JwtHeader } from './jwt.js';
 import type { SigningKeyRing } from './signing-keys.js';
-
-/** Bounds (inclusive) a lifetime is drawn from, uniformly, for each token. */
-export interface LifetimeRange {
-  minSec: number;
-  maxSec: number;
-}
-
-/** Lifetimes of what the emulator issues. Access tokens must outlive msal-node's fixed 300 s expiry margin. */
-export interface EmulatorTokenLifetimes {
-  /**
-   * Access tokens: a fixed number of seconds, or a range each token's lifetime is drawn from. Entra's default
-   * lifetime is random between 60 and 90 minutes, so the default is `{ minSec: 3600, maxSec: 5400 }`.
-   */
-  accessTokenSec: number | LifetimeRange;
-  /** How much longer than `expires_in` the reported `ext_expires_in` is (Entra's resilience extension). */
-  accessTokenExtensionSec: number;
-  idTokenSec: number;
-  refreshTokenSec: number;
-  authorizationCodeSec: number;
-}
-
-export const DEFAULT_TOKEN_LIFETIMES: EmulatorTokenLifetimes = {
-  accessTokenSec: { minSec: 3600, maxSec: 5400 },
-  accessTokenExtensionSec: 3600,
-  idTokenSec: 3600,
-  refreshTokenSec: 24 * 3600,
-  authorizationCodeSec: 600,
-};
-
-/** Problems with a `tokenLifetimes` option, one sentence each. */
-export function lifetimeProblems(lifetimes: EmulatorTokenLifetimes): string[] {
-  const problems: string[] = [];
-  const positive = (name: string, value: unknown) => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) problems.push(`tokenLifetimes.${name} must be a positive integer of seconds, got ${String(value)}`);
-  };
-  const { accessTokenSec, accessTokenExtensionSec, ...rest } = lifetimes;
-  if (typeof accessTokenSec === 'object' && accessTokenSec !== null) {
-    positive('accessTokenSec.minSec', accessTokenSec.minSec);
-    positive('accessTokenSec.maxSec', accessTokenSec.maxSec);
-    if (accessTokenSec.maxSec < accessTokenSec.minSec) problems.push('tokenLifetimes.accessTokenSec.maxSec must not be below minSec');
-  } else {
-    positive('accessTokenSec', accessTokenSec);
-  }
-  if (!Number.isInteger(accessTokenExtensionSec) || accessTokenExtensionSec < 0) {
-    problems.push(`tokenLifetimes.accessTokenExtensionSec must be a non-negative integer of seconds, got ${accessTokenExtensionSec}`);
-  }
-  for (const [name, value] of Object.entries(rest)) positive(name, value);
-  return problems;
-}
+import { refreshInSec, type EmulatorTokenLifetimes } from './token-lifetimes.js';
 
 /** A small seedable generator (mulberry32): the same seed draws the same lifetimes, run after run. */
 export function seededRandom(seed: number): () => number {
@@ -128,6 +80,8 @@ export interface IssuedToken {
   expiresInSec: number;
   /** `ext_expires_in`: the lifetime plus the resilience extension. */
   extExpiresInSec: number;
+  /** `refresh_in`, for a long-lived access token (see `refreshInSec`); absent otherwise. */
+  refreshInSec?: number;
 }
 
 function randomClaim(bytes: number): string {
@@ -327,7 +281,8 @@ export class TokenIssuer {
     const finalClaims = applyOverrides(claims, overrides?.claims);
     const finalHeader = applyOverrides(header, overrides?.header) as JwtHeader & { alg: string };
     const token = typeof finalHeader.nonce === 'string' && isGraph ? await signJwtWithHashedNonce(finalHeader, finalClaims, key.privateKey) : await signJwt(finalHeader, finalClaims, key.privateKey);
-    return { token, claims: finalClaims, expiresInSec: lifetimeSec, extExpiresInSec: lifetimeSec + this.lifetimes.accessTokenExtensionSec };
+    const refreshIn = refreshInSec(lifetimeSec, this.lifetimes.refreshInFraction);
+    return { token, claims: finalClaims, expiresInSec: lifetimeSec, extExpiresInSec: lifetimeSec + this.lifetimes.accessTokenExtensionSec, ...(refreshIn !== undefined ? { refreshInSec: refreshIn } : {}) };
   }
 }
 

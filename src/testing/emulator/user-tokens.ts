@@ -4,6 +4,7 @@ import type { UserGrant } from './grant-store.js';
 import { claimsChallengeFor } from './policies.js';
 import { includesAllScopes, resolveRequestedScopes, type RequestedScopes } from './scopes.js';
 import type { AuthenticatedTokenRequest, EmulatorServices, TokenResponseBody } from './services.js';
+import { lifetimeFields } from './token-lifetimes.js';
 import type { ClientAuthenticationMethod } from './tokens.js';
 
 /**
@@ -22,6 +23,8 @@ export interface UserTokenIssue {
   /** Whether the client asked for `client_info` (msal always does). */
   includeClientInfo: boolean;
   nonce?: string | undefined;
+  /** A refresh token is being redeemed: the answer carries its replacement, `offline_access` asked for or not. */
+  replacesRefreshToken?: boolean;
 }
 
 /** Checks Conditional Access for this user and resource, in Entra's order: a block wins over a second factor. */
@@ -78,12 +81,13 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
     token_type: 'Bearer',
     // Entra names Microsoft Graph's scopes bare (`User.Read`) in the response, other resources' with their prefix.
     scope: scopes.map((scope) => (resource.clientId !== services.directory.microsoftGraph.clientId ? `${prefix}/${scope}` : scope)).join(' '),
-    expires_in: accessToken.expiresInSec,
-    ext_expires_in: accessToken.extExpiresInSec,
+    ...lifetimeFields(accessToken),
     access_token: accessToken.token,
   };
-  if (requested.oidc.has('offline_access')) {
-    body.refresh_token = services.grants.issueRefreshToken(issue.grant, services.issuer.lifetimes.refreshTokenSec);
+  // "Refresh tokens replace themselves with a fresh token upon every use" (learn.microsoft.com/entra/identity-platform/refresh-tokens).
+  if (requested.oidc.has('offline_access') || issue.replacesRefreshToken) {
+    const { refreshTokenSec, spaRefreshTokenSec } = services.issuer.lifetimes;
+    body.refresh_token = services.grants.issueRefreshToken(issue.grant, issue.grant.platform === 'spa' ? spaRefreshTokenSec : refreshTokenSec);
   }
   if (requested.oidc.has('openid')) {
     body.id_token = (await services.issuer.idToken({ user, client, nonce: issue.nonce })).token;
@@ -93,15 +97,17 @@ export async function issueUserTokens(services: EmulatorServices, issue: UserTok
 }
 
 /**
- * The tokens for a grant the user gave interactively (an authorization code, or a refresh token from one): the user
- * must still exist, and the scopes asked for now (or, when the request names none, `defaultScope`) are judged as
- * the sign-in judged them.
+ * The tokens for a grant the user gave earlier (an authorization code, or a refresh token): the user must still exist,
+ * and the scopes asked for now (or, when the request names none, `defaultScope`) are judged as the grant's origin
+ * judged them. A sign-in consented on the spot, so only an explicit denial stops it; a refresh token born from
+ * On-Behalf-Of is judged as On-Behalf-Of is, with no one to prompt: every scope needs a grant (API permission or
+ * pre-authorisation), and Conditional Access applies with the MFA state of the sign-in behind the exchanged token.
  */
-export function redeemInteractiveGrant(
+export function redeemUserGrant(
   services: EmulatorServices,
   request: AuthenticatedTokenRequest,
   grant: UserGrant,
-  options: { defaultScope?: string | undefined; nonce?: string | undefined } = {},
+  options: { defaultScope?: string | undefined; nonce?: string | undefined; replacesRefreshToken?: boolean } = {},
 ): Promise<TokenResponseBody> {
   const user = services.directory.findUser(grant.userId);
   if (!user) throw entraErrors.userNotFound(grant.userId);
@@ -112,8 +118,9 @@ export function redeemInteractiveGrant(
     client,
     requested: resolveRequestedScopes(params.get('scope') ?? options.defaultScope ?? null, services.directory, grant.tenantId),
     authenticatedBy: request.authenticatedBy,
-    consent: 'interactive',
+    consent: grant.origin === 'on-behalf-of' ? 'non-interactive' : 'interactive',
     includeClientInfo: params.get('client_info') === '1',
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+    ...(options.replacesRefreshToken ? { replacesRefreshToken: true } : {}),
   });
 }

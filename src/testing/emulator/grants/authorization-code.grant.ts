@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { entraErrors } from '../entra-errors.js';
 import type { GrantHandler } from '../services.js';
-import { redeemInteractiveGrant } from '../user-tokens.js';
+import { redeemUserGrant } from '../user-tokens.js';
 
 /**
  * Redeems an authorization code: one use only, same client and redirect URI, and the PKCE verifier when the authorize
@@ -27,5 +27,5 @@ export const authorizationCodeGrant: GrantHandler = async (request, services) =>
     if (derived !== record.codeChallenge) throw entraErrors.pkceMismatch();
   }
 
-  return redeemInteractiveGrant(services, request, record, { defaultScope: record.scope, nonce: record.nonce });
+  return redeemUserGrant(services, request, record, { defaultScope: record.scope, nonce: record.nonce });
 };

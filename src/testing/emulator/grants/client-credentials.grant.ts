@@ -1,6 +1,7 @@
 import { EntraProtocolError, entraErrors } from '../entra-errors.js';
 import { resolveRequestedScopes } from '../scopes.js';
 import type { GrantHandler } from '../services.js';
+import { lifetimeFields } from '../token-lifetimes.js';
 
 /** Client credentials: exactly `{resource}/.default`, at a named tenant; the token carries the granted app roles. */
 export const clientCredentialsGrant: GrantHandler = async (request, services) => {
@@ -26,8 +27,7 @@ export const clientCredentialsGrant: GrantHandler = async (request, services) =>
   });
   return {
     token_type: 'Bearer',
-    expires_in: token.expiresInSec,
-    ext_expires_in: token.extExpiresInSec,
+    ...lifetimeFields(token),
     access_token: token.token,
   };
 };

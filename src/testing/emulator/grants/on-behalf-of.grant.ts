@@ -55,7 +55,8 @@ export const onBehalfOfGrant: GrantHandler = async (request, services) => {
   const amr = [...(services.issuer.signInOf(claims.uti)?.amr ?? ['pwd'])];
 
   return issueUserTokens(services, {
-    grant: { clientId: client.clientId, userId: user.id, tenantId, amr, clientCapabilities: clientCapabilitiesFrom(params.get('claims')) },
+    // The refresh token (offline_access) remembers its origin: redeeming it is judged as this exchange was.
+    grant: { clientId: client.clientId, userId: user.id, tenantId, amr, clientCapabilities: clientCapabilitiesFrom(params.get('claims')), origin: 'on-behalf-of' },
     user,
     client,
     requested,
