@@ -28,7 +28,7 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-entra-obo$': '<rootDir>/src/index.ts',
-    '^nestjs-entra-obo/(testing|passport|redis)$': '<rootDir>/src/$1/index.ts',
+    '^nestjs-entra-obo/(testing|passport|redis|terminus)$': '<rootDir>/src/$1/index.ts',
   },
   testTimeout: 30_000,
 };

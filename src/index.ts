@@ -47,7 +47,7 @@ export type { BearerChallengeParams } from './errors/www-authenticate.js';
 
 /** The cache port and the default bounded in-memory cache. */
 export { OboTokenCache } from './cache/obo-token-cache.js';
-export type { CachedToken, CacheLock } from './cache/obo-token-cache.js';
+export type { CachedToken, CacheLock, CacheHealth } from './cache/obo-token-cache.js';
 export { InMemoryTokenCache, DEFAULT_MAX_CACHE_ENTRIES } from './cache/in-memory-token-cache.js';
 export type { InMemoryTokenCacheOptions } from './cache/in-memory-token-cache.js';
 /** Where long-running On-Behalf-Of sessions (their refresh tokens) are kept: the port and the in-memory store. */

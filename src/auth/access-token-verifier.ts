@@ -4,7 +4,7 @@ import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 
 import { tokenHash } from '../util/token-hash.js';
 import { DEFAULT_MAX_TOKEN_LENGTH_BYTES, type VerifierSettings } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
-import { AuthorityMetadataClient } from '../discovery/authority-metadata.js';
+import { AuthorityMetadataClient, type DiscoveryStatus } from '../discovery/authority-metadata.js';
 import { InvalidTokenError } from '../errors/obo-errors.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { GUID_PATTERN as GUID } from '../util/ids.js';
@@ -12,7 +12,17 @@ import { principalOf, stringClaim, validityWindowOf } from './access-token-claim
 import { attachAccessToken, type EntraPrincipal } from './entra-principal.js';
 import { issuerAndTenantProblem, issuerTemplatesOf, type IssuerTemplates } from './issuer-rules.js';
 import { invalid, rejectionDetailOf, RejectionLog } from './rejection-log.js';
-import { SigningKeyStore } from './signing-key-store.js';
+import { SigningKeyStore, type SigningKeyStatus } from './signing-key-store.js';
+
+/** What a health probe reads of the verifier: where its keys come from, the key set, and the discovery document. */
+export interface VerifierHealth {
+  /** The authority's host (e.g. `login.microsoftonline.com`). */
+  authorityHost: string;
+  /** The tenant whose documents the keys come from: the configured `tenantId` (an id, a domain, or `common`). */
+  tenant: string;
+  signingKeys: SigningKeyStatus;
+  discovery: DiscoveryStatus;
+}
 
 /** Header parameters that carry or point to a key. A token never gets to choose the key that verifies it. */
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
@@ -87,6 +97,21 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     // Each fetch logs its own failure; one line says what it means for requests.
     await Promise.allSettled([this.loadIssuerTemplates(), this.keyStore.refresh()]);
     if (!this.keyStore.isLoaded) this.logger.warn('Warm-up could not load the signing keys; requests get 503 until they load');
+  }
+
+  /**
+   * For health probes: the signing keys and the discovery document behind them. Makes a request only when no key set
+   * has loaded yet (one fetch, bounded by `timeoutMs`, none while a failed fetch's backoff runs) or a due periodic
+   * refresh is started (in the background); with fresh keys it answers from memory.
+   */
+  async health(): Promise<VerifierHealth> {
+    await this.keyStore.loadIfMissing();
+    return {
+      authorityHost: new URL(this.options.authorityHost).host,
+      tenant: this.metadataTenant,
+      signingKeys: this.keyStore.status,
+      discovery: this.metadata.statusOf(this.metadataTenant, 2),
+    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { tallySnapshot } from '../observability/tallies.js';
 import { RejectionLog } from './rejection-log.js';
 
 describe('RejectionLog', () => {
@@ -35,5 +36,16 @@ describe('RejectionLog', () => {
     const line = debug.mock.calls[0]![0] as string;
     expect(line).not.toMatch(/[\r\n]/);
     expect(line.length).toBeLessThan(400);
+  });
+
+  it('counts every rejection by its reason (entra_obo.validation.rejections), also those it does not log', () => {
+    const before = tallySnapshot().rejections;
+    for (let index = 0; index < 3; index += 1) log.report('audience', 'not for this API', { claim: 'aud', expected: 'a', actual: `secret-looking-${index}` });
+    log.report('expired', 'expired');
+    const after = tallySnapshot().rejections;
+    expect(debug).toHaveBeenCalledTimes(2);
+    expect({ audience: (after.audience ?? 0) - (before.audience ?? 0), expired: (after.expired ?? 0) - (before.expired ?? 0) }).toEqual({ audience: 3, expired: 1 });
+    // Only reason codes become keys, never what the token carried.
+    expect(Object.keys(after).join(' ')).not.toContain('secret-looking');
   });
 });

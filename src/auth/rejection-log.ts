@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { InvalidTokenError, type InvalidTokenReason } from '../errors/obo-errors.js';
+import { countRejection } from '../observability/tallies.js';
 
 /** One comparison that made a token fail: what this API expects, and what the token had. */
 export interface RejectionDetail {
@@ -34,7 +35,8 @@ function shown(value: unknown): string {
 /**
  * Logs rejected tokens at debug level, at most once per reason per minute (on the configured clock), so a flood of
  * bad tokens costs one line a minute. A line names the reason and, where it helps a deployment, the expected and
- * actual audience, issuer or tenant; never the token.
+ * actual audience, issuer or tenant; never the token. Every rejection, logged or not, counts towards
+ * `entra_obo.validation.rejections` {reason}: the reason code only, never a claim value.
  */
 export class RejectionLog {
   private readonly logger = new Logger('OboModule');
@@ -42,7 +44,8 @@ export class RejectionLog {
 
   constructor(private readonly nowMs: () => number) {}
 
-  report(reason: string, message: string, detail?: RejectionDetail): void {
+  report(reason: InvalidTokenReason, message: string, detail?: RejectionDetail): void {
+    countRejection(reason);
     const nowMs = this.nowMs();
     const last = this.lastLoggedMs.get(reason);
     if (last !== undefined && nowMs - last < ONE_MINUTE_MS && nowMs >= last) return;

@@ -336,4 +336,53 @@ describe('SigningKeyStore', () => {
     await following.refresh();
     expect(endpoint.requests).toEqual(['https://a.example.test/keys', 'https://b.example.test/keys']);
   });
+
+  describe('status and loadIfMissing (health probes)', () => {
+    it('reports nothing loaded, then the key ids and fetch time, without fetching to report', async () => {
+      expect(store.status).toEqual({ keyIds: [], fetchedAtMs: undefined, stale: true, lastError: undefined, retryAfterSec: undefined });
+      expect(endpoint.requests).toHaveLength(0);
+      await store.loadIfMissing();
+      expect(store.status).toEqual({ keyIds: ['key-1', 'key-2'], fetchedAtMs: START_MS, stale: false, lastError: undefined, retryAfterSec: undefined });
+      await store.loadIfMissing();
+      expect(endpoint.requests).toHaveLength(1);
+    });
+
+    it('with nothing loaded, fetches at most once per backoff period however often it is asked', async () => {
+      endpoint.failWith = 'status';
+      await store.loadIfMissing();
+      await store.loadIfMissing();
+      await store.loadIfMissing();
+      expect(endpoint.requests).toHaveLength(1);
+      expect(store.status).toMatchObject({ keyIds: [], fetchedAtMs: undefined, lastError: 'HTTP 503', retryAfterSec: 1 });
+      nowMs += FIRST_RETRY_MS;
+      endpoint.failWith = undefined;
+      await store.loadIfMissing();
+      expect(endpoint.requests).toHaveLength(2);
+      expect(store.status).toMatchObject({ keyIds: ['key-1', 'key-2'], lastError: undefined, retryAfterSec: undefined });
+    });
+
+    it('joins a fetch under way instead of starting another', async () => {
+      endpoint.hold();
+      const first = store.refresh();
+      const probe = store.loadIfMissing();
+      endpoint.release();
+      await Promise.all([first, probe]);
+      expect(endpoint.requests).toHaveLength(1);
+      expect(store.status.keyIds).toEqual(['key-1', 'key-2']);
+    });
+
+    it('keeps the last good keys when a refresh fails, and says why; a due refresh starts in the background', async () => {
+      await store.loadIfMissing();
+      nowMs += REFRESH_INTERVAL_MS;
+      expect(store.status.stale).toBe(true);
+      endpoint.failWith = 'network';
+      endpoint.hold();
+      await store.loadIfMissing(); // returns at once: the refresh runs in the background
+      const background = store.refresh(); // joins it
+      endpoint.release();
+      await background;
+      expect(endpoint.requests).toHaveLength(2);
+      expect(store.status).toMatchObject({ keyIds: ['key-1', 'key-2'], fetchedAtMs: START_MS, stale: true, lastError: 'fetch failed' });
+    });
+  });
 });

@@ -38,6 +38,22 @@ export interface SigningKeyStoreSettings {
 
 type FetchReason = 'initial' | 'periodic' | 'unknown-kid';
 
+/** What a health probe reports of the key set: ids and times only (key ids are public, as in the JWKS). */
+export interface SigningKeyStatus {
+  /** The `kid`s of the last good key set; empty when none has loaded. */
+  keyIds: string[];
+  /** When the last good key set was fetched (on the configured clock), or undefined. */
+  fetchedAtMs: number | undefined;
+  /** Whether the periodic refresh is due (or no key set has loaded). */
+  stale: boolean;
+  /** Why the last fetch failed, when it did: a short description (HTTP status, network error), never a body. */
+  lastError: string | undefined;
+  /** Seconds until a failed fetch may be retried, when one failed. */
+  retryAfterSec: number | undefined;
+}
+
+const MAX_ERROR_CHARS = 200;
+
 /**
  * Entra's signing keys, fetched from the JWKS endpoint and kept current. A token whose key is known never waits: when
  * the periodic refresh is due it runs in the background and the last good keys keep serving. A token naming an unknown
@@ -79,6 +95,36 @@ export class SigningKeyStore {
   /** Whether the periodic refresh is due. */
   get isStale(): boolean {
     return this.settings.nowMs() - this.fetchedAtMs >= this.settings.refreshIntervalMs;
+  }
+
+  /** The key set as known now, without fetching anything. */
+  get status(): SigningKeyStatus {
+    const failed = this.backoff.hasFailed;
+    return {
+      keyIds: [...this.keys.keys()],
+      fetchedAtMs: this.isLoaded ? this.fetchedAtMs : undefined,
+      stale: this.isStale,
+      lastError: failed ? describeError(this.lastError) : undefined,
+      retryAfterSec: failed ? this.backoff.retryAfterSec : undefined,
+    };
+  }
+
+  /**
+   * For a health probe, however often it runs: when no key set has loaded, waits for the fetch under way or makes one
+   * (bounded by the timeout), unless a failed fetch's backoff still runs, so a dead JWKS endpoint sees at most one
+   * fetch per backoff period; when loaded, starts a due periodic refresh in the background (an idle API keeps its keys
+   * current). With keys loaded and fresh it makes no request at all.
+   */
+  async loadIfMissing(): Promise<void> {
+    if (this.isLoaded) {
+      this.refreshInBackgroundIfDue();
+      return;
+    }
+    if (this.inFlight) {
+      await this.inFlight;
+      return;
+    }
+    if (!this.backoff.isWaiting) await this.fetchOnce('initial');
   }
 
   /**
@@ -168,4 +214,11 @@ export class SigningKeyStore {
       return false;
     }
   }
+}
+
+/** An error as a health report may show it: its message (ours, or the network's), one line, cut short. */
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : 'unknown error';
+  const line = message.replace(/\s+/g, ' ');
+  return line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS)}…` : line;
 }

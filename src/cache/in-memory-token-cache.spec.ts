@@ -1,3 +1,4 @@
+import { tallySnapshot } from '../observability/tallies.js';
 import { DEFAULT_MAX_CACHE_ENTRIES, InMemoryTokenCache } from './in-memory-token-cache.js';
 import { OboConfigurationError } from '../errors/obo-errors.js';
 import type { CachedToken } from './obo-token-cache.js';
@@ -250,6 +251,29 @@ describe('InMemoryTokenCache', () => {
       cache.removeUser(TENANT, ALICE);
       expect(cache.get('k2')).toBeUndefined();
       expect(cache.size).toBe(0);
+    });
+  });
+
+  describe('lookup counts (entra_obo.cache.lookups)', () => {
+    it('counts each get as an l1 hit or miss: absent, present, expired', () => {
+      const before = tallySnapshot().cacheLookups;
+      cache.get('absent');
+      cache.set('k1', token('one'), START_MS + HOUR_MS);
+      cache.get('k1');
+      cache.get('k1');
+      nowMs = START_MS + HOUR_MS;
+      cache.get('k1');
+      const after = tallySnapshot().cacheLookups;
+      expect({ hits: after.l1.hits - before.l1.hits, misses: after.l1.misses - before.l1.misses }).toEqual({ hits: 2, misses: 2 });
+      expect(after.l2).toEqual(before.l2);
+    });
+
+    it('counts nothing for set, delete and removeUser', () => {
+      const before = tallySnapshot().cacheLookups;
+      cache.set('k1', token('alice', { userObjectId: ALICE }), START_MS + HOUR_MS);
+      cache.delete('k1');
+      cache.removeUser(TENANT, ALICE);
+      expect(tallySnapshot().cacheLookups).toEqual(before);
     });
   });
 });

@@ -1,6 +1,7 @@
+import { countCacheHit, countCacheMiss } from '../observability/tallies.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { Problems, type OptionNameTable } from '../util/problems.js';
-import { OboTokenCache, type CachedToken } from './obo-token-cache.js';
+import { OboTokenCache, type CacheHealth, type CachedToken } from './obo-token-cache.js';
 
 export interface InMemoryTokenCacheOptions {
   /** Most entries kept; the least recently used goes first. Default 10,000. */
@@ -45,14 +46,20 @@ export class InMemoryTokenCache extends OboTokenCache {
     return this.entries.size;
   }
 
+  /** Counted as an `l1` lookup (`entra_obo.cache.lookups`), whether this is the module's cache or a Redis cache's L1. */
   get(key: string): CachedToken | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    if (!entry) {
+      countCacheMiss('l1');
+      return undefined;
+    }
     if (entry.cacheUntilMs <= this.nowMs()) {
       this.remove(key, entry);
+      countCacheMiss('l1');
       return undefined;
     }
     this.entries.set(key, entry);
+    countCacheHit('l1');
     return entry.value;
   }
 
@@ -80,6 +87,11 @@ export class InMemoryTokenCache extends OboTokenCache {
     if (!keys) return;
     for (const key of keys) this.entries.delete(key);
     this.keysByUser.delete(tag);
+  }
+
+  /** Always available: it is process memory. */
+  override health(): CacheHealth {
+    return { available: true, details: { backend: 'memory', entries: this.entries.size, maxEntries: this.maxEntries } };
   }
 
   clear(): void {

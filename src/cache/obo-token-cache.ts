@@ -23,6 +23,17 @@ export interface CacheLock {
   release(): Promise<void>;
 }
 
+/** A cache's state as a health probe reports it. */
+export interface CacheHealth {
+  /**
+   * Whether the cache's store answers. A shared store that does not (Redis down) degrades the API, it does not stop
+   * it: requests go on through memory and Entra.
+   */
+  available: boolean;
+  /** What to show beside it (backend, breaker state, counters): never a key, a token or a connection secret. */
+  details: Record<string, string | number | boolean>;
+}
+
 /**
  * The cache port: an abstract class, so it serves as both the DI token and the type. Three required members with
  * absolute expiry (never a bare TTL); further capabilities are optional members a backend may offer.
@@ -50,6 +61,13 @@ export abstract class OboTokenCache {
    * another instance holds it (then the caller polls `get`). Only distributed backends offer it.
    */
   tryLock?(key: string, ttlMs: number): Promise<CacheLock | undefined>;
+
+  /**
+   * The cache's state for health probes (`nestjs-entra-obo/terminus`), e.g. whether Redis answers. Called on every
+   * probe, so it should be cheap and never wait longer than one operation's timeout. A cache without it is reported
+   * as present, its state unknown.
+   */
+  health?(): Promise<CacheHealth> | CacheHealth;
 
   /** Releases connections and timers; the module calls it when the application shuts down. Idempotent. */
   close?(): Promise<void> | void;

@@ -36,6 +36,14 @@ interface FailedMetadata {
   error: IdentityProviderUnavailableError | ClientConfigurationError;
 }
 
+/** What a health probe reports of one discovery document: times and our own error message, never the document. */
+export interface DiscoveryStatus {
+  /** When the document in use was fetched (on the configured clock), or undefined when none was. */
+  fetchedAtMs: number | undefined;
+  /** The message of the last fetch's failure while it is remembered (until a fetch succeeds), else undefined. */
+  lastError: string | undefined;
+}
+
 const METADATA_TTL_MS = 24 * 3600 * 1000;
 const MAX_TENANTS_CACHED = 1000;
 const RETRY_INITIAL_MS = 1_000;
@@ -63,6 +71,12 @@ export class AuthorityMetadataClient {
     return `${this.options.authorityHost}/${tenant}`;
   }
 
+  /** The document of `tenant` as known now, for health probes: no fetch. */
+  statusOf(tenant: string, version: 1 | 2 = 2): DiscoveryStatus {
+    const key = documentKey(tenant, version);
+    return { fetchedAtMs: this.cache.get(key)?.fetchedAtMs, lastError: this.failures.get(key)?.error.message };
+  }
+
   async get(tenant: string, version: 1 | 2 = 2): Promise<OpenIdMetadata> {
     return (await this.load(tenant, version)).metadata;
   }
@@ -87,7 +101,7 @@ export class AuthorityMetadataClient {
   }
 
   private async load(tenant: string, version: 1 | 2): Promise<CachedMetadata> {
-    const key = `${version}|${tenant.toLowerCase()}`;
+    const key = documentKey(tenant, version);
     const cached = this.cache.get(key);
     if (cached) {
       // A stale document keeps serving; the fetch that replaces it runs in the background.
@@ -162,6 +176,10 @@ export class AuthorityMetadataClient {
     }
     return { metadata, raw, fetchedAtMs: this.options.clock.nowMs() };
   }
+}
+
+function documentKey(tenant: string, version: 1 | 2): string {
+  return `${version}|${tenant.toLowerCase()}`;
 }
 
 function toFailure(error: unknown): IdentityProviderUnavailableError | ClientConfigurationError {

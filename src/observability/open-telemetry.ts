@@ -1,7 +1,8 @@
 import type * as OpenTelemetryApi from '@opentelemetry/api';
 
 // The one file that touches `@opentelemetry/api`, an optional peer: loaded on the first token request that goes to
-// Entra, never on a cache hit. Without it installed, or with no SDK registered, everything here is a no-op.
+// Entra, cache miss or refused token (tallies.ts), never on a cache hit. Without it installed, or with no SDK
+// registered, everything here is a no-op.
 
 type Api = typeof OpenTelemetryApi;
 export type AcquisitionFlow = 'obo' | 'app' | 'long_running';
@@ -14,8 +15,17 @@ interface Instruments {
   duration: OpenTelemetryApi.Histogram;
 }
 
+/** What tallies.ts counts, read at collection time: cumulative totals, so they are reported as observable counters. */
+export interface TallyReadings {
+  cacheLookups(): Iterable<{ tier: 'l1' | 'l2'; result: 'hit' | 'miss'; value: number }>;
+  rejections(): Iterable<[reason: string, value: number]>;
+}
+
 let loading: Promise<Api | undefined> | undefined;
 let instruments: Instruments | undefined;
+let tallies: TallyReadings | undefined;
+/** The provider the observable counters are registered on, so none is registered twice. */
+let talliesProvider: OpenTelemetryApi.MeterProvider | undefined;
 
 function loadApi(): Promise<Api | undefined> {
   return (loading ??= import('@opentelemetry/api').then(
@@ -37,7 +47,35 @@ function instrumentsOf(api: Api): Instruments {
     acquisitions: meter.createCounter('entra_obo.token.acquisitions', { description: 'Token requests to Entra ID (cache misses), by flow and outcome' }),
     duration: meter.createHistogram('entra_obo.token.duration', { unit: 's', description: 'Time to acquire a token from Entra ID, retries included' }),
   };
+  observeTalliesOn(provider);
   return instruments;
+}
+
+/**
+ * Registers the observable counters on `meter`: the SDK calls them at collection, so counting stays an integer
+ * increment where the lookup or the refusal happens. Attributes are fixed sets: a tier and hit/miss, a reason code.
+ */
+function observeTalliesOn(provider: OpenTelemetryApi.MeterProvider): void {
+  const readings = tallies;
+  if (!readings || talliesProvider === provider) return;
+  talliesProvider = provider;
+  const meter = provider.getMeter(INSTRUMENTATION_SCOPE);
+  meter.createObservableCounter('entra_obo.cache.lookups', { unit: '{lookup}', description: 'Token cache lookups, by tier (l1 in process, l2 Redis) and result' }).addCallback((result) => {
+    for (const { tier, result: outcome, value } of readings.cacheLookups()) result.observe(value, { tier, result: outcome });
+  });
+  meter.createObservableCounter('entra_obo.validation.rejections', { unit: '{token}', description: 'Access tokens refused, by reason code' }).addCallback((result) => {
+    for (const [reason, value] of readings.rejections()) result.observe(value, { reason });
+  });
+}
+
+/**
+ * Starts reporting what tallies.ts counts: loads the API (once) and registers the observable counters on the meter
+ * provider registered now; a provider registered later gets them with the first token request after it.
+ */
+export function reportTallies(readings: TallyReadings): void {
+  if (tallies) return;
+  tallies = readings;
+  void loadApi().then((api) => api && observeTalliesOn(api.metrics.getMeterProvider()));
 }
 
 /** What an acquisition tells its span while it runs: each attempt's correlation id. */

@@ -2,8 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { LongRunningSessionSettings, LongRunningSessionStore, LongRunningSessionStoreProvider } from '../cache/long-running-session-store.js';
-import { OboTokenCache, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
+import { OboTokenCache, type CacheHealth, type CachedToken, type CacheLock } from '../cache/obo-token-cache.js';
 import type { OboClock } from '../config/obo-module-options.js';
+import { countCacheHit, countCacheMiss } from '../observability/tallies.js';
 import type { BreakerState } from './circuit-breaker.js';
 import { GuardedRedis } from './guarded-redis.js';
 import { L1Mirror } from './l1-mirror.js';
@@ -67,6 +68,7 @@ export class RedisTokenCache extends OboTokenCache implements LongRunningSession
     return { ...this.counters, ...this.redis.counters, breakerState: this.redis.breakerState };
   }
 
+  /** L1's lookups are counted by L1 itself (an `InMemoryTokenCache`); this counts the `l2` ones (`entra_obo.cache.lookups`). */
   async get(key: string): Promise<CachedToken | undefined> {
     const local = this.l1.get(key);
     if (local) {
@@ -84,6 +86,7 @@ export class RedisTokenCache extends OboTokenCache implements LongRunningSession
     });
     if (!found) {
       this.counters.misses += 1;
+      countCacheMiss('l2');
       return undefined;
     }
     const plaintext = this.encryption.decrypt(found.envelope.ciphertext, associatedData(redisKey, found.envelope.userTag, found.generation));
@@ -93,15 +96,18 @@ export class RedisTokenCache extends OboTokenCache implements LongRunningSession
       if (this.counters.undecryptable === 0) this.logger.warn('A value in the Redis token cache did not decrypt (encrypted under a key not in encryptionKeys, written before its user was removed, or altered); it counts as a miss');
       this.counters.undecryptable += 1;
       this.counters.misses += 1;
+      countCacheMiss('l2');
       return undefined;
     }
     const { value, cacheUntilMs } = JSON.parse(plaintext) as { value: CachedToken; cacheUntilMs?: unknown };
     // A value without its entry expiry (another format) is a miss, never a token kept forever.
     if (typeof cacheUntilMs !== 'number' || cacheUntilMs <= this.clock.nowMs()) {
       this.counters.misses += 1;
+      countCacheMiss('l2');
       return undefined;
     }
     this.counters.l2Hits += 1;
+    countCacheHit('l2');
     this.l1.remember(key, value, cacheUntilMs);
     return value;
   }
@@ -173,6 +179,17 @@ export class RedisTokenCache extends OboTokenCache implements LongRunningSession
         await this.redis.attempt((client) => client.eval(RELEASE_LOCK, 1, lockKey, token), { timeoutMs: this.operationTimeoutMs, bypassBreaker: true });
       },
     };
+  }
+
+  /**
+   * For health probes: a PING under the breaker and the operation timeout, so a probe sees Redis down even while no
+   * request has used it; while the breaker is open nothing is sent (the breaker's own probe decides). A failed PING
+   * counts towards opening the breaker, as any operation does.
+   */
+  override async health(): Promise<CacheHealth> {
+    const outcome = this.closed ? { ok: false as const } : await this.redis.attempt((client) => client.ping());
+    const { errors, skipped } = this.redis.counters;
+    return { available: outcome.ok, details: { backend: 'redis', breaker: this.redis.breakerState, errors, skipped } };
   }
 
   /**

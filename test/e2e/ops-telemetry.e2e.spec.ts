@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { metrics, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DownstreamToken, OboAuthGuard, OboModule, type AcquiredToken } from '../../src/index.js';
 import { JWT_BEARER_GRANT, userToken } from './support/http-calls.js';
@@ -78,6 +78,42 @@ describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
     const everything = JSON.stringify([finished[0]!.attributes, acquisitions?.dataPoints, duration?.dataPoints]);
     expect(everything).not.toContain(entra.defaults.users.member.id);
     expect(everything).not.toContain(token.split('.')[1]!);
+  });
+
+  /** The value of one data point of an observable counter (cumulative since the process started), 0 when absent. */
+  async function pointValue(name: string, attributes: Record<string, string>): Promise<number> {
+    const data = await metric(name);
+    const point = data?.dataPoints.find((candidate) => JSON.stringify(candidate.attributes) === JSON.stringify(attributes));
+    return typeof point?.value === 'number' ? point.value : 0;
+  }
+
+  it('counts cache lookups per tier and result, and refused tokens by reason, at collection time', async () => {
+    const token = await userToken(entra);
+    // Counters are process-wide and cumulative (the other adapter's run adds to them): compare against before.
+    const before = { hit: await pointValue('entra_obo.cache.lookups', { tier: 'l1', result: 'hit' }), miss: await pointValue('entra_obo.cache.lookups', { tier: 'l1', result: 'miss' }) };
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const lookups = await metric('entra_obo.cache.lookups');
+    expect(lookups).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
+    // The first request misses (and may look again inside its single flight before asking Entra); the next two hit.
+    expect((await pointValue('entra_obo.cache.lookups', { tier: 'l1', result: 'hit' })) - before.hit).toBe(2);
+    expect((await pointValue('entra_obo.cache.lookups', { tier: 'l1', result: 'miss' })) - before.miss).toBeGreaterThanOrEqual(1);
+    // No Redis here: the l2 tier reports nothing.
+    expect(lookups?.dataPoints.some((point) => point.attributes.tier === 'l2')).toBe(false);
+
+    const { apps } = entra.defaults;
+    const otherAudience = await userToken(entra, entra.defaults.users.member, { resource: apps.downstreamApi.app, scopes: ['Profile.Read'] });
+    const rejectedBefore = { audience: await pointValue('entra_obo.validation.rejections', { reason: 'audience' }), malformed: await pointValue('entra_obo.validation.rejections', { reason: 'malformed' }) };
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${otherAudience}` } })).status).toBe(401);
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: `Bearer ${otherAudience}` } })).status).toBe(401);
+    expect((await fetch(`${url}/downstream`, { headers: { authorization: 'Bearer abc.def.ghi' } })).status).toBe(401);
+    expect((await pointValue('entra_obo.validation.rejections', { reason: 'audience' })) - rejectedBefore.audience).toBe(2);
+    expect((await pointValue('entra_obo.validation.rejections', { reason: 'malformed' })) - rejectedBefore.malformed).toBe(1);
+    const rejections = await metric('entra_obo.validation.rejections');
+    const everything = JSON.stringify([lookups?.dataPoints, rejections?.dataPoints]);
+    expect(everything).not.toContain(entra.defaults.users.member.id);
+    expect(everything).not.toContain(apps.downstreamApi.app.clientId);
   });
 
   it('counts a failure by its error code and marks the span', async () => {

@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['auth', 'msal'],
   ['exchange'],
   ['routes', 'filters'],
-  ['decorators', 'passport', 'downstream'],
+  ['decorators', 'passport', 'downstream', 'terminus'],
   ['testing'],
 ];
 
@@ -27,6 +27,7 @@ const DEPENDENCY_HOMES: Record<string, readonly string[]> = {
   passport: ['passport/nest-passport.ts'],
   '@peculiar/x509': ['testing/emulator/x509-certificates.ts'],
   '@opentelemetry/api': ['observability/open-telemetry.ts'],
+  '@nestjs/terminus': ['terminus/entra-health.indicator.ts'],
 };
 
 const srcRoot = resolve(__dirname, '../../src');

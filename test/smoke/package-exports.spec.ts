@@ -14,11 +14,13 @@ import * as root from 'nestjs-entra-obo';
 import { startEntraEmulator } from 'nestjs-entra-obo/testing';
 import { BearerStrategy, EntraBearerStrategy } from 'nestjs-entra-obo/passport';
 import { RedisTokenCache } from 'nestjs-entra-obo/redis';
+import { EntraHealthIndicator } from 'nestjs-entra-obo/terminus';
 
 const results = {
   rootLoaded: typeof root.OboModule === 'function' && typeof root.OboAuthGuard === 'function' && typeof root.DownstreamToken === 'function',
   passportLoaded: typeof BearerStrategy === 'function' && typeof EntraBearerStrategy === 'function',
   redisLoaded: typeof RedisTokenCache === 'function',
+  terminusLoaded: typeof EntraHealthIndicator === 'function',
   hidden: {},
 };
 for (const specifier of ['nestjs-entra-obo/dist/index.js', 'nestjs-entra-obo/src/index.ts', 'nestjs-entra-obo/dist/testing/emulator/entra-emulator.js', 'nestjs-entra-obo/passport-internal']) {
@@ -51,12 +53,13 @@ describe('the built package, loaded by its name', () => {
     if (workspace) await rm(workspace, { recursive: true, force: true });
   });
 
-  it('exposes `.`, `./testing`, `./passport` and `./redis`, works at run time, and hides everything else', async () => {
+  it('exposes `.`, `./testing`, `./passport`, `./redis` and `./terminus`, works at run time, and hides everything else', async () => {
     const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: workspace, timeout: 30_000 });
-    const results = JSON.parse(stdout.trim().split('\n').pop()!) as { rootLoaded: boolean; passportLoaded: boolean; redisLoaded: boolean; discovery: boolean; hidden: Record<string, string> };
+    const results = JSON.parse(stdout.trim().split('\n').pop()!) as { rootLoaded: boolean; passportLoaded: boolean; redisLoaded: boolean; terminusLoaded: boolean; discovery: boolean; hidden: Record<string, string> };
     expect(results.rootLoaded).toBe(true);
     expect(results.passportLoaded).toBe(true);
     expect(results.redisLoaded).toBe(true);
+    expect(results.terminusLoaded).toBe(true);
     expect(results.discovery).toBe(true);
     for (const outcome of Object.values(results.hidden)) expect(outcome).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
@@ -66,5 +69,6 @@ describe('the built package, loaded by its name', () => {
     expect(existsSync(join(packageRoot, 'dist/testing/index.d.ts'))).toBe(true);
     expect(existsSync(join(packageRoot, 'dist/passport/index.d.ts'))).toBe(true);
     expect(existsSync(join(packageRoot, 'dist/redis/index.d.ts'))).toBe(true);
+    expect(existsSync(join(packageRoot, 'dist/terminus/index.d.ts'))).toBe(true);
   });
 });

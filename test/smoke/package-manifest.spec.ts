@@ -46,8 +46,8 @@ describe('package.json', () => {
     expect([...undeclared]).toEqual([]);
   });
 
-  it('exports exactly the public entry points: the module, ./testing, ./passport and ./redis', () => {
-    expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './passport', './redis', './testing']);
+  it('exports exactly the public entry points: the module, ./testing, ./passport, ./redis and ./terminus', () => {
+    expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './passport', './redis', './terminus', './testing']);
   });
 
   // The code uses msal-node's public exports only (ConfidentialClientApplication, AuthError, ClientAuthError and its

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const packed = JSON.parse(await npmIn(packageRoot, ['pack', '--json', '--pack-destination', app])) as Array<{ filename: string }>;
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true }));
   const install = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'];
-  await npmIn(app, [...install, `./${packed[0]!.filename}`, 'ioredis', '@nestjs/passport', 'passport']);
+  await npmIn(app, [...install, `./${packed[0]!.filename}`, 'ioredis', '@nestjs/passport', 'passport', '@nestjs/terminus']);
   installed = join(app, 'node_modules/nestjs-entra-obo');
   productionInstallHasX509 = existsSync(join(app, 'node_modules/@peculiar/x509'));
   // Then what an app's tests add as devDependencies: the test kit's certificate library and Nest's test packages.
@@ -76,12 +76,13 @@ describe('the packed package, installed into a fresh app', () => {
       `const root = require('nestjs-entra-obo');
 const { BearerStrategy } = require('nestjs-entra-obo/passport');
 const { RedisTokenCache } = require('nestjs-entra-obo/redis');
-console.log(JSON.stringify([typeof root.OboModule, typeof root.OboAuthGuard, typeof BearerStrategy, typeof RedisTokenCache]));
+const { EntraHealthIndicator } = require('nestjs-entra-obo/terminus');
+console.log(JSON.stringify([typeof root.OboModule, typeof root.OboAuthGuard, typeof BearerStrategy, typeof RedisTokenCache, typeof EntraHealthIndicator]));
 `,
     );
     const { stdout, stderr } = await run(process.execPath, ['consumer.cjs'], { cwd: app, timeout: 30_000 });
     expect(stderr).toBe('');
-    expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'function']);
+    expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'function', 'function']);
   });
 });
 
@@ -95,13 +96,15 @@ export const wrong: OboModuleOptions = { tenantId: 't', clientId: 42 };
 export const emulator: EntraEmulatorOptions = {};
 export const bearer: BearerStrategyOptions = { identityMetadata: 'https://login.example/v2.0/.well-known/openid-configuration', clientID: 'api' };
 export const redis: Partial<RedisTokenCacheOptions> = {};
+export const health: EntraHealthDetails['signingKeys'] = { loaded: false, keyIds: [] };
 export const guard: typeof OboAuthGuard = OboAuthGuard;
 export const loaded = [typeof OboModule, typeof guard];
 `;
 const staticImports = `import { OboModule, OboAuthGuard, type OboModuleOptions } from 'nestjs-entra-obo';
 import type { EntraEmulatorOptions } from 'nestjs-entra-obo/testing';
 import type { BearerStrategyOptions } from 'nestjs-entra-obo/passport';
-import type { RedisTokenCacheOptions } from 'nestjs-entra-obo/redis';`;
+import type { RedisTokenCacheOptions } from 'nestjs-entra-obo/redis';
+import type { EntraHealthDetails } from 'nestjs-entra-obo/terminus';`;
 
 // TypeScript 6 deprecates node10 resolution (TS5107) but still honours it with ignoreDeprecations; older
 // TypeScript versions, where most node10 projects are, need no such flag.
@@ -131,6 +134,8 @@ const projects: ConsumerProject[] = [
   // The README's first example pasted into one file: the module may only list a controller declared above it
   // (TS2449 otherwise, a ReferenceError at run time).
   { directory: 'readme-first-example', file: 'app.module.ts', source: readmeBlock('## Use it'), compilerOptions: { module: 'nodenext', emitDecoratorMetadata: true, noEmit: true } },
+  // The README's readiness route, against the installed package and @nestjs/terminus.
+  { directory: 'readme-health-example', file: 'health.module.ts', source: readmeBlock('### Health checks (`nestjs-entra-obo/terminus`)'), compilerOptions: { module: 'nodenext', emitDecoratorMetadata: true, noEmit: true } },
 ];
 let diagnostics: Promise<string[]> | undefined;
 
@@ -172,6 +177,12 @@ describe('its type declarations resolve for every TypeScript setup', () => {
 describe("the README's first example", () => {
   it('type-checks as one file of a CommonJS app (module nodenext)', async () => {
     expect(await diagnosticsOf('readme-first-example')).toEqual([]);
+  }, 180_000);
+});
+
+describe("the README's health check example", () => {
+  it('type-checks with nestjs-entra-obo/terminus and @nestjs/terminus installed (module nodenext)', async () => {
+    expect(await diagnosticsOf('readme-health-example')).toEqual([]);
   }, 180_000);
 });
 
