@@ -16,8 +16,8 @@ import { ADAPTERS, median, SERVER_SCENARIOS, type AdapterName, type BenchEnviron
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, '..', 'results');
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 1 : 3;
-const MEASURE_SEC = QUICK ? 2 : 4;
+const ROUNDS = QUICK ? 1 : 5;
+const MEASURE_SEC = 2;
 const WARMUP_SEC = QUICK ? 1 : 2;
 const CONNECTIONS = 16;
 const ROTATING_TOKENS = 300;
@@ -82,25 +82,26 @@ async function main(): Promise<void> {
   try {
     for (const server of servers.values()) await prime(server, rotating);
     for (const server of servers.values()) await load(server, rotating, WARMUP_SEC, CONNECTIONS);
+    const record = (key: string, result: LoadResult, bare: LoadResult) => {
+      const entry = samples.get(key) ?? { results: [], ratio: [], cpuRatio: [] };
+      entry.results.push(result);
+      entry.ratio.push(result.rps / bare.rps);
+      entry.cpuRatio.push(result.cpuUsPerRequest / bare.cpuUsPerRequest);
+      samples.set(key, entry);
+    };
+    const others = SERVER_SCENARIOS.filter((scenario) => scenario !== 'bare');
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const adapter of ADAPTERS) {
-        // Rotate the order each round, so no scenario always runs right after the same neighbour.
-        const order = SERVER_SCENARIOS.map((_, index) => SERVER_SCENARIOS[(index + round) % SERVER_SCENARIOS.length]!);
-        const roundResults = new Map<ServerScenario, LoadResult>();
+        // Each scenario is measured right after its own bare run and divided by it: a shared machine's load comes and
+        // goes within seconds, and a pair this close sees the same load. The order rotates each round.
+        const order = others.map((_, index) => others[(index + round) % others.length]!);
         for (const scenario of order) {
           // Every scenario gets the same requests (bare ignores the bearer token), so ratios isolate the auth work.
+          const bare = await load(servers.get(`bare|${adapter}`)!, rotating, MEASURE_SEC, CONNECTIONS);
           const result = await load(servers.get(`${scenario}|${adapter}`)!, rotating, MEASURE_SEC, CONNECTIONS);
-          roundResults.set(scenario, result);
-          console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}`);
-        }
-        const bare = roundResults.get('bare')!;
-        for (const [scenario, result] of roundResults) {
-          const key = `${scenario}|${adapter}`;
-          const entry = samples.get(key) ?? { results: [], ratio: [], cpuRatio: [] };
-          entry.results.push(result);
-          entry.ratio.push(result.rps / bare.rps);
-          entry.cpuRatio.push(result.cpuUsPerRequest / bare.cpuUsPerRequest);
-          samples.set(key, entry);
+          record(`bare|${adapter}`, bare, bare);
+          record(`${scenario}|${adapter}`, result, bare);
+          console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s (bare just before: ${Math.round(bare.rps)}), ratio ${(result.rps / bare.rps).toFixed(3)}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req (bare ${bare.cpuUsPerRequest.toFixed(1)})${result.non2xx + bare.non2xx ? `, ${result.non2xx + bare.non2xx} non-2xx` : ''}`);
         }
       }
     }
