@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InvalidTokenError, MissingTokenError } from '../errors/obo-errors.js';
+import { tallySnapshot } from '../observability/tallies.js';
 import type { AccessTokenVerifier } from './access-token-verifier.js';
 import type { EntraPrincipal } from './entra-principal.js';
 import { OboAuthGuard } from './obo-auth.guard.js';
@@ -60,8 +61,11 @@ describe('OboAuthGuard', () => {
   ])('refuses %s with a rejected promise (MissingTokenError), never a synchronous throw, and never validates it', async (_label, authorization) => {
     const calls: string[] = [];
     const request: GuardedRequest = { headers: authorization === undefined ? {} : { authorization } };
+    const before = tallySnapshot().rejections.missing_token ?? 0;
     const outcome = new OboAuthGuard(new Reflector(), fakeVerifier(calls)).canActivate(contextFor(request));
     await expect(outcome).rejects.toBeInstanceOf(MissingTokenError);
+    // Counted for `entra_obo.validation.rejections` {reason: missing_token}.
+    expect(tallySnapshot().rejections.missing_token).toBe(before + 1);
     expect(calls).not.toContain('verify');
     expect(request.user).toBeUndefined();
   });

@@ -1,6 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { MissingTokenError } from '../errors/obo-errors.js';
+import { countRejection } from '../observability/tallies.js';
 import { ENFORCES_OBO_REQUIREMENTS } from './route-guards.js';
 import { assertRequirementsMet, RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
@@ -40,12 +41,12 @@ export class OboAuthGuard implements CanActivate {
       if (requirements.isPublic) return true;
       const request = this.getRequest(context);
       const token = this.extractToken(request);
-      if (!token) throw new MissingTokenError();
+      if (!token) throw missingToken();
       const remembered = this.verifier.rememberedPrincipal(token);
       if (remembered) return this.admit(request, remembered, requirements);
       // Checked here, after the lookup: a token validated before is a b64token already, and scanning 1.3 KB per request
       // costs more than everything else on the hit path.
-      if (!isB64Token(token)) throw new MissingTokenError();
+      if (!isB64Token(token)) throw missingToken();
       return this.verifier.verify(token).then((principal) => this.admit(request, principal, requirements));
     } catch (error) {
       return Promise.reject(error as Error);
@@ -78,4 +79,10 @@ export class OboAuthGuard implements CanActivate {
   protected authorize(principal: EntraPrincipal, requirements: RouteRequirements): void {
     assertRequirementsMet(principal, requirements);
   }
+}
+
+/** A guarded route called without a bearer token, counted as a rejection (`missing_token`) like an invalid token. */
+function missingToken(): MissingTokenError {
+  countRejection('missing_token');
+  return new MissingTokenError();
 }
