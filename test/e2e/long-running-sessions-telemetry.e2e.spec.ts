@@ -1,48 +1,26 @@
 import { Module, type INestApplication } from '@nestjs/common';
-import { metrics, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { LongRunningSessionStore, OboModule, TokenAcquisitionService } from '../../src/index.js';
 import { startNestApp } from './support/nest-app.js';
+import { useTelemetry } from './support/telemetry.js';
 import { ADAPTERS, DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
 import { useEmulator, userToken } from '../support/emulator.js';
 
 // The `long_running` flow of entra_obo.token.acquisitions / entra_obo.token.duration and the entra_obo.acquire_token
 // span (src/observability/open-telemetry.ts), read back through the OpenTelemetry SDK's in-memory exporters.
 
-/** A reader that exports only when asked: no timer runs. */
-class OnDemandReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
 describe.each(ADAPTERS)('OpenTelemetry of long-running sessions on %s', (adapter) => {
   const entra = useEmulator();
-  const reader = new OnDemandReader();
-  const spans = new InMemorySpanExporter();
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const { spans, metric } = useTelemetry();
   let app: INestApplication;
 
   beforeAll(async () => {
-    metrics.setGlobalMeterProvider(meterProvider);
-    trace.setGlobalTracerProvider(tracerProvider);
     @Module({ imports: [OboModule.forRoot(middleTierOptions(entra, { timeoutMs: 20_000, retries: 0 }))] })
     class TelemetryAppModule {}
     ({ app } = await startNestApp(TelemetryAppModule, adapter));
   });
   afterAll(async () => {
     await app?.close();
-    await meterProvider.shutdown();
-    await tracerProvider.shutdown();
-    metrics.disable();
-    trace.disable();
   });
-
-  async function metric(name: string): Promise<MetricData | undefined> {
-    const { resourceMetrics } = await reader.collect();
-    return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((data) => data.descriptor.name === name);
-  }
 
   it('counts the start and each refresh as flow long_running, with the refusal as its error code; nothing names a secret', async () => {
     const service = app.get(TokenAcquisitionService);

@@ -1,19 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
-import { metrics, trace } from '@opentelemetry/api';
-import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { DownstreamToken, OboAuthGuard, OboModule, type AcquiredToken } from '../../src/index.js';
 import { JWT_BEARER_GRANT, userToken } from './support/http-calls.js';
 import { startNestApp } from './support/nest-app.js';
+import { useTelemetry } from './support/telemetry.js';
 import { ADAPTERS, DOWNSTREAM_READ, middleTierOptions } from './support/test-app.js';
 import { useEmulator } from '../support/emulator.js';
-
-/** A reader that exports only when asked: the test collects after each call, no timer runs. */
-class OnDemandReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 @Controller()
 class TelemetryController {
@@ -26,32 +19,18 @@ class TelemetryController {
 
 describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
   const entra = useEmulator();
-  const reader = new OnDemandReader();
-  const spans = new InMemorySpanExporter();
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const { spans, metric } = useTelemetry();
   let app: INestApplication;
   let url: string;
 
   beforeAll(async () => {
-    metrics.setGlobalMeterProvider(meterProvider);
-    trace.setGlobalTracerProvider(tracerProvider);
     @Module({ imports: [OboModule.forRoot(middleTierOptions(entra, { timeoutMs: 20_000, retries: 0 }))], controllers: [TelemetryController] })
     class TelemetryAppModule {}
     ({ app, url } = await startNestApp(TelemetryAppModule, adapter));
   });
   afterAll(async () => {
     await app?.close();
-    await meterProvider.shutdown();
-    await tracerProvider.shutdown();
-    metrics.disable();
-    trace.disable();
   });
-
-  async function metric(name: string): Promise<MetricData | undefined> {
-    const { resourceMetrics } = await reader.collect();
-    return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((data) => data.descriptor.name === name);
-  }
 
   it('counts a miss, times it and traces it; a hit records nothing; nothing names the user or a token', async () => {
     const token = await userToken(entra);
