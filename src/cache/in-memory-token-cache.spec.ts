@@ -123,6 +123,19 @@ describe('InMemoryTokenCache', () => {
       expect(cache.get('k1')?.accessToken).toBe('access-token-1');
     });
 
+    it('moves a hit only from the older half: an entry read while in the newer half still outlives half the bound', () => {
+      const big = new InMemoryTokenCache({ maxEntries: 10 }, () => START_MS);
+      for (let index = 0; index < 10; index += 1) big.set(`k${index}`, token(String(index)), START_MS + HOUR_MS);
+      expect(big.get('k6')).toBeDefined(); // 3 writes since k6: it stays where it is
+      expect(big.get('k1')).toBeDefined(); // 8 writes since k1: it moves to the newest end
+      for (let index = 10; index < 16; index += 1) big.set(`k${index}`, token(String(index)), START_MS + HOUR_MS);
+      // Six inserts evicted the six oldest: k0, k2, k3, k4, k5 and k6 (not moved), never k1 (moved by its hit).
+      expect(['k0', 'k2', 'k3', 'k4', 'k5', 'k6'].map((key) => big.get(key))).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+      expect(big.get('k1')?.accessToken).toBe('access-token-1');
+      expect(big.get('k7')?.accessToken).toBe('access-token-7');
+      expect(big.size).toBe(10);
+    });
+
     it('counts an overwrite as a use', () => {
       cache.set('k1', token('1'), START_MS + HOUR_MS);
       cache.set('k2', token('2'), START_MS + HOUR_MS);

@@ -12,6 +12,8 @@ interface Entry {
   value: CachedToken;
   cacheUntilMs: number;
   userTag: string | undefined;
+  /** The cache's write count when this entry was last (re)set: how far from the newest end it can be. */
+  writtenAt: number;
 }
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
@@ -24,12 +26,17 @@ function userTag(tenantId: string, userObjectId: string): string {
 
 /**
  * The default cache: a bounded LRU in process memory. Every operation is O(1): a `Map` keeps recency order (a hit
- * moves its entry to the end), and a per-user index makes `removeUser` proportional to that user's entries only.
+ * moves its entry to the end unless it is in the newer half already), and a per-user index makes `removeUser`
+ * proportional to that user's entries only.
  */
 export class InMemoryTokenCache extends OboTokenCache {
   readonly maxEntries: number;
   private readonly entries: BoundedMap<string, Entry>;
   private readonly keysByUser = new Map<string, Set<string>>();
+  /** Every `entries.set`, insert or move; an entry has at most `writes - entry.writtenAt` entries newer than it. */
+  private writes = 0;
+  /** A hit moves its entry only when it may sit in the older half: see `get`. */
+  private readonly freshWrites: number;
 
   constructor(options: InMemoryTokenCacheOptions = {}, private readonly nowMs: () => number = Date.now) {
     super();
@@ -40,6 +47,7 @@ export class InMemoryTokenCache extends OboTokenCache {
     problems.throwIfAny();
     // Least recently used first out: `get` sets a hit again; an entry dropped for room leaves the user index too.
     this.entries = new BoundedMap(this.maxEntries, (key, entry) => this.unindex(key, entry));
+    this.freshWrites = Math.floor(this.maxEntries / 2);
   }
 
   get size(): number {
@@ -58,7 +66,10 @@ export class InMemoryTokenCache extends OboTokenCache {
       countCacheMiss('l1');
       return undefined;
     }
-    this.entries.set(key, entry);
+    // Recency: a hit moves its entry to the newest end, unless fewer than half the bound were written since it was,
+    // so it already sits in the newer half and at least that many other entries go before it. A busy key then costs
+    // a `Map` lookup per hit, not a delete and an insert.
+    if (this.writes - entry.writtenAt >= this.freshWrites) this.write(key, entry);
     countCacheHit('l1');
     return entry.value;
   }
@@ -68,12 +79,17 @@ export class InMemoryTokenCache extends OboTokenCache {
     if (existing) this.remove(key, existing);
     if (cacheUntilMs <= this.nowMs()) return;
     const tag = value.userObjectId ? userTag(value.tenantId, value.userObjectId) : undefined;
-    this.entries.set(key, { value, cacheUntilMs, userTag: tag });
+    this.write(key, { value, cacheUntilMs, userTag: tag, writtenAt: 0 });
     if (tag) {
       let keys = this.keysByUser.get(tag);
       if (!keys) this.keysByUser.set(tag, (keys = new Set()));
       keys.add(key);
     }
+  }
+
+  private write(key: string, entry: Entry): void {
+    entry.writtenAt = ++this.writes;
+    this.entries.set(key, entry);
   }
 
   delete(key: string): void {

@@ -17,7 +17,9 @@ const MAX_PREPARED = 512;
  * remembered by its contents, never by its identity (the caller may change it between calls).
  */
 export class ScopePreparation {
-  private readonly prepared = new BoundedMap<string, PreparedScopes>(MAX_PREPARED);
+  /** By the string itself (no key built per request: the decorator's string hashes once), and arrays by contents. */
+  private readonly byString = new BoundedMap<string, PreparedScopes>(MAX_PREPARED);
+  private readonly byContents = new BoundedMap<string, PreparedScopes>(MAX_PREPARED);
 
   constructor(
     private readonly flow: ScopeFlow,
@@ -26,21 +28,23 @@ export class ScopePreparation {
 
   /** The prepared list, or a TypeError naming `what` and every rule the list breaks. */
   of(scopes: string | readonly string[]): PreparedScopes {
-    const memoKey = memoKeyOf(scopes);
-    const known = memoKey === undefined ? undefined : this.prepared.get(memoKey);
-    if (known) return known;
+    if (typeof scopes === 'string') return this.byString.get(scopes) ?? this.prepare(scopes, this.byString, scopes);
+    const contentsKey = contentsKeyOf(scopes);
+    return (contentsKey === undefined ? undefined : this.byContents.get(contentsKey)) ?? this.prepare(scopes, this.byContents, contentsKey);
+  }
+
+  private prepare(scopes: string | readonly string[], memory: Map<string, PreparedScopes>, memoKey: string | undefined): PreparedScopes {
     const list = toScopeList(scopes);
     const problems = scopeListProblems(list, this.flow);
     if (problems.length > 0) throw new TypeError(`${this.what}: ${problems.join('; ')}`);
     const prepared: PreparedScopes = Object.freeze({ list: Object.freeze(list), key: scopeKeyOf(list) });
-    if (memoKey !== undefined) this.prepared.set(memoKey, prepared);
+    if (memoKey !== undefined) memory.set(memoKey, prepared);
     return prepared;
   }
 }
 
-/** A string is its own key; an array of strings is keyed by its contents (NUL-joined); anything else is not kept. */
-function memoKeyOf(scopes: string | readonly string[]): string | undefined {
-  if (typeof scopes === 'string') return `s${scopes}`;
+/** An array of strings is keyed by its contents (NUL-joined); anything else is not kept. */
+function contentsKeyOf(scopes: readonly string[]): string | undefined {
   if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && !scope.includes('\u0000'))) return undefined;
-  return `a${scopes.join('\u0000')}`;
+  return scopes.join('\u0000');
 }
