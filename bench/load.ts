@@ -1,9 +1,9 @@
 // The HTTP half of the bench: one server process per scenario (optionally pinned to its own core), load from this
-// process with autocannon, and the server's own CPU time around each load.
+// process (http-load.ts), and the server's own CPU time around each load.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import { httpLoad } from './http-load.js';
 import type { AdapterName, BenchEnvironment, ServerScenario } from './shared.js';
 
 export interface BenchServer {
@@ -85,20 +85,20 @@ function cpuOf(server: BenchServer): Promise<number> {
   });
 }
 
+/** Requests each connection keeps in flight: enough that the server always has the next one waiting. */
+const IN_FLIGHT_PER_CONNECTION = 4;
+
+const percentile = (sorted: Float64Array, p: number) => (sorted.length === 0 ? 0 : Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!.toFixed(2)));
+
 export async function load(server: BenchServer, tokens: string[], durationSec: number, connections: number): Promise<LoadResult> {
   const cpuBefore = await cpuOf(server);
-  const result = await autocannon({
-    url: server.url,
-    connections,
-    duration: durationSec,
-    requests: tokens.map((token) => ({ method: 'GET' as const, headers: { authorization: `Bearer ${token}` } })),
-  });
+  const result = await httpLoad(server.url, tokens, durationSec, connections, IN_FLIGHT_PER_CONNECTION);
   const cpuUs = (await cpuOf(server)) - cpuBefore;
   return {
-    rps: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx + result.errors,
-    cpuUsPerRequest: cpuUs / Math.max(1, result.requests.total),
+    rps: result.requests / result.seconds,
+    p50Ms: percentile(result.latenciesMs, 0.5),
+    p99Ms: percentile(result.latenciesMs, 0.99),
+    non2xx: result.non2xx,
+    cpuUsPerRequest: cpuUs / Math.max(1, result.requests),
   };
 }
