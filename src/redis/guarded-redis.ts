@@ -53,9 +53,13 @@ export class GuardedRedis {
     this.ownsClient = connection.client === undefined;
     // Commands issued before the connection is up wait for it (bounded by the operation timeout); during an outage the
     // breaker stops issuing them, so ioredis's offline queue cannot grow.
+    // `disconnectTimeout`: on disconnect ioredis ends its socket and keeps a timer until the socket closes (2 s by
+    // default); a socket whose connection was refused never closes again, so that timer alone would hold the process
+    // 2 s after close(). One operation's timeout is as long as a closing cache waits for anything.
+    const defaults = { maxRetriesPerRequest: 1, disconnectTimeout: settings.operationTimeoutMs };
     this.client =
       connection.client ??
-      (typeof connection.connection === 'string' ? new Redis(connection.connection, { maxRetriesPerRequest: 1 }) : new Redis({ maxRetriesPerRequest: 1, ...connection.connection }));
+      (typeof connection.connection === 'string' ? new Redis(connection.connection, defaults) : new Redis({ ...defaults, ...connection.connection }));
     this.client.on('error', () => undefined);
     if (this.client.status === 'ready') this.connectedOnce = true;
     else {

@@ -42,3 +42,22 @@ describeWithRedis('the README Redis example, run as an application', () => {
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ exchanged: true, cachedAfter: true });
   });
 });
+
+describe('closing a RedisTokenCache whose Redis never answered', () => {
+  it('leaves no timer holding the process longer than one operation timeout (ioredis alone would wait 2 s)', async () => {
+    // Port 1 on loopback: nothing listens, every connection is refused.
+    const child = spawn(process.execPath, [join(__dirname, 'fixtures/close-unreachable.mjs')], {
+      cwd: packageRoot,
+      env: { ...process.env, REDIS_URL: 'redis://127.0.0.1:1', TOKEN_CACHE_KEYS: randomBytes(32).toString('base64') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.once('exit', done));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const pendingDelays = JSON.parse(stdout.trim()) as number[];
+    expect(pendingDelays.every((delay) => delay <= 100)).toBe(true);
+  });
+});
