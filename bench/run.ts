@@ -19,7 +19,8 @@ const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 5;
 const MEASURE_SEC = 2;
 const WARMUP_SEC = QUICK ? 1 : 2;
-const CONNECTIONS = 16;
+/** Connections per server; a side-by-side pair has twice as many in all. */
+const CONNECTIONS = 8;
 const ROTATING_TOKENS = 300;
 const MISS_SAMPLES = QUICK ? 10 : 60;
 const REDIS_USERS = 5;
@@ -35,6 +36,13 @@ async function runChild(measurement: string, argument: number | undefined, envir
   const line = output.split('\n').find((candidate) => candidate.startsWith('{"result"'));
   if (code !== 0 || !line) throw new Error(`measurement ${measurement} failed (exit ${code})`);
   return (JSON.parse(line) as { result: Record<string, number | boolean> }).result;
+}
+
+/** Loads bare and another server for the same seconds at once; `scenarioFirst` swaps which load is started first. */
+async function loadSideBySide(bare: BenchServer, server: BenchServer, tokens: string[], scenarioFirst: boolean): Promise<[LoadResult, LoadResult]> {
+  if (!scenarioFirst) return Promise.all([load(bare, tokens, MEASURE_SEC, CONNECTIONS), load(server, tokens, MEASURE_SEC, CONNECTIONS)]);
+  const [result, bareResult] = await Promise.all([load(server, tokens, MEASURE_SEC, CONNECTIONS), load(bare, tokens, MEASURE_SEC, CONNECTIONS)]);
+  return [bareResult, result];
 }
 
 async function userTokens(entra: EntraEmulator, count: number, label: string): Promise<string[]> {
@@ -92,16 +100,18 @@ async function main(): Promise<void> {
     const others = SERVER_SCENARIOS.filter((scenario) => scenario !== 'bare');
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const adapter of ADAPTERS) {
-        // Each scenario is measured right after its own bare run and divided by it: a shared machine's load comes and
-        // goes within seconds, and a pair this close sees the same load. The order rotates each round.
         const order = others.map((_, index) => others[(index + round) % others.length]!);
         for (const scenario of order) {
+          // Each scenario is loaded at the same time as bare, both servers on the one server core: the scheduler gives
+          // each half of it, so the ratio of their throughputs is the inverse ratio of their CPU cost per request, and
+          // whatever else the shared machine does in those seconds slows both alike. Which load starts first alternates.
           // Every scenario gets the same requests (bare ignores the bearer token), so ratios isolate the auth work.
-          const bare = await load(servers.get(`bare|${adapter}`)!, rotating, MEASURE_SEC, CONNECTIONS);
-          const result = await load(servers.get(`${scenario}|${adapter}`)!, rotating, MEASURE_SEC, CONNECTIONS);
+          const bareServer = servers.get(`bare|${adapter}`)!;
+          const server = servers.get(`${scenario}|${adapter}`)!;
+          const [bare, result] = await loadSideBySide(bareServer, server, rotating, round % 2 === 1);
           record(`bare|${adapter}`, bare, bare);
           record(`${scenario}|${adapter}`, result, bare);
-          console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s (bare just before: ${Math.round(bare.rps)}), ratio ${(result.rps / bare.rps).toFixed(3)}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req (bare ${bare.cpuUsPerRequest.toFixed(1)})${result.non2xx + bare.non2xx ? `, ${result.non2xx + bare.non2xx} non-2xx` : ''}`);
+          console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s (bare beside it: ${Math.round(bare.rps)}), ratio ${(result.rps / bare.rps).toFixed(3)}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req (bare ${bare.cpuUsPerRequest.toFixed(1)})${result.non2xx + bare.non2xx ? `, ${result.non2xx + bare.non2xx} non-2xx` : ''}`);
         }
       }
     }
@@ -173,6 +183,9 @@ async function main(): Promise<void> {
   const ratio = (name: ServerScenario, adapter: AdapterName) => scenarios.find((s) => s.name === name && s.adapter === adapter)!.ratioToBare;
   const targets: BenchReport['targets'] = [];
   for (const adapter of ADAPTERS) {
+    // The method's own check: two identical servers side by side must read as equal, or no ratio of this run means much.
+    const control = ratio('bare-copy', adapter);
+    targets.push({ name: `method check: bare-copy vs bare (${adapter})`, goal: '0.97–1.03', measured: control.toFixed(3), met: control >= 0.97 && control <= 1.03 });
     targets.push({ name: `guard vs bare (${adapter})`, goal: '>= 0.95', measured: ratio('guard', adapter).toFixed(3), met: ratio('guard', adapter) >= 0.95 });
     targets.push({ name: `guard + downstream hit vs bare (${adapter})`, goal: '>= 0.90', measured: ratio('guard+downstream-hit', adapter).toFixed(3), met: ratio('guard+downstream-hit', adapter) >= 0.9 });
     const best = Math.max(ratio('passport-azure-ad', adapter), ratio('passport-jwt', adapter));

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 
-/** The HTTP scenarios, each a server process of its own; the two no-op controls show Nest's own floor. */
-export const SERVER_SCENARIOS = ['bare', 'noop-guard', 'noop-guard+param', 'guard', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'] as const;
+/**
+ * The HTTP scenarios, each a server process of its own. `bare-copy` is a second bare server, measured against the first
+ * like every other scenario: its ratio shows what the method itself reads as a difference. `bare+outbound-https` is
+ * bare in a process that has made one HTTPS request (what Node's own code costs once it has). The two no-op controls
+ * show Nest's own floor.
+ */
+export const SERVER_SCENARIOS = ['bare', 'bare-copy', 'bare+outbound-https', 'noop-guard', 'noop-guard+param', 'guard', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'] as const;
 export type ServerScenario = (typeof SERVER_SCENARIOS)[number];
 export const ADAPTERS = ['express', 'fastify'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];

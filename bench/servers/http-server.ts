@@ -144,6 +144,8 @@ function oboModule(): DynamicModule {
 function appModule(scenario: ServerScenario): Type {
   const shapes: Record<ServerScenario, { imports: DynamicModule[]; controllers: Type[]; providers: Type[] }> = {
     bare: { imports: [], controllers: [BareController], providers: [] },
+    'bare-copy': { imports: [], controllers: [BareController], providers: [] },
+    'bare+outbound-https': { imports: [], controllers: [BareController], providers: [] },
     'noop-guard': { imports: [], controllers: [NoopGuardController], providers: [] },
     'noop-guard+param': { imports: [], controllers: [NoopGuardParamController], providers: [] },
     guard: { imports: [oboModule()], controllers: [GuardController], providers: [] },
@@ -161,6 +163,10 @@ async function main(): Promise<void> {
   const [scenario, adapter] = process.argv.slice(2) as [ServerScenario, AdapterName];
   const app = await NestFactory.create(appModule(scenario), adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error'] });
   // Port 0: the system picks a free one, and the orchestrator reads it from the ready line (no port race).
+  // This control makes one HTTPS request before it serves, as every API that calls another does (our module fetches
+  // Entra's discovery document and keys at start): from then on Node's own socket and stream code has seen TLS sockets
+  // beside the server's plain ones, and runs a little slower for every request. Bare has never made one.
+  if (scenario === 'bare+outbound-https') await (await createPinnedFetch(ca).fetch(`${v2Issuer}/.well-known/openid-configuration`)).arrayBuffer();
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);
   // The orchestrator asks for this process's CPU time around each load, to report CPU per request beside throughput.

@@ -31,12 +31,19 @@ const KEY_REFRESH_INTERVAL_MS = 12 * 3600 * 1000;
 const UNKNOWN_KID_COOLDOWN_MS = 5 * 60 * 1000;
 
 /**
- * Remembered tokens are found by their last characters (the end of the signature, unique per token) and then
- * compared whole: hashing a 1.3 KB string for a `Map` on every request costs several times a short key plus one
- * equality check. A token that merely shares the ending finds an entry that is not its own, and is validated in full.
+ * Remembered tokens are found by a number folded from their last characters (the end of the signature, different for
+ * every token) and then compared whole. A `Map` keyed by a string hashes each new key string, and every request brings
+ * a new string; a number hashes nothing. Two tokens that fold to the same number share a slot: the one that does not
+ * compare equal is validated in full and takes the slot, so a collision costs a verification, never a wrong answer.
  */
-const MEMORY_KEY_LENGTH = 43;
-const memoryKeyOf = (token: string): string => token.slice(-MEMORY_KEY_LENGTH);
+const MEMORY_KEY_CHARACTERS = 12;
+export function memoryKeyOf(token: string): number {
+  let key = 0x811c9dc5;
+  for (let index = Math.max(0, token.length - MEMORY_KEY_CHARACTERS); index < token.length; index += 1) {
+    key = Math.imul(key ^ token.charCodeAt(index), 0x01000193); // FNV-1a
+  }
+  return key & 0x3fffffff; // a small integer: V8 keeps it unboxed
+}
 
 interface VerifiedToken {
   token: string;
@@ -44,6 +51,8 @@ interface VerifiedToken {
   expiresOnMs: number;
   notBeforeMs: number;
   kid: string;
+  /** The key set's version when `kid` was last seen in it: the key is looked up again only after the set changed. */
+  keysVersion: number;
 }
 
 /**
@@ -61,7 +70,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
   private readonly keyStore: SigningKeyStore;
   private readonly importedKeys = new Map<string, CryptoKey>();
   private importedKeysVersion = -1;
-  private readonly verified: BoundedMap<string, VerifiedToken>;
+  private readonly verified: BoundedMap<number, VerifiedToken>;
   /** Every principal this verifier built: only these are trusted without validating their token again. */
   private readonly produced = new WeakSet<EntraPrincipal>();
   private issuerTemplates: Promise<IssuerTemplates> | undefined;
@@ -146,12 +155,21 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     const memoryKey = memoryKeyOf(token);
     const remembered = this.verified.get(memoryKey);
     if (remembered?.token !== token) return undefined;
-    if (this.isCurrent(remembered, this.options.clock.nowMs()) && this.keyStore.has(remembered.kid)) {
-      this.keyStore.refreshInBackgroundIfDue();
+    const nowMs = this.options.clock.nowMs();
+    if (this.isCurrent(remembered, nowMs) && this.keyStillPublished(remembered)) {
+      this.keyStore.refreshInBackgroundIfDue(nowMs);
       return remembered.principal;
     }
     this.verified.delete(memoryKey);
     return undefined;
+  }
+
+  /** Whether the token's signing key is still in the key set: a lookup only when the set changed since the last one. */
+  private keyStillPublished(remembered: VerifiedToken): boolean {
+    if (remembered.keysVersion === this.keyStore.version) return true;
+    if (!this.keyStore.has(remembered.kid)) return false;
+    remembered.keysVersion = this.keyStore.version;
+    return true;
   }
 
   private async verifyOrRemember(token: string): Promise<EntraPrincipal> {
@@ -220,7 +238,7 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     attachAccessToken(principal, { token, hash, expiresOnMs });
     Object.freeze(principal);
     this.produced.add(principal);
-    return { token, principal, expiresOnMs, notBeforeMs, kid };
+    return { token, principal, expiresOnMs, notBeforeMs, kid, keysVersion: this.keyStore.version };
   }
 
   private async importKey(kid: string, jwk: Parameters<typeof importJWK>[0]): Promise<CryptoKey> {

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { InvalidTokenError, MissingTokenError } from '../errors/obo-errors.js';
 import { tallySnapshot } from '../observability/tallies.js';
 import type { AccessTokenVerifier } from './access-token-verifier.js';
@@ -22,16 +23,14 @@ function fakeVerifier(calls: string[]): AccessTokenVerifier {
   } as unknown as AccessTokenVerifier;
 }
 
-function contextFor(request: GuardedRequest): ExecutionContext {
+/** Nest's own context for an HTTP request (or, with `type`, for other handler arguments), as a guard receives it. */
+function contextFor(request: GuardedRequest, type = 'http', args: unknown[] = [request, {}, () => undefined]): ExecutionContext {
   class Controller {
     route(): void {}
   }
-  return {
-    getHandler: () => Controller.prototype.route,
-    getClass: () => Controller,
-    getType: () => 'http',
-    switchToHttp: () => ({ getRequest: () => request }),
-  } as unknown as ExecutionContext;
+  const context = new ExecutionContextHost(args, Controller, Controller.prototype.route);
+  context.setType(type);
+  return context;
 }
 
 describe('OboAuthGuard', () => {
@@ -86,7 +85,7 @@ describe('OboAuthGuard', () => {
       }
     }
     const envelope: GuardedRequest = { headers: { 'x-access-token': TOKEN } };
-    const context = { ...contextFor({ headers: {} }), getType: () => 'queue', getArgs: () => [{ envelope }] } as unknown as ExecutionContext;
+    const context = contextFor({ headers: {} }, 'queue', [{ envelope }]);
     expect(new QueueGuard(new Reflector(), fakeVerifier([])).canActivate(context)).toBe(true);
     expect(envelope.user).toBe(principal);
     // Without the hook, the guard names the transport it cannot read instead of failing on a missing property.

@@ -94,7 +94,11 @@ export class SigningKeyStore {
 
   /** Whether the periodic refresh is due. */
   get isStale(): boolean {
-    return this.settings.nowMs() - this.fetchedAtMs >= this.settings.refreshIntervalMs;
+    return this.isStaleAt(this.settings.nowMs());
+  }
+
+  private isStaleAt(nowMs: number): boolean {
+    return nowMs - this.fetchedAtMs >= this.settings.refreshIntervalMs;
   }
 
   /** The key set as known now, without fetching anything. */
@@ -131,8 +135,8 @@ export class SigningKeyStore {
    * Starts the periodic refresh in the background when it is due (and no fetch is under way or backing off). Callers
    * holding a known key call this and go on with the keys they have.
    */
-  refreshInBackgroundIfDue(): void {
-    if (this.isStale && this.isLoaded && !this.inFlight && !this.backoff.isWaiting) void this.fetchOnce('periodic');
+  refreshInBackgroundIfDue(nowMs = this.settings.nowMs()): void {
+    if (this.isStaleAt(nowMs) && this.isLoaded && !this.inFlight && !this.backoff.isWaiting) void this.fetchOnce('periodic');
   }
 
   /**

@@ -1,15 +1,12 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { keepUpgradeRequest, transportRequestOf } from './transport-request.js';
 
-/** An ExecutionContext of `type` whose arguments are `args`, as Nest's ExecutionContextHost gives them. */
+/** Nest's own ExecutionContext of `type` with the handler arguments `args`, as guards and pipes receive it. */
 function contextOf(type: string, args: unknown[]): ExecutionContext {
-  return {
-    getType: () => type,
-    getArgs: () => args,
-    switchToHttp: () => ({ getRequest: () => args[0] }),
-    switchToWs: () => ({ getClient: () => args[0], getData: () => args[1] }),
-    switchToRpc: () => ({ getData: () => args[0], getContext: () => args[1] }),
-  } as unknown as ExecutionContext;
+  const context = new ExecutionContextHost(args);
+  context.setType(type);
+  return context;
 }
 
 describe('transportRequestOf', () => {

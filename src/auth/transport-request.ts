@@ -3,13 +3,15 @@ import type { GuardedRequest } from './request-principal.js';
 
 /**
  * The one step from an execution context to the request the guard, the pipes and `@CurrentUser` read, for each Nest
- * transport. HTTP's request is taken as it is (one `getType()` check on the hit path). The others have no request, so
- * a `GuardedRequest` is made for them once per connection (WebSocket) or message (RPC), kept in a WeakMap, holding the
- * `Authorization` value from the place the README's "Transports" section names, and the principal the guard attaches.
+ * transport. HTTP's request is taken as it is: one `getType()` check and the handler's first argument, which is what
+ * `switchToHttp().getRequest()` returns (that call also gives the context three new closures, on every request). The
+ * others have no request, so a `GuardedRequest` is made for them once per connection (WebSocket) or message (RPC),
+ * kept in a WeakMap, holding the `Authorization` value from the place the README's "Transports" section names, and the
+ * principal the guard attaches.
  */
 export function transportRequestOf(context: ExecutionContext): GuardedRequest {
   const type = context.getType<string>();
-  if (type === 'http') return context.switchToHttp().getRequest<GuardedRequest>();
+  if (type === 'http') return context.getArgByIndex<GuardedRequest>(0);
   if (type === 'graphql') return graphqlRequestOf(context.getArgs()[2]);
   if (type === 'ws') return webSocketRequestOf(context.switchToWs().getClient<object>());
   if (type === 'rpc') return rpcRequestOf(context.switchToRpc().getContext<unknown>(), context.switchToRpc().getData<unknown>());

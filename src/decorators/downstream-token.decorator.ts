@@ -9,7 +9,7 @@ import { markParameterFactory } from '../routes/parameter-kind.js';
 const downstreamTokenParameter = createParamDecorator(
   markParameterFactory((options: DownstreamTokenOptions, context: ExecutionContext) => {
     const request = transportRequestOf(context);
-    return runningDownstreamTokenResolvers.for(request).transform({ request, options });
+    return runningDownstreamTokenResolvers.for(request).resolve(request, options);
   }, 'downstream-token'),
 );
 

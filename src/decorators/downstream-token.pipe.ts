@@ -67,8 +67,15 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
     return typeof options.scopes === 'string' ? (this.apis.get(options.scopes)?.scopeString ?? options.scopes) : options.scopes;
   }
 
-  /** A cache hit for a known caller is answered synchronously: no promise, no hash, no scope parsing. */
   transform({ request, options }: DownstreamTokenRequest): string | AcquiredToken | Promise<string | AcquiredToken> {
+    return this.resolve(request, options);
+  }
+
+  /**
+   * The token for `@DownstreamToken(options)` on `request`. A cache hit for a known caller is answered synchronously:
+   * no promise, no hash, no scope parsing. The parameter factory calls this directly (no argument object per request).
+   */
+  resolve(request: GuardedRequest, options: DownstreamTokenOptions): string | AcquiredToken | Promise<string | AcquiredToken> {
     try {
       const known = knownPrincipalOf(request, this.verifier);
       const hit = known && this.tokens.cachedTokenFor(known, this.scopesOf(options));

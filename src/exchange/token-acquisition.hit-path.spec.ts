@@ -64,6 +64,20 @@ describe('TokenAcquisitionService.cachedTokenFor: the synchronous hit path', () 
     await expect(overRedis.acquireTokenOnBehalfOf(user, TEST_SCOPE)).resolves.toMatchObject({ fromCache: true });
   });
 
+  it('remembers only keys, never answers: a removed entry is a miss at once, and another module never takes the key', async () => {
+    const cache = new InMemoryTokenCache();
+    const service = testService(cache, exchanger);
+    const user = testPrincipal();
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    expect(service.cachedTokenFor(user, TEST_SCOPE)).toBeDefined();
+    cache.removeUser(user.tid, user.oid);
+    expect(service.cachedTokenFor(user, TEST_SCOPE)).toBeUndefined();
+    // The same principal, known to one module's service, is still foreign to another module's, sharing the cache.
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    const other = testService(cache, exchanger, {}, {}, { isOwnPrincipal: (() => false) as never });
+    expect(other.cachedTokenFor(user, TEST_SCOPE)).toBeUndefined();
+  });
+
   it('refuses scopes that break the rules, as acquireTokenOnBehalfOf does', () => {
     const service = testService(new InMemoryTokenCache(), exchanger);
     expect(() => service.cachedTokenFor(testPrincipal(), ['api://a/Read', 'api://b/Read'])).toThrow(/^acquireTokenOnBehalfOf: scopes of api:\/\/a and api:\/\/b/);

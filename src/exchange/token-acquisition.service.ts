@@ -21,6 +21,12 @@ import { TokenPath } from './token-path.js';
 export type { AcquireAppTokenOptions, AcquiredToken, AcquireOnBehalfOfOptions, LongRunningSessionOptions } from './acquired-token.js';
 export type { LongRunningSessionStart } from './long-running-sessions.js';
 
+/** One principal's cache keys: by normalised scope key, and by the scope strings callers passed (a decorator's). */
+interface PrincipalKeys {
+  byScopeKey: Map<string, string>;
+  byScopeString: Map<string, string>;
+}
+
 /**
  * The programmatic face of the module: On-Behalf-Of and client-credentials tokens, cached per user and per app,
  * with single-flight so concurrent misses for the same key make one request to Entra, and a memory of throttling so a
@@ -31,8 +37,12 @@ export class TokenAcquisitionService {
   private readonly logger = new Logger('OboModule');
   private readonly path: TokenPath;
   private readonly keys: CacheKeys;
-  /** Each principal's cache keys by scope key: the same string every request, so the cache's `Map` hashes it once. */
-  private readonly oboKeys = new WeakMap<EntraPrincipal, Map<string, string>>();
+  /**
+   * The cache keys of each of this module's user principals: the same string every request, so the cache's `Map`
+   * hashes it once. Only principals that passed `isOwnPrincipal` and are not app-only get an entry, so finding one
+   * answers both questions for the hit path.
+   */
+  private readonly oboKeys = new WeakMap<EntraPrincipal, PrincipalKeys>();
   private readonly oboScopes = new ScopePreparation('on-behalf-of', 'acquireTokenOnBehalfOf');
   private readonly appScopes = new ScopePreparation('app', 'acquireTokenForApp');
   private readonly sessions: LongRunningSessions;
@@ -63,7 +73,7 @@ export class TokenAcquisitionService {
     if (principal.isAppOnly) throw new AppOnlyTokenError();
     const handle = accessTokenOf(principal)!;
     const deadlineAtMs = Date.now() + this.options.deadlineMs;
-    const key = this.oboKeyOf(principal, prepared.key);
+    const key = this.oboKeyOf(principal, prepared.key, typeof scopes === 'string' ? scopes : undefined);
     const claims = options.claims || undefined;
     const correlationId = validCorrelationId(options.correlationId);
     if (!claims) {
@@ -89,11 +99,15 @@ export class TokenAcquisitionService {
    * `acquireTokenOnBehalfOf` does the rest). The pipes' hit path; the cache key is the same.
    */
   cachedTokenFor(principal: EntraPrincipal, scopes: string | readonly string[]): CachedToken | undefined {
-    const prepared = this.oboScopes.of(scopes);
-    if (principal.isAppOnly || !this.verifier.isOwnPrincipal(principal)) return undefined;
+    // A principal seen before with this very scope string: two lookups to the key. Anything else goes the long way once.
+    let key = typeof scopes === 'string' ? this.oboKeys.get(principal)?.byScopeString.get(scopes) : undefined;
+    if (key === undefined) {
+      if (principal.isAppOnly || !this.verifier.isOwnPrincipal(principal)) return undefined;
+      key = this.oboKeyOf(principal, this.oboScopes.of(scopes).key, typeof scopes === 'string' ? scopes : undefined);
+    }
     let found: ReturnType<OboTokenCache['get']>;
     try {
-      found = this.cache.get(this.oboKeyOf(principal, prepared.key));
+      found = this.cache.get(key);
     } catch {
       return undefined; // the full path reads again, and logs
     }
@@ -104,11 +118,13 @@ export class TokenAcquisitionService {
     return found;
   }
 
-  private oboKeyOf(principal: EntraPrincipal, scopeKey: string): string {
-    let byScopes = this.oboKeys.get(principal);
-    if (!byScopes) this.oboKeys.set(principal, (byScopes = new Map()));
-    let key = byScopes.get(scopeKey);
-    if (key === undefined) byScopes.set(scopeKey, (key = this.keys.onBehalfOf(accessTokenOf(principal)!.hash, principal.tid, scopeKey)));
+  /** `principal`'s cache key for a scope key, made once; `scopeString`, the scopes as given, then finds it too. */
+  private oboKeyOf(principal: EntraPrincipal, scopeKey: string, scopeString?: string): string {
+    let keys = this.oboKeys.get(principal);
+    if (!keys) this.oboKeys.set(principal, (keys = { byScopeKey: new Map(), byScopeString: new Map() }));
+    let key = keys.byScopeKey.get(scopeKey);
+    if (key === undefined) keys.byScopeKey.set(scopeKey, (key = this.keys.onBehalfOf(accessTokenOf(principal)!.hash, principal.tid, scopeKey)));
+    if (scopeString !== undefined) keys.byScopeString.set(scopeString, key);
     return key;
   }
 
