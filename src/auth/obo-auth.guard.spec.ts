@@ -14,7 +14,8 @@ const principal = { oid: 'user', scopes: ['access_as_user'], roles: [] } as unkn
 /** A verifier that knows one token as validated before, and validates one other token in full. */
 function fakeVerifier(calls: string[]): AccessTokenVerifier {
   return {
-    rememberedPrincipal: (token: string) => (calls.push(`remembered?`), token === TOKEN ? principal : undefined),
+    rememberedPrincipal: (token: string) => (calls.push('remembered?'), token === TOKEN ? principal : undefined),
+    rememberedPrincipalOfHeader: (header: string) => (calls.push('remembered header?'), header === `Bearer ${TOKEN}` ? principal : undefined),
     verify: async (token: string) => {
       calls.push('verify');
       if (token === 'fresh.token.value') return principal;
@@ -40,7 +41,7 @@ describe('OboAuthGuard', () => {
     const outcome = new OboAuthGuard(new Reflector(), fakeVerifier(calls)).canActivate(contextFor(request));
     expect(outcome).toBe(true);
     expect(request.user).toBe(principal);
-    expect(calls).toEqual(['remembered?']);
+    expect(calls).toEqual(['remembered header?']);
   });
 
   it('validates a token it has not seen through the verifier, as a promise', async () => {
@@ -50,7 +51,7 @@ describe('OboAuthGuard', () => {
     expect(outcome).toBeInstanceOf(Promise);
     await expect(outcome).resolves.toBe(true);
     expect(request.user).toBe(principal);
-    expect(calls).toEqual(['remembered?', 'verify']);
+    expect(calls).toEqual(['remembered header?', 'remembered?', 'verify']);
   });
 
   it.each([
@@ -86,8 +87,11 @@ describe('OboAuthGuard', () => {
     }
     const envelope: GuardedRequest = { headers: { 'x-access-token': TOKEN } };
     const context = contextFor({ headers: {} }, 'queue', [{ envelope }]);
-    expect(new QueueGuard(new Reflector(), fakeVerifier([])).canActivate(context)).toBe(true);
+    const calls: string[] = [];
+    expect(new QueueGuard(new Reflector(), fakeVerifier(calls)).canActivate(context)).toBe(true);
     expect(envelope.user).toBe(principal);
+    // Its token does not come from the Authorization header, so the header's own fast path is not taken.
+    expect(calls).toEqual(['remembered?']);
     // Without the hook, the guard names the transport it cannot read instead of failing on a missing property.
     await expect(new OboAuthGuard(new Reflector(), fakeVerifier([])).canActivate(context)).rejects.toThrow("cannot read a request from a 'queue' execution context");
   });

@@ -23,12 +23,15 @@ export class OboAuthGuard implements CanActivate {
   /** Inherited by subclasses, so the bootstrap route check counts them as guards too. */
   static readonly [ENFORCES_OBO_REQUIREMENTS] = true;
   private readonly requirements: RouteRequirementsReader;
+  /** The token comes from the `Authorization` header (`extractToken` not overridden): the hit path may compare the header. */
+  private readonly readsAuthorizationHeader: boolean;
 
   constructor(
     protected readonly reflector: Reflector,
     protected readonly verifier: AccessTokenVerifier,
   ) {
     this.requirements = new RouteRequirementsReader(reflector);
+    this.readsAuthorizationHeader = this.extractToken === OboAuthGuard.prototype.extractToken;
   }
 
   /**
@@ -40,6 +43,11 @@ export class OboAuthGuard implements CanActivate {
       const requirements = this.requirements.of(context.getHandler(), context.getClass());
       if (requirements.isPublic) return true;
       const request = this.getRequest(context);
+      if (this.readsAuthorizationHeader) {
+        const header = request.headers.authorization;
+        const remembered = typeof header === 'string' ? this.verifier.rememberedPrincipalOfHeader(header) : undefined;
+        if (remembered) return this.admit(request, remembered, requirements);
+      }
       const token = this.extractToken(request);
       if (!token) throw missingToken();
       const remembered = this.verifier.rememberedPrincipal(token);
