@@ -42,8 +42,8 @@ export function childEnv(environment: BenchEnvironment, extra: Record<string, st
   return { ...env, ...extra };
 }
 
-export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined): Promise<BenchServer> {
-  const extra: Record<string, string> = scenario === 'passport-azure-ad' ? { NODE_EXTRA_CA_CERTS: environment.caFile } : {};
+export async function startServer(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, pinned: { serverCore: number } | undefined, extraEnv: Record<string, string> = {}): Promise<BenchServer> {
+  const extra: Record<string, string> = { ...extraEnv, ...(scenario === 'passport-azure-ad' ? { NODE_EXTRA_CA_CERTS: environment.caFile } : {}) };
   const nodeArgs = [join(here, 'servers', 'http-server.js'), scenario, adapter];
   const [command, args] = pinned ? ['taskset', ['-c', String(pinned.serverCore), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, { env: childEnv(environment, extra), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });

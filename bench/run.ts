@@ -1,6 +1,7 @@
 // `npm run bench`: one run, every scenario side by side, results in bench/results/latest.{json,md,svg}.
 // `npm run bench -- --quick`: one short round and the smaller measurements, about a minute, indicative only.
 // `npm run bench -- --profile <scenario> <adapter>`: that one server under the CPU profiler, and its top frames.
+// `npm run bench -- --perf <scenario> <adapter>`: bare and that server under Linux perf, CPU time per request by function.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { JWT_BEARER_GRANT, startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
 import { childEnv, load, pinning, prime, startServer, type BenchServer, type LoadResult } from './load.js';
 import { measureEmulatorStart } from './emulator-start.js';
+import { perfDiff } from './perf-diff.js';
 import { profileScenario } from './profile.js';
 import { chartSvg, markdown, writeReadmeSection, type BenchReport, type ScenarioResult } from './report.js';
 import { ADAPTERS, median, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
@@ -58,7 +60,7 @@ async function userTokens(entra: EntraEmulator, count: number, label: string): P
 async function main(): Promise<void> {
   const started = Date.now();
   // First: before anything else loads the machine (and not for --profile).
-  const emulatorStart = process.argv.includes('--profile') ? undefined : await measureEmulatorStart();
+  const emulatorStart = process.argv.includes('--profile') || process.argv.includes('--perf') ? undefined : await measureEmulatorStart();
   const entra = await startEntraEmulator();
   await mkdir(resultsDir, { recursive: true });
   const caFile = join(here, 'emulator-ca.pem');
@@ -74,8 +76,10 @@ async function main(): Promise<void> {
   };
   const rotating = await userTokens(entra, ROTATING_TOKENS, 'load');
   const profileAt = process.argv.indexOf('--profile');
-  if (profileAt >= 0) {
-    await profileScenario(here, resultsDir, process.argv.slice(profileAt + 1, profileAt + 3), environment, rotating);
+  const perfAt = process.argv.indexOf('--perf');
+  if (profileAt >= 0 || perfAt >= 0) {
+    if (profileAt >= 0) await profileScenario(here, resultsDir, process.argv.slice(profileAt + 1, profileAt + 3), environment, rotating);
+    else await perfDiff(here, resultsDir, process.argv.slice(perfAt + 1, perfAt + 3), environment, rotating);
     await entra.close();
     process.exit(0);
   }

@@ -1,0 +1,81 @@
+// `npm run bench -- --perf <scenario> <adapter>`: the bare server and that scenario's, one after the other under the
+// same load, each sampled by Linux `perf` (user and kernel, JIT frames named through `--perf-basic-prof`); then the
+// CPU time per request of every function in both, and the functions whose time per request grew the most. V8's own
+// profiler (`--profile`) credits code inlined into a caller to that caller (our guard's work shows up as Nest's
+// `tryActivate`) and sees neither the kernel nor the garbage collector's threads; `perf` sees all of them.
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { load, prime, startServer } from './load.js';
+import { ADAPTERS, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
+
+const SAMPLES_PER_SEC = 2999;
+const LOAD_SEC = 6;
+const CONNECTIONS = 16;
+
+/** Per-request µs of each function (`dso symbol`), from `perf report` of one recording. */
+export function perRequestMicros(report: string, requests: number, samplesPerSec = SAMPLES_PER_SEC): Map<string, number> {
+  const micros = new Map<string, number>();
+  for (const line of report.split('\n')) {
+    const match = /^\s*[\d.]+%\s+(\d+)\s+(.+?)\s+\[([.k])\]\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const [, samples, dso, kind, symbol] = match as unknown as [string, string, string, string, string];
+    // JIT code is named per process (`[JIT] tid 1234`) and by address when unnamed: merge those across processes.
+    const name = `${kind === 'k' ? '[kernel]' : dso.replace(/^\[JIT\] tid \d+$/, '[JIT]')} ${symbol.replace(/0x[0-9a-f]+/g, '').trim()}`;
+    micros.set(name, (micros.get(name) ?? 0) + (Number(samples) * 1e6) / samplesPerSec / requests);
+  }
+  return micros;
+}
+
+async function record(here: string, scenario: ServerScenario, adapter: AdapterName, environment: BenchEnvironment, tokens: string[], file: string): Promise<number> {
+  const server = await startServer(here, scenario, adapter, environment, undefined, { NODE_OPTIONS: '--perf-basic-prof' });
+  try {
+    await prime(server, tokens);
+    await load(server, tokens, 3, CONNECTIONS); // warm the JIT first
+    const perf = spawn('perf', ['record', '-F', String(SAMPLES_PER_SEC), '-p', String(server.child.pid), '-o', file], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const result = await load(server, tokens, LOAD_SEC, CONNECTIONS);
+    perf.kill('SIGINT');
+    await new Promise((resolve) => perf.once('exit', resolve));
+    return Math.round(result.rps * LOAD_SEC);
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
+
+function report(file: string): string {
+  return execFileSync('perf', ['report', '-i', file, '--no-children', '--stdio', '-n', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+export async function perfDiff(here: string, resultsDir: string, args: string[], environment: BenchEnvironment, tokens: string[]): Promise<void> {
+  const [scenario, adapter] = args as [ServerScenario, AdapterName];
+  if (!SERVER_SCENARIOS.includes(scenario) || !ADAPTERS.includes(adapter)) {
+    throw new Error(`--perf takes a scenario (${SERVER_SCENARIOS.join(', ')}) and an adapter (${ADAPTERS.join(', ')})`);
+  }
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf) and permission to sample the servers (root, or kernel.perf_event_paranoid <= 1)');
+  }
+  const bareFile = join(tmpdir(), 'nestjs-entra-obo-perf-bare.data');
+  const scenarioFile = join(tmpdir(), `nestjs-entra-obo-perf-${scenario}.data`);
+  const bareRequests = await record(here, 'bare', adapter, environment, tokens, bareFile);
+  const scenarioRequests = await record(here, scenario, adapter, environment, tokens, scenarioFile);
+  const bare = perRequestMicros(report(bareFile), bareRequests);
+  const measured = perRequestMicros(report(scenarioFile), scenarioRequests);
+  const total = (micros: Map<string, number>) => [...micros.values()].reduce((sum, value) => sum + value, 0);
+  const names = new Set([...bare.keys(), ...measured.keys()]);
+  const growth = [...names].map((name) => ({ name, bare: bare.get(name) ?? 0, measured: measured.get(name) ?? 0 })).sort((a, b) => b.measured - b.bare - (a.measured - a.bare));
+  const row = ({ name, bare: before, measured: after }: (typeof growth)[number]) => `| ${(after - before).toFixed(3)} | ${before.toFixed(3)} | ${after.toFixed(3)} | \`${name.replaceAll('|', '\\|').slice(0, 140)}\` |`;
+  const text = [
+    `CPU time per request by function, \`bare\` against \`${scenario}\` on ${adapter} (Linux perf at ${SAMPLES_PER_SEC} Hz, ${LOAD_SEC} s of load each after priming and warm-up, one process after the other; the same process's time in the kernel and in V8's helper threads included): bare ${total(bare).toFixed(1)} µs over ${bareRequests} requests, ${scenario} ${total(measured).toFixed(1)} µs over ${scenarioRequests}. A single pair of processes: repeat it before reading anything under about 0.1 µs, and read the kernel's lines (its time after interrupts) as noise of the machine.`,
+    '',
+    '| µs more per request | bare | ' + scenario + ' | function |',
+    '|---|---|---|---|',
+    ...growth.slice(0, 30).map(row),
+    '',
+  ].join('\n');
+  await writeFile(join(resultsDir, `perf-${scenario}-${adapter}.md`), text);
+  console.log(`\n${text}`);
+}
