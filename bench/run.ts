@@ -20,6 +20,7 @@ const resultsDir = join(here, '..', 'results');
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 5;
 const MEASURE_SEC = 2;
+const PAIR_WARMUP_SEC = 1;
 const WARMUP_SEC = QUICK ? 1 : 2;
 /** Connections per server; a side-by-side pair has twice as many in all. */
 const CONNECTIONS = 8;
@@ -40,8 +41,13 @@ async function runChild(measurement: string, argument: number | undefined, envir
   return (JSON.parse(line) as { result: Record<string, number | boolean> }).result;
 }
 
-/** Loads bare and another server for the same seconds at once; `scenarioFirst` swaps which load is started first. */
+/**
+ * Loads bare and another server for the same seconds at once; `scenarioFirst` swaps which load is started first. Both
+ * first run a discarded second side by side: a server that sat idle while the others were measured has let V8 shrink
+ * its heap, and bare, loaded in every pair, never has (without it, a second bare server read 0.82-0.86 of bare).
+ */
 async function loadSideBySide(bare: BenchServer, server: BenchServer, tokens: string[], scenarioFirst: boolean): Promise<[LoadResult, LoadResult]> {
+  await Promise.all([load(bare, tokens, PAIR_WARMUP_SEC, CONNECTIONS), load(server, tokens, PAIR_WARMUP_SEC, CONNECTIONS)]);
   if (!scenarioFirst) return Promise.all([load(bare, tokens, MEASURE_SEC, CONNECTIONS), load(server, tokens, MEASURE_SEC, CONNECTIONS)]);
   const [result, bareResult] = await Promise.all([load(server, tokens, MEASURE_SEC, CONNECTIONS), load(bare, tokens, MEASURE_SEC, CONNECTIONS)]);
   return [bareResult, result];
@@ -128,8 +134,8 @@ async function main(): Promise<void> {
       name,
       adapter,
       rps: median(results.map((r) => r.rps)),
-      p50Ms: median(results.map((r) => r.p50Ms)),
-      p99Ms: median(results.map((r) => r.p99Ms)),
+      p50Ms: Number(median(results.map((r) => r.p50Ms)).toFixed(2)),
+      p99Ms: Number(median(results.map((r) => r.p99Ms)).toFixed(2)),
       ratioToBare: median(ratio),
       ratioMin: Math.min(...ratio),
       ratioMax: Math.max(...ratio),
