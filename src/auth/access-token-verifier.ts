@@ -38,7 +38,7 @@ const UNKNOWN_KID_COOLDOWN_MS = 5 * 60 * 1000;
  * compare equal is validated in full and takes the slot, so a collision costs a verification, never a wrong answer.
  */
 const MEMORY_KEY_CHARACTERS = 12;
-export function memoryKeyOf(token: string): number {
+function memoryKeyOf(token: string): number {
   let key = 0x811c9dc5;
   for (let index = Math.max(0, token.length - MEMORY_KEY_CHARACTERS); index < token.length; index += 1) {
     key = Math.imul(key ^ token.charCodeAt(index), 0x01000193); // FNV-1a
@@ -178,7 +178,10 @@ export class AccessTokenVerifier implements OnApplicationBootstrap {
     const remembered = this.verified.get(memoryKey);
     if (remembered === undefined) return undefined;
     if (remembered.authorization !== authorization) {
-      if (bearerCredentialsOf(authorization) !== remembered.token) return undefined;
+      const token = bearerCredentialsOf(authorization);
+      if (token !== remembered.token) return undefined;
+      // The token as a part of this header from now on: the entry keeps one header's characters alive, not two.
+      remembered.token = token;
       remembered.authorization = authorization;
     }
     return this.stillAccepted(memoryKey, remembered);
