@@ -1,5 +1,5 @@
 // `npm run bench`: one run, every scenario side by side, results in bench/results/latest.{json,md,svg}.
-// `npm run bench -- --quick`: one short round and the smaller measurements, about a minute, indicative only.
+// `npm run bench -- --quick`: one short round and the smaller measurements, about two minutes, indicative only.
 // `npm run bench -- --profile <scenario> <adapter>`: that one server under the CPU profiler, and its top frames.
 // `npm run bench -- --perf <scenario> <adapter>`: bare and that server under Linux perf, CPU time per request by function.
 import { spawn } from 'node:child_process';
@@ -65,7 +65,7 @@ async function userTokens(entra: EntraEmulator, count: number, label: string): P
 
 async function main(): Promise<void> {
   const started = Date.now();
-  // First: before anything else loads the machine (and not for --profile).
+  // First: before anything else loads the machine (and not for --profile or --perf).
   const emulatorStart = process.argv.includes('--profile') || process.argv.includes('--perf') ? undefined : await measureEmulatorStart();
   const entra = await startEntraEmulator();
   await mkdir(resultsDir, { recursive: true });
