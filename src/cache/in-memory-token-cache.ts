@@ -9,11 +9,20 @@ export interface InMemoryTokenCacheOptions {
 }
 
 interface Entry {
+  key: string;
   value: CachedToken;
   cacheUntilMs: number;
   userTag: string | undefined;
   /** The cache's write count when this entry was last (re)set: how far from the newest end it can be. */
   writtenAt: number;
+  /** False from the moment the entry leaves the cache (deleted, replaced, expired, evicted, cleared). */
+  live: boolean;
+}
+
+declare const HELD: unique symbol;
+/** One entry of the cache, held by a caller that reads the same key on every request (see `hold`). Opaque. */
+export interface HeldCacheEntry {
+  readonly [HELD]: true;
 }
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
@@ -46,7 +55,10 @@ export class InMemoryTokenCache extends OboTokenCache {
     this.maxEntries = problems.integerIn(given.maxEntries, 'maxEntries', { min: 1 }, DEFAULT_MAX_CACHE_ENTRIES);
     problems.throwIfAny();
     // Least recently used first out: `get` sets a hit again; an entry dropped for room leaves the user index too.
-    this.entries = new BoundedMap(this.maxEntries, (key, entry) => this.unindex(key, entry));
+    this.entries = new BoundedMap(this.maxEntries, (key, entry) => {
+      entry.live = false;
+      this.unindex(key, entry);
+    });
     this.freshWrites = Math.floor(this.maxEntries / 2);
   }
 
@@ -74,12 +86,33 @@ export class InMemoryTokenCache extends OboTokenCache {
     return entry.value;
   }
 
+  /**
+   * The entry under `key` as it is now, to read again with `getHeld` without looking the key up: one principal's token
+   * for one decorator's scopes, read on every request of that user. Undefined when there is none; counts nothing.
+   */
+  hold(key: string): HeldCacheEntry | undefined {
+    return this.entries.get(key) as unknown as HeldCacheEntry | undefined;
+  }
+
+  /**
+   * `get` of the held entry's key while that entry is still the one in the cache and unexpired: the same value, count
+   * and recency, with no lookup. Undefined once it left the cache or expired; then `get` the key (it removes an
+   * expired entry and counts the miss).
+   */
+  getHeld(held: HeldCacheEntry): CachedToken | undefined {
+    const entry = held as unknown as Entry;
+    if (!entry.live || entry.cacheUntilMs <= this.nowMs()) return undefined;
+    if (this.writes - entry.writtenAt >= this.freshWrites) this.write(entry.key, entry);
+    countCacheHit('l1');
+    return entry.value;
+  }
+
   set(key: string, value: CachedToken, cacheUntilMs: number): void {
     const existing = this.entries.get(key);
     if (existing) this.remove(key, existing);
     if (cacheUntilMs <= this.nowMs()) return;
     const tag = value.userObjectId ? userTag(value.tenantId, value.userObjectId) : undefined;
-    this.write(key, { value, cacheUntilMs, userTag: tag, writtenAt: 0 });
+    this.write(key, { key, value, cacheUntilMs, userTag: tag, writtenAt: 0, live: true });
     if (tag) {
       let keys = this.keysByUser.get(tag);
       if (!keys) this.keysByUser.set(tag, (keys = new Set()));
@@ -101,7 +134,11 @@ export class InMemoryTokenCache extends OboTokenCache {
     const tag = userTag(tenantId, userObjectId);
     const keys = this.keysByUser.get(tag);
     if (!keys) return;
-    for (const key of keys) this.entries.delete(key);
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (entry) entry.live = false;
+      this.entries.delete(key);
+    }
     this.keysByUser.delete(tag);
   }
 
@@ -111,11 +148,13 @@ export class InMemoryTokenCache extends OboTokenCache {
   }
 
   clear(): void {
+    for (const entry of this.entries.values()) entry.live = false;
     this.entries.clear();
     this.keysByUser.clear();
   }
 
   private remove(key: string, entry: Entry): void {
+    entry.live = false;
     this.entries.delete(key);
     this.unindex(key, entry);
   }

@@ -5,6 +5,7 @@ import { knownPrincipalOf, principalOf, type GuardedRequest } from '../auth/requ
 import { isRequestOfServer } from '../auth/transport-request.js';
 import type { ResolvedDownstreamApi, ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
+import type { CachedToken } from '../cache/obo-token-cache.js';
 import { acquiredToken } from '../exchange/acquired-token.js';
 import { requestCorrelationId } from '../exchange/correlation-id.js';
 import { TokenAcquisitionService, type AcquiredToken } from '../exchange/token-acquisition.service.js';
@@ -77,13 +78,18 @@ export class DownstreamTokenPipe implements PipeTransform<DownstreamTokenRequest
    */
   resolve(request: GuardedRequest, options: DownstreamTokenOptions): string | AcquiredToken | Promise<string | AcquiredToken> {
     try {
-      const known = knownPrincipalOf(request, this.verifier);
-      const hit = known && this.tokens.cachedTokenFor(known, this.scopesOf(options));
+      const scopes = this.scopesOf(options);
+      const hit = this.tokens.heldTokenFor(request.user, scopes) ?? this.cachedTokenOf(request, scopes);
       if (hit) return options.result ? acquiredToken(hit, true) : hit.accessToken;
     } catch (error) {
       return Promise.reject(error as Error); // a refusal is a rejected promise, as from an async method
     }
     return this.acquire(request, options);
+  }
+
+  private cachedTokenOf(request: GuardedRequest, scopes: string | readonly string[]): CachedToken | undefined {
+    const known = knownPrincipalOf(request, this.verifier);
+    return known && this.tokens.cachedTokenFor(known, scopes);
   }
 
   private async acquire(request: GuardedRequest, options: DownstreamTokenOptions): Promise<string | AcquiredToken> {

@@ -64,7 +64,7 @@ describe('TokenAcquisitionService.cachedTokenFor: the synchronous hit path', () 
     await expect(overRedis.acquireTokenOnBehalfOf(user, TEST_SCOPE)).resolves.toMatchObject({ fromCache: true });
   });
 
-  it('remembers only keys, never answers: a removed entry is a miss at once, and another module never takes the key', async () => {
+  it('never answers past the cache: a removed entry is a miss at once, and another module never takes the key', async () => {
     const cache = new InMemoryTokenCache();
     const service = testService(cache, exchanger);
     const user = testPrincipal();
@@ -76,6 +76,57 @@ describe('TokenAcquisitionService.cachedTokenFor: the synchronous hit path', () 
     await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
     const other = testService(cache, exchanger, {}, {}, { isOwnPrincipal: (() => false) as never });
     expect(other.cachedTokenFor(user, TEST_SCOPE)).toBeUndefined();
+  });
+
+  it('holds the entry it found: a token that replaced it is answered from the next request on, the old one never again', async () => {
+    const cache = new InMemoryTokenCache();
+    const service = testService(cache, exchanger);
+    const user = testPrincipal();
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    expect(service.cachedTokenFor(user, TEST_SCOPE)?.accessToken).toBe('downstream-1');
+    expect(service.heldTokenFor(user, TEST_SCOPE)?.accessToken).toBe('downstream-1');
+    // A claims challenge's exchange stores its token under the plain key, replacing the held entry.
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE, { claims: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}' });
+    expect(service.heldTokenFor(user, TEST_SCOPE)).toBeUndefined();
+    expect(service.cachedTokenFor(user, TEST_SCOPE)?.accessToken).toBe('downstream-2');
+    expect(service.heldTokenFor(user, TEST_SCOPE)?.accessToken).toBe('downstream-2');
+  });
+
+  it('answers each of several scope strings of one principal with its own token', async () => {
+    const service = testService(new InMemoryTokenCache(), exchanger);
+    const user = testPrincipal();
+    const write = 'api://downstream/Profile.Write';
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    await service.acquireTokenOnBehalfOf(user, write);
+    for (let round = 0; round < 3; round += 1) {
+      expect(service.cachedTokenFor(user, TEST_SCOPE)?.accessToken).toBe('downstream-1');
+      expect(service.cachedTokenFor(user, write)?.accessToken).toBe('downstream-2');
+    }
+  });
+
+  it('holds nothing for what is not one of its principals: a copy, another object, a string, nothing', async () => {
+    const service = testService(new InMemoryTokenCache(), exchanger);
+    const user = testPrincipal();
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    expect(service.cachedTokenFor(user, TEST_SCOPE)).toBeDefined();
+    for (const other of [{ ...user }, Object.create(user) as unknown, {}, 'token', undefined, null]) expect(service.heldTokenFor(other, TEST_SCOPE)).toBeUndefined();
+  });
+
+  it('asks a cache that overrides get on every hit, never past it', async () => {
+    const asked: string[] = [];
+    class CountingCache extends InMemoryTokenCache {
+      override get(key: string): CachedToken | undefined {
+        asked.push(key);
+        return super.get(key);
+      }
+    }
+    const service = testService(new CountingCache(), exchanger);
+    const user = testPrincipal();
+    await service.acquireTokenOnBehalfOf(user, TEST_SCOPE);
+    asked.length = 0;
+    for (let round = 0; round < 3; round += 1) expect(service.cachedTokenFor(user, TEST_SCOPE)).toBeDefined();
+    expect(asked).toHaveLength(3);
+    expect(service.heldTokenFor(user, TEST_SCOPE)).toBeUndefined();
   });
 
   it('refuses scopes that break the rules, as acquireTokenOnBehalfOf does', () => {

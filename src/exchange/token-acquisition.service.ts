@@ -3,6 +3,7 @@ import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { accessTokenOf, type EntraPrincipal } from '../auth/entra-principal.js';
 import { CacheKeys } from '../cache/cache-key.js';
 import { InMemoryLongRunningSessionStore, LongRunningSessionStore } from '../cache/long-running-session-store.js';
+import { InMemoryTokenCache, type HeldCacheEntry } from '../cache/in-memory-token-cache.js';
 import { OboTokenCache, type CachedToken } from '../cache/obo-token-cache.js';
 import type { ResolvedOboOptions } from '../config/resolve-options.js';
 import { OBO_RESOLVED_OPTIONS } from '../config/tokens.js';
@@ -25,6 +26,13 @@ export type { LongRunningSessionStart } from './long-running-sessions.js';
 interface PrincipalKeys {
   byScopeKey: Map<string, string>;
   byScopeString: Map<string, string>;
+  /**
+   * With the process-memory cache: the first scope string the hit path found a token for, and that token's entry,
+   * read again on the next request with the same string (the same object, a decorator's) without a lookup. A route
+   * with several `@DownstreamToken` scopes holds the first; the others take the lookups.
+   */
+  heldScopes: string | undefined;
+  held: HeldCacheEntry | undefined;
 }
 
 /**
@@ -46,6 +54,8 @@ export class TokenAcquisitionService {
   private readonly oboScopes = new ScopePreparation('on-behalf-of', 'acquireTokenOnBehalfOf');
   private readonly appScopes = new ScopePreparation('app', 'acquireTokenForApp');
   private readonly sessions: LongRunningSessions;
+  /** The cache when it is the process-memory one as shipped (its `get` not overridden): the hit path may hold entries. */
+  private readonly memoryCache: InMemoryTokenCache | undefined;
 
   constructor(
     @Inject(OBO_RESOLVED_OPTIONS) private readonly options: ResolvedOboOptions,
@@ -56,6 +66,7 @@ export class TokenAcquisitionService {
     @Optional() @Inject(LongRunningSessionStore) sessionStore?: LongRunningSessionStore,
   ) {
     this.path = new TokenPath(cache, options);
+    this.memoryCache = cache instanceof InMemoryTokenCache && cache.get === InMemoryTokenCache.prototype.get ? cache : undefined;
     this.keys = new CacheKeys({ clientId: options.clientId, authorityHost: options.authorityHost });
     const store = sessionStore ?? new InMemoryLongRunningSessionStore(options.longRunningSessions, () => options.clock.nowMs());
     // Sessions go the same way as every token: this cache, flights, lock, throttling memory and refresh-ahead.
@@ -99,8 +110,26 @@ export class TokenAcquisitionService {
    * `acquireTokenOnBehalfOf` does the rest). The pipes' hit path; the cache key is the same.
    */
   cachedTokenFor(principal: EntraPrincipal, scopes: string | readonly string[]): CachedToken | undefined {
-    // A principal seen before with this very scope string: two lookups to the key. Anything else goes the long way once.
-    let key = typeof scopes === 'string' ? this.oboKeys.get(principal)?.byScopeString.get(scopes) : undefined;
+    return this.heldTokenFor(principal, scopes) ?? this.lookedUpTokenFor(principal, scopes);
+  }
+
+  /**
+   * `cachedTokenFor` in one lookup, for `user` as a request carries it (anything): the token entry the hit path holds
+   * for this principal and this very scope string, while the cache still has it. Only this module's own user
+   * principals have keys here, so finding them is the ownership check too. Undefined for anything else.
+   */
+  heldTokenFor(user: unknown, scopes: string | readonly string[]): CachedToken | undefined {
+    const known = this.oboKeys.get(user as EntraPrincipal);
+    if (known === undefined || known.heldScopes !== scopes || known.held === undefined) return undefined;
+    const value = this.memoryCache!.getHeld(known.held);
+    if (value === undefined) known.held = undefined; // left the cache: the lookup finds its successor, and holds it
+    return value;
+  }
+
+  private lookedUpTokenFor(principal: EntraPrincipal, scopes: string | readonly string[]): CachedToken | undefined {
+    const known = this.oboKeys.get(principal);
+    // A principal seen before with this very scope string: one lookup to the key. Anything else goes the long way once.
+    let key = typeof scopes === 'string' ? known?.byScopeString.get(scopes) : undefined;
     if (key === undefined) {
       if (principal.isAppOnly || !this.verifier.isOwnPrincipal(principal)) return undefined;
       key = this.oboKeyOf(principal, this.oboScopes.of(scopes).key, typeof scopes === 'string' ? scopes : undefined);
@@ -115,13 +144,18 @@ export class TokenAcquisitionService {
       (found as Promise<unknown> | undefined)?.catch(() => undefined);
       return undefined;
     }
+    const keys = this.oboKeys.get(principal)!;
+    if (this.memoryCache !== undefined && typeof scopes === 'string' && keys.held === undefined) {
+      keys.heldScopes = scopes;
+      keys.held = this.memoryCache.hold(key);
+    }
     return found;
   }
 
   /** `principal`'s cache key for a scope key, made once; `scopeString`, the scopes as given, then finds it too. */
   private oboKeyOf(principal: EntraPrincipal, scopeKey: string, scopeString?: string): string {
     let keys = this.oboKeys.get(principal);
-    if (!keys) this.oboKeys.set(principal, (keys = { byScopeKey: new Map(), byScopeString: new Map() }));
+    if (!keys) this.oboKeys.set(principal, (keys = { byScopeKey: new Map(), byScopeString: new Map(), heldScopes: undefined, held: undefined }));
     let key = keys.byScopeKey.get(scopeKey);
     if (key === undefined) keys.byScopeKey.set(scopeKey, (key = this.keys.onBehalfOf(accessTokenOf(principal)!.hash, principal.tid, scopeKey)));
     if (scopeString !== undefined) keys.byScopeString.set(scopeString, key);

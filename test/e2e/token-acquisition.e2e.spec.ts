@@ -94,6 +94,8 @@ describe.each(ADAPTERS)('TokenAcquisitionService in an app on %s', (adapter) => 
     // Two sessions of the evicted user (two incoming tokens, two cache entries) and one of the other user.
     const [evictedA, evictedB, keptToken] = await Promise.all([userToken(entra, evicted), userToken(entra, evicted), userToken(entra, kept)]);
     for (const token of [evictedA, evictedB, keptToken]) expect((await get(api.url, '/downstream', token)).json).toMatchObject({ fromCache: false });
+    // A hit each: the route's hit path now holds these entries, and must let go of the evicted ones.
+    for (const token of [evictedA, evictedB, keptToken]) expect((await get(api.url, '/downstream', token)).json).toMatchObject({ fromCache: true });
     const appToken = await tokens.acquireTokenForApp(DOWNSTREAM_DEFAULT);
     const before = oboRequestCount();
 
