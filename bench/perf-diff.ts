@@ -1,5 +1,5 @@
-// `npm run bench -- --perf <scenario> <adapter>`: the bare server and that scenario's, one after the other under the
-// same load, each sampled by Linux `perf` (user and kernel, JIT frames named through `--perf-basic-prof`); then the
+// `npm run bench -- --perf <scenario> <adapter> [<base>]`: the bare server (or the base scenario's) and that
+// scenario's, one after the other under the same load, each sampled by Linux `perf` (user and kernel, JIT frames named through `--perf-basic-prof`); then the
 // CPU time per request of every function in both, and the functions whose time per request grew the most. V8's own
 // profiler (`--profile`) credits code inlined into a caller to that caller (our guard's work shows up as Nest's
 // `tryActivate`) and sees neither the kernel nor the garbage collector's threads; `perf` sees all of them.
@@ -49,18 +49,18 @@ function report(file: string): string {
 }
 
 export async function perfDiff(here: string, resultsDir: string, args: string[], environment: BenchEnvironment, tokens: string[]): Promise<void> {
-  const [scenario, adapter] = args as [ServerScenario, AdapterName];
-  if (!SERVER_SCENARIOS.includes(scenario) || !ADAPTERS.includes(adapter)) {
-    throw new Error(`--perf takes a scenario (${SERVER_SCENARIOS.join(', ')}) and an adapter (${ADAPTERS.join(', ')})`);
+  const [scenario, adapter, base = 'bare'] = args as [ServerScenario, AdapterName, ServerScenario?];
+  if (!SERVER_SCENARIOS.includes(scenario) || !ADAPTERS.includes(adapter) || !SERVER_SCENARIOS.includes(base)) {
+    throw new Error(`--perf takes a scenario (${SERVER_SCENARIOS.join(', ')}), an adapter (${ADAPTERS.join(', ')}) and optionally the scenario to compare it with (bare when not given)`);
   }
   try {
     execFileSync('perf', ['--version'], { stdio: 'ignore' });
   } catch {
     throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf) and permission to sample the servers (root, or kernel.perf_event_paranoid <= 1)');
   }
-  const bareFile = join(tmpdir(), 'nestjs-entra-obo-perf-bare.data');
+  const bareFile = join(tmpdir(), `nestjs-entra-obo-perf-base-${base}.data`);
   const scenarioFile = join(tmpdir(), `nestjs-entra-obo-perf-${scenario}.data`);
-  const bareRequests = await record(here, 'bare', adapter, environment, tokens, bareFile);
+  const bareRequests = await record(here, base, adapter, environment, tokens, bareFile);
   const scenarioRequests = await record(here, scenario, adapter, environment, tokens, scenarioFile);
   const bare = perRequestMicros(report(bareFile), bareRequests);
   const measured = perRequestMicros(report(scenarioFile), scenarioRequests);
@@ -69,13 +69,13 @@ export async function perfDiff(here: string, resultsDir: string, args: string[],
   const growth = [...names].map((name) => ({ name, bare: bare.get(name) ?? 0, measured: measured.get(name) ?? 0 })).sort((a, b) => b.measured - b.bare - (a.measured - a.bare));
   const row = ({ name, bare: before, measured: after }: (typeof growth)[number]) => `| ${(after - before).toFixed(3)} | ${before.toFixed(3)} | ${after.toFixed(3)} | \`${name.replaceAll('|', '\\|').slice(0, 140)}\` |`;
   const text = [
-    `CPU time per request by function, \`bare\` against \`${scenario}\` on ${adapter} (Linux perf at ${SAMPLES_PER_SEC} Hz, ${LOAD_SEC} s of load each after priming and warm-up, one process after the other; the same process's time in the kernel and in V8's helper threads included): bare ${total(bare).toFixed(1)} µs over ${bareRequests} requests, ${scenario} ${total(measured).toFixed(1)} µs over ${scenarioRequests}. A single pair of processes: repeat it before reading anything under about 0.1 µs, and read the kernel's lines (its time after interrupts) as noise of the machine.`,
+    `CPU time per request by function, \`${base}\` against \`${scenario}\` on ${adapter} (Linux perf at ${SAMPLES_PER_SEC} Hz, ${LOAD_SEC} s of load each after priming and warm-up, one process after the other; the same process's time in the kernel and in V8's helper threads included): ${base} ${total(bare).toFixed(1)} µs over ${bareRequests} requests, ${scenario} ${total(measured).toFixed(1)} µs over ${scenarioRequests}. A single pair of processes: repeat it before reading anything under about 0.1 µs, and read the kernel's lines (its time after interrupts) as noise of the machine.`,
     '',
-    '| µs more per request | bare | ' + scenario + ' | function |',
+    `| µs more per request | ${base} | ${scenario} | function |`,
     '|---|---|---|---|',
     ...growth.slice(0, 30).map(row),
     '',
   ].join('\n');
-  await writeFile(join(resultsDir, `perf-${scenario}-${adapter}.md`), text);
+  await writeFile(join(resultsDir, `perf-${scenario}-${adapter}${base === 'bare' ? '' : `-vs-${base}`}.md`), text);
   console.log(`\n${text}`);
 }

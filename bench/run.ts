@@ -1,7 +1,9 @@
 // `npm run bench`: one run, every scenario side by side, results in bench/results/latest.{json,md,svg}.
-// `npm run bench -- --quick`: one short round and the smaller measurements, about two minutes, indicative only.
+// `npm run bench -- --quick`: one short round, one process per scenario, and the smaller measurements, about two
+// minutes, indicative only.
 // `npm run bench -- --profile <scenario> <adapter>`: that one server under the CPU profiler, and its top frames.
-// `npm run bench -- --perf <scenario> <adapter>`: bare and that server under Linux perf, CPU time per request by function.
+// `npm run bench -- --perf <scenario> <adapter> [<base>]`: bare (or base) and that server under Linux perf, CPU time
+// per request by function.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -18,10 +20,16 @@ import { ADAPTERS, median, SERVER_SCENARIOS, type AdapterName, type BenchEnviron
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, '..', 'results');
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 1 : 5;
+const ROUNDS = QUICK ? 1 : 6;
+/**
+ * Server processes per scenario and adapter, bare's included. Two processes of one build do not read alike: on Express
+ * a pair of identical bare servers read from 0.95 to 1.06 of each other, steadily for one pair, so one process per
+ * scenario carries its own bias into every round. Each round pairs other processes (see `replicaPair`).
+ */
+const REPLICAS = QUICK ? 1 : 3;
 const MEASURE_SEC = 2;
 const PAIR_WARMUP_SEC = 1;
-const WARMUP_SEC = QUICK ? 1 : 2;
+const WARMUP_SEC = QUICK || REPLICAS > 1 ? 1 : 2;
 /** Connections per server; a side-by-side pair has twice as many in all. */
 const CONNECTIONS = 8;
 const ROTATING_TOKENS = 300;
@@ -51,6 +59,15 @@ async function loadSideBySide(bare: BenchServer, server: BenchServer, tokens: st
   if (!scenarioFirst) return Promise.all([load(bare, tokens, MEASURE_SEC, CONNECTIONS), load(server, tokens, MEASURE_SEC, CONNECTIONS)]);
   const [result, bareResult] = await Promise.all([load(server, tokens, MEASURE_SEC, CONNECTIONS), load(bare, tokens, MEASURE_SEC, CONNECTIONS)]);
   return [bareResult, result];
+}
+
+/**
+ * Which scenario process and which bare process round `round` loads: the scenario's processes in turn, each against a
+ * different bare process on its next turn (with 3 processes and 6 rounds: every scenario process twice, against two
+ * bare processes, once started first and once second).
+ */
+function replicaPair(round: number): { scenario: number; bare: number } {
+  return { scenario: round % REPLICAS, bare: (round + Math.floor(round / REPLICAS)) % REPLICAS };
 }
 
 async function userTokens(entra: EntraEmulator, count: number, label: string): Promise<string[]> {
@@ -85,7 +102,7 @@ async function main(): Promise<void> {
   const perfAt = process.argv.indexOf('--perf');
   if (profileAt >= 0 || perfAt >= 0) {
     if (profileAt >= 0) await profileScenario(here, resultsDir, process.argv.slice(profileAt + 1, profileAt + 3), environment, rotating);
-    else await perfDiff(here, resultsDir, process.argv.slice(perfAt + 1, perfAt + 3), environment, rotating);
+    else await perfDiff(here, resultsDir, process.argv.slice(perfAt + 1, perfAt + 4).filter((arg) => !arg.startsWith("--")), environment, rotating);
     await entra.close();
     process.exit(0);
   }
@@ -94,12 +111,19 @@ async function main(): Promise<void> {
 
   const pinned = pinning();
   console.log(`starting servers${pinned ? ` (pinned to core ${pinned.serverCore}, load on core 0)` : ''}...`);
-  const servers = new Map<string, BenchServer>();
-  for (const adapter of ADAPTERS) for (const scenario of SERVER_SCENARIOS) servers.set(`${scenario}|${adapter}`, await startServer(here, scenario, adapter, environment, pinned));
+  const servers = new Map<string, BenchServer[]>();
+  for (const adapter of ADAPTERS) {
+    for (const scenario of SERVER_SCENARIOS) {
+      const replicas: BenchServer[] = [];
+      for (let replica = 0; replica < REPLICAS; replica += 1) replicas.push(await startServer(here, scenario, adapter, environment, pinned));
+      servers.set(`${scenario}|${adapter}`, replicas);
+    }
+  }
+  const everyServer = [...servers.values()].flat();
   const samples = new Map<string, { results: LoadResult[]; ratio: number[]; cpuRatio: number[] }>();
   try {
-    for (const server of servers.values()) await prime(server, rotating);
-    for (const server of servers.values()) await load(server, rotating, WARMUP_SEC, CONNECTIONS);
+    for (const server of everyServer) await prime(server, rotating);
+    for (const server of everyServer) await load(server, rotating, WARMUP_SEC, CONNECTIONS);
     const record = (key: string, result: LoadResult, bare: LoadResult) => {
       const entry = samples.get(key) ?? { results: [], ratio: [], cpuRatio: [] };
       entry.results.push(result);
@@ -116,8 +140,9 @@ async function main(): Promise<void> {
           // each half of it, so the ratio of their throughputs is the inverse ratio of their CPU cost per request, and
           // whatever else the shared machine does in those seconds slows both alike. Which load starts first alternates.
           // Every scenario gets the same requests (bare ignores the bearer token), so ratios isolate the auth work.
-          const bareServer = servers.get(`bare|${adapter}`)!;
-          const server = servers.get(`${scenario}|${adapter}`)!;
+          const pair = replicaPair(round);
+          const bareServer = servers.get(`bare|${adapter}`)![pair.bare]!;
+          const server = servers.get(`${scenario}|${adapter}`)![pair.scenario]!;
           const [bare, result] = await loadSideBySide(bareServer, server, rotating, round % 2 === 1);
           record(`bare|${adapter}`, bare, bare);
           record(`${scenario}|${adapter}`, result, bare);
@@ -126,7 +151,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const server of servers.values()) server.child.kill('SIGTERM');
+    for (const server of everyServer) server.child.kill('SIGTERM');
   }
   const scenarios: ScenarioResult[] = [...samples].map(([key, { results, ratio, cpuRatio }]) => {
     const [name, adapter] = key.split('|') as [ServerScenario, AdapterName];
@@ -219,7 +244,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}, node ${process.version}, ${cpus().length} cores`,
     ...(emulatorStart ? { emulatorStart } : {}),
-    settings: { rounds: ROUNDS, measureSec: MEASURE_SEC, connections: CONNECTIONS, quick: QUICK, pinned: pinned ? `servers pinned to core ${pinned.serverCore}, load generator to core 0 (taskset)` : 'not pinned (no taskset or one core)' },
+    settings: { rounds: ROUNDS, replicas: REPLICAS, measureSec: MEASURE_SEC, connections: CONNECTIONS, quick: QUICK, pinned: pinned ? `servers pinned to core ${pinned.serverCore}, load generator to core 0 (taskset)` : 'not pinned (no taskset or one core)' },
     scenarios,
     targets,
     hitCostByUsers,
