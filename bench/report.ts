@@ -21,7 +21,7 @@ export interface ScenarioResult {
 
 export interface RunSettings {
   rounds: number;
-  /** Server processes per scenario and adapter (bare's too); the rounds pair them in turn. */
+  /** Pairs of processes (the scenario's server and a bare server of its own) per scenario and adapter, loaded in turn. */
   replicas: number;
   measureSec: number;
   connections: number;
@@ -49,7 +49,7 @@ export function markdown(report: BenchReport): string {
   const targets = report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`);
   const hits = report.hitCostByUsers.map((h) => `| ${h.stack} | ${h.users} | ${h.medianMs.toFixed(4)} |`);
   return [
-    `Run ${report.date} on ${report.machine}; ${settings.rounds} round(s), ${settings.replicas} server process(es) per scenario and adapter (bare's too) paired in turn, each scenario loaded for ${settings.measureSec} s at the same time as bare, both servers sharing one core, and its throughput divided by bare's (order rotated per round), ${settings.connections} connections per server${settings.quick ? ' (--quick: indicative only)' : ''}; ${settings.pinned}; medians of the paired ratios, their spread min–max.`,
+    `Run ${report.date} on ${report.machine}; ${settings.rounds} round(s), ${settings.replicas} pair(s) of server processes per scenario and adapter (its server and a bare server of its own, started and loaded together) measured in turn, each scenario loaded for ${settings.measureSec} s at the same time as its bare, both servers sharing one core, and its throughput divided by bare's (order rotated per round), ${settings.connections} connections per server${settings.quick ? ' (--quick: indicative only)' : ''}; ${settings.pinned}; medians of the paired ratios, their spread min–max.`,
     '',
     '![throughput ratio to bare per scenario](latest.svg)',
     '',

@@ -4,13 +4,15 @@
 // `npm run bench -- --profile <scenario> <adapter>`: that one server under the CPU profiler, and its top frames.
 // `npm run bench -- --perf <scenario> <adapter> [<base>]`: bare (or base) and that server under Linux perf, CPU time
 // per request by function.
+// `npm run bench -- --ab <checkout> <scenario> <adapter>`: this build against another checkout's, side by side.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JWT_BEARER_GRANT, startEntraEmulator, type EntraEmulator } from 'nestjs-entra-obo/testing';
-import { childEnv, load, pinning, prime, startServer, type BenchServer, type LoadResult } from './load.js';
+import { childEnv, load, loadSideBySide, pinning, prime, startServer, type BenchServer, type LoadResult } from './load.js';
+import { compareBuilds } from './ab.js';
 import { measureEmulatorStart } from './emulator-start.js';
 import { perfDiff } from './perf-diff.js';
 import { profileScenario } from './profile.js';
@@ -22,9 +24,12 @@ const resultsDir = join(here, '..', 'results');
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 6;
 /**
- * Server processes per scenario and adapter, bare's included. Two processes of one build do not read alike: on Express
- * a pair of identical bare servers read from 0.95 to 1.06 of each other, steadily for one pair, so one process per
- * scenario carries its own bias into every round. Each round pairs other processes (see `replicaPair`).
+ * Pairs of processes per scenario and adapter: a scenario server and a bare server of its own, started, primed, loaded
+ * and left idle together, so both sides of every ratio have the same history. A bare server shared by every scenario
+ * is loaded all the time while each scenario's server waits minutes for its turn, and wakes slower: with one shared
+ * bare and three processes per scenario, a second bare server read 0.62 of bare on Express and 0.96 on Fastify. Two
+ * processes of one build do not read alike either (on Express a pair of bare servers read 0.95-1.06 of each other,
+ * steadily for that pair), so each scenario has several pairs, measured in turn.
  */
 const REPLICAS = QUICK ? 1 : 3;
 const MEASURE_SEC = 2;
@@ -49,25 +54,9 @@ async function runChild(measurement: string, argument: number | undefined, envir
   return (JSON.parse(line) as { result: Record<string, number | boolean> }).result;
 }
 
-/**
- * Loads bare and another server for the same seconds at once; `scenarioFirst` swaps which load is started first. Both
- * first run a discarded second side by side: a server that sat idle while the others were measured has let V8 shrink
- * its heap, and bare, loaded in every pair, never has (without it, a second bare server read 0.82-0.86 of bare).
- */
-async function loadSideBySide(bare: BenchServer, server: BenchServer, tokens: string[], scenarioFirst: boolean): Promise<[LoadResult, LoadResult]> {
-  await Promise.all([load(bare, tokens, PAIR_WARMUP_SEC, CONNECTIONS), load(server, tokens, PAIR_WARMUP_SEC, CONNECTIONS)]);
-  if (!scenarioFirst) return Promise.all([load(bare, tokens, MEASURE_SEC, CONNECTIONS), load(server, tokens, MEASURE_SEC, CONNECTIONS)]);
-  const [result, bareResult] = await Promise.all([load(server, tokens, MEASURE_SEC, CONNECTIONS), load(bare, tokens, MEASURE_SEC, CONNECTIONS)]);
-  return [bareResult, result];
-}
-
-/**
- * Which scenario process and which bare process round `round` loads: the scenario's processes in turn, each against a
- * different bare process on its next turn (with 3 processes and 6 rounds: every scenario process twice, against two
- * bare processes, once started first and once second).
- */
-function replicaPair(round: number): { scenario: number; bare: number } {
-  return { scenario: round % REPLICAS, bare: (round + Math.floor(round / REPLICAS)) % REPLICAS };
+interface ServerPair {
+  bare: BenchServer;
+  scenario: BenchServer;
 }
 
 async function userTokens(entra: EntraEmulator, count: number, label: string): Promise<string[]> {
@@ -82,8 +71,10 @@ async function userTokens(entra: EntraEmulator, count: number, label: string): P
 
 async function main(): Promise<void> {
   const started = Date.now();
-  // First: before anything else loads the machine (and not for --profile or --perf).
-  const emulatorStart = process.argv.includes('--profile') || process.argv.includes('--perf') ? undefined : await measureEmulatorStart();
+  // One measurement alone (--profile, --perf, --ab), or the full run.
+  const single = ['--profile', '--perf', '--ab'].find((flag) => process.argv.includes(flag));
+  // First: before anything else loads the machine (and not for a single measurement).
+  const emulatorStart = single ? undefined : await measureEmulatorStart();
   const entra = await startEntraEmulator();
   await mkdir(resultsDir, { recursive: true });
   const caFile = join(here, 'emulator-ca.pem');
@@ -98,11 +89,14 @@ async function main(): Promise<void> {
     downstreamScope: apps.downstreamApi.scopes.read,
   };
   const rotating = await userTokens(entra, ROTATING_TOKENS, 'load');
-  const profileAt = process.argv.indexOf('--profile');
-  const perfAt = process.argv.indexOf('--perf');
-  if (profileAt >= 0 || perfAt >= 0) {
-    if (profileAt >= 0) await profileScenario(here, resultsDir, process.argv.slice(profileAt + 1, profileAt + 3), environment, rotating);
-    else await perfDiff(here, resultsDir, process.argv.slice(perfAt + 1, perfAt + 4).filter((arg) => !arg.startsWith("--")), environment, rotating);
+  if (single) {
+    // What follows the flag, up to the next flag: `--perf guard fastify`, `--ab ../other guard fastify`.
+    const after = process.argv.slice(process.argv.indexOf(single) + 1);
+    const end = after.findIndex((arg) => arg.startsWith('--'));
+    const args = end < 0 ? after : after.slice(0, end);
+    if (single === '--profile') await profileScenario(here, resultsDir, args, environment, rotating);
+    else if (single === '--perf') await perfDiff(here, resultsDir, args, environment, rotating);
+    else await compareBuilds(here, args, environment, rotating);
     await entra.close();
     process.exit(0);
   }
@@ -111,15 +105,18 @@ async function main(): Promise<void> {
 
   const pinned = pinning();
   console.log(`starting servers${pinned ? ` (pinned to core ${pinned.serverCore}, load on core 0)` : ''}...`);
-  const servers = new Map<string, BenchServer[]>();
+  const others = SERVER_SCENARIOS.filter((scenario) => scenario !== 'bare');
+  const pairs = new Map<string, ServerPair[]>();
   for (const adapter of ADAPTERS) {
-    for (const scenario of SERVER_SCENARIOS) {
-      const replicas: BenchServer[] = [];
-      for (let replica = 0; replica < REPLICAS; replica += 1) replicas.push(await startServer(here, scenario, adapter, environment, pinned));
-      servers.set(`${scenario}|${adapter}`, replicas);
+    for (const scenario of others) {
+      const replicas: ServerPair[] = [];
+      for (let replica = 0; replica < REPLICAS; replica += 1) {
+        replicas.push({ bare: await startServer(here, 'bare', adapter, environment, pinned), scenario: await startServer(here, scenario, adapter, environment, pinned) });
+      }
+      pairs.set(`${scenario}|${adapter}`, replicas);
     }
   }
-  const everyServer = [...servers.values()].flat();
+  const everyServer = [...pairs.values()].flat().flatMap((pair) => [pair.bare, pair.scenario]);
   const samples = new Map<string, { results: LoadResult[]; ratio: number[]; cpuRatio: number[] }>();
   try {
     for (const server of everyServer) await prime(server, rotating);
@@ -131,7 +128,6 @@ async function main(): Promise<void> {
       entry.cpuRatio.push(result.cpuUsPerRequest / bare.cpuUsPerRequest);
       samples.set(key, entry);
     };
-    const others = SERVER_SCENARIOS.filter((scenario) => scenario !== 'bare');
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const adapter of ADAPTERS) {
         const order = others.map((_, index) => others[(index + round) % others.length]!);
@@ -140,10 +136,9 @@ async function main(): Promise<void> {
           // each half of it, so the ratio of their throughputs is the inverse ratio of their CPU cost per request, and
           // whatever else the shared machine does in those seconds slows both alike. Which load starts first alternates.
           // Every scenario gets the same requests (bare ignores the bearer token), so ratios isolate the auth work.
-          const pair = replicaPair(round);
-          const bareServer = servers.get(`bare|${adapter}`)![pair.bare]!;
-          const server = servers.get(`${scenario}|${adapter}`)![pair.scenario]!;
-          const [bare, result] = await loadSideBySide(bareServer, server, rotating, round % 2 === 1);
+          // The scenario's pairs in turn: with 3 pairs and 6 rounds, each pair twice, once started first, once second.
+          const pair = pairs.get(`${scenario}|${adapter}`)![round % REPLICAS]!;
+          const [bare, result] = await loadSideBySide(pair.bare, pair.scenario, rotating, { secondFirst: round % 2 === 1, warmupSec: PAIR_WARMUP_SEC, measureSec: MEASURE_SEC, connections: CONNECTIONS });
           record(`bare|${adapter}`, bare, bare);
           record(`${scenario}|${adapter}`, result, bare);
           console.log(`round ${round + 1} ${adapter} ${scenario}: ${Math.round(result.rps)} req/s (bare beside it: ${Math.round(bare.rps)}), ratio ${(result.rps / bare.rps).toFixed(3)}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req (bare ${bare.cpuUsPerRequest.toFixed(1)})${result.non2xx + bare.non2xx ? `, ${result.non2xx + bare.non2xx} non-2xx` : ''}`);
