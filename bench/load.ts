@@ -106,8 +106,8 @@ export async function load(server: BenchServer, tokens: string[], durationSec: n
 /**
  * Loads two servers for the same seconds at once, `secondFirst` swapping which load starts first; the answer is in
  * the order given. Both first run a discarded `warmupSec` side by side: a server that sat idle while others were
- * measured has let V8 shrink its heap, and one loaded in every pair (bare) never has (without it, a second bare server
- * read 0.82-0.86 of bare).
+ * measured has let V8 shrink its heap (with one bare server loaded in every pair and no such second, a second bare
+ * server read 0.82-0.86 of bare).
  */
 export async function loadSideBySide(first: BenchServer, second: BenchServer, tokens: string[], how: { secondFirst: boolean; warmupSec: number; measureSec: number; connections: number }): Promise<[LoadResult, LoadResult]> {
   const { warmupSec, measureSec, connections } = how;
