@@ -110,7 +110,8 @@ export class TokenAcquisitionService {
    * `acquireTokenOnBehalfOf` does the rest). The pipes' hit path; the cache key is the same.
    */
   cachedTokenFor(principal: EntraPrincipal, scopes: string | readonly string[]): CachedToken | undefined {
-    return this.heldTokenFor(principal, scopes) ?? this.lookedUpTokenFor(principal, scopes);
+    const known = this.oboKeys.get(principal);
+    return (known && this.heldTokenOf(known, scopes)) ?? this.lookedUpTokenFor(principal, scopes, known);
   }
 
   /**
@@ -120,14 +121,18 @@ export class TokenAcquisitionService {
    */
   heldTokenFor(user: unknown, scopes: string | readonly string[]): CachedToken | undefined {
     const known = this.oboKeys.get(user as EntraPrincipal);
-    if (known === undefined || known.heldScopes !== scopes || known.held === undefined) return undefined;
+    return known && this.heldTokenOf(known, scopes);
+  }
+
+  private heldTokenOf(known: PrincipalKeys, scopes: string | readonly string[]): CachedToken | undefined {
+    if (known.heldScopes !== scopes || known.held === undefined) return undefined;
     const value = this.memoryCache!.getHeld(known.held);
     if (value === undefined) known.held = undefined; // left the cache: the lookup finds its successor, and holds it
     return value;
   }
 
-  private lookedUpTokenFor(principal: EntraPrincipal, scopes: string | readonly string[]): CachedToken | undefined {
-    const known = this.oboKeys.get(principal);
+  /** The lookup behind `cachedTokenFor`; `known`, the principal's keys if it has any yet (looked up by the caller). */
+  private lookedUpTokenFor(principal: EntraPrincipal, scopes: string | readonly string[], known: PrincipalKeys | undefined): CachedToken | undefined {
     // A principal seen before with this very scope string: one lookup to the key. Anything else goes the long way once.
     let key = typeof scopes === 'string' ? known?.byScopeString.get(scopes) : undefined;
     if (key === undefined) {
@@ -144,7 +149,7 @@ export class TokenAcquisitionService {
       (found as Promise<unknown> | undefined)?.catch(() => undefined);
       return undefined;
     }
-    const keys = this.oboKeys.get(principal)!;
+    const keys = known ?? this.oboKeys.get(principal)!;
     if (this.memoryCache !== undefined && typeof scopes === 'string' && keys.held === undefined) {
       keys.heldScopes = scopes;
       keys.held = this.memoryCache.hold(key);
