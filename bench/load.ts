@@ -4,10 +4,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { httpLoad } from './http-load.js';
-import type { AdapterName, BenchEnvironment, ServerScenario } from './shared.js';
+import { PRIME_PATHS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
 
 export interface BenchServer {
+  /** What the load requests. */
   url: string;
+  /** What priming requests: `url`, or the route that gives the process its history (PRIME_PATHS). */
+  primeUrl: string;
   child: ChildProcess;
 }
 
@@ -54,7 +57,8 @@ export async function startServer(here: string, scenario: ServerScenario, adapte
       if (ready) resolve(Number(ready[1]));
     });
   });
-  return { url: `http://127.0.0.1:${port}/bench`, child };
+  const origin = `http://127.0.0.1:${port}`;
+  return { url: `${origin}/bench`, primeUrl: `${origin}${PRIME_PATHS[scenario] ?? '/bench'}`, child };
 }
 
 /**
@@ -65,9 +69,9 @@ export async function prime(server: BenchServer, tokens: string[]): Promise<void
   for (let start = 0; start < tokens.length; start += 16) {
     await Promise.all(
       tokens.slice(start, start + 16).map(async (token) => {
-        const response = await fetch(server.url, { headers: { authorization: `Bearer ${token}` } });
+        const response = await fetch(server.primeUrl, { headers: { authorization: `Bearer ${token}` } });
         await response.arrayBuffer();
-        if (!response.ok) throw new Error(`priming ${server.url} answered ${response.status}`);
+        if (!response.ok) throw new Error(`priming ${server.primeUrl} answered ${response.status}`);
       }),
     );
   }

@@ -74,6 +74,39 @@ class DownstreamController {
   }
 }
 
+// The history controls (shared.ts): primed through `/prime`, loaded on `/bench`.
+@Controller()
+class HttpsHistoryController {
+  private readonly outboundFetch = createPinnedFetch(ca).fetch;
+
+  @Get('bench')
+  bench() {
+    return { ok: true };
+  }
+
+  /** One outbound HTTPS request to the emulator per priming request, as the On-Behalf-Of server's priming makes. */
+  @Get('prime')
+  async prime() {
+    await (await this.outboundFetch(`${v2Issuer}/.well-known/openid-configuration`)).arrayBuffer();
+    return { ok: true };
+  }
+}
+
+@Controller()
+class ExchangeHistoryController {
+  @Get('bench')
+  @UseGuards(OboAuthGuard)
+  bench() {
+    return { ok: true };
+  }
+
+  @Get('prime')
+  @UseGuards(OboAuthGuard)
+  prime(@DownstreamToken(environment.downstreamScope) token: string) {
+    return { ok: token.length > 0 };
+  }
+}
+
 @Controller()
 class AzureAdController {
   @Get('bench')
@@ -145,10 +178,11 @@ function appModule(scenario: ServerScenario): Type {
   const shapes: Record<ServerScenario, { imports: DynamicModule[]; controllers: Type[]; providers: Type[] }> = {
     bare: { imports: [], controllers: [BareController], providers: [] },
     'bare-copy': { imports: [], controllers: [BareController], providers: [] },
-    'bare+outbound-https': { imports: [], controllers: [BareController], providers: [] },
+    'bare+https-history': { imports: [], controllers: [HttpsHistoryController], providers: [] },
     'noop-guard': { imports: [], controllers: [NoopGuardController], providers: [] },
     'noop-guard+param': { imports: [], controllers: [NoopGuardParamController], providers: [] },
     guard: { imports: [oboModule()], controllers: [GuardController], providers: [] },
+    'guard+exchange-history': { imports: [oboModule()], controllers: [ExchangeHistoryController], providers: [] },
     'guard+downstream-hit': { imports: [oboModule()], controllers: [DownstreamController], providers: [] },
     'passport-azure-ad': { imports: [], controllers: [AzureAdController], providers: [AzureAdStrategy] },
     'passport-jwt': { imports: [], controllers: [JwtController], providers: [JwksStrategy] },
@@ -163,10 +197,6 @@ async function main(): Promise<void> {
   const [scenario, adapter] = process.argv.slice(2) as [ServerScenario, AdapterName];
   const app = await NestFactory.create(appModule(scenario), adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: ['error'] });
   // Port 0: the system picks a free one, and the orchestrator reads it from the ready line (no port race).
-  // This control makes one HTTPS request before it serves, as every API that calls another does (our module fetches
-  // Entra's discovery document and keys at start): from then on Node's own socket and stream code has seen TLS sockets
-  // beside the server's plain ones, and runs a little slower for every request. Bare has never made one.
-  if (scenario === 'bare+outbound-https') await (await createPinnedFetch(ca).fetch(`${v2Issuer}/.well-known/openid-configuration`)).arrayBuffer();
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);
   // The orchestrator asks for this process's CPU time around each load, to report CPU per request beside throughput.
