@@ -62,8 +62,9 @@ export async function startServer(here: string, scenario: ServerScenario, adapte
 }
 
 /**
- * Sends every token once (16 at a time) before any timed load, so each scenario starts with its caches filled: the
- * guard has validated each token and the On-Behalf-Of scenario has exchanged each one. Fails on any non-2xx answer.
+ * Sends every token once (16 at a time) to the server's `primeUrl` before any timed load, so each scenario starts with
+ * its caches filled and its history made: the guard has validated each token and the On-Behalf-Of scenarios have
+ * exchanged each one. Fails on any non-2xx answer.
  */
 export async function prime(server: BenchServer, tokens: string[]): Promise<void> {
   for (let start = 0; start < tokens.length; start += 16) {

@@ -1,9 +1,9 @@
 // `npm run bench -- --perf <scenario> <adapter> [<base>]`: the bare server (or the base scenario's) and that
 // scenario's, one after the other under the same load, each sampled by Linux `perf` (user and kernel, JIT frames named
 // through `--perf-basic-prof`); then the CPU time per request of every function in both, and the functions whose time
-// per request grew the most. V8's own
-// profiler (`--profile`) credits code inlined into a caller to that caller (our guard's work shows up as Nest's
-// `tryActivate`) and sees neither the kernel nor the garbage collector's threads; `perf` sees all of them.
+// per request grew the most. V8's own profiler (`--profile`) credits code inlined into a caller to that caller (our
+// guard's work shows up as Nest's `tryActivate`) and sees neither the kernel nor the garbage collector's threads;
+// `perf` sees all of them.
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
