@@ -81,7 +81,7 @@ export function markdown(report: BenchReport): string {
 }
 
 
-const CHART_SCENARIOS: ServerScenario[] = ['bare+https-history', 'noop-guard', 'noop-guard+param', 'guard', 'guard+exchange-history', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'];
+const CHART_SCENARIOS: ServerScenario[] = ['bare+https-history', 'bare+guard-history', 'noop-guard', 'noop-guard+param', 'guard', 'guard+exchange-history', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'];
 const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
 /** A bar per scenario and adapter (ratio to bare, with its min–max spread), and the two goals as dashed lines. */

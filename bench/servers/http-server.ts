@@ -93,6 +93,21 @@ class HttpsHistoryController {
 }
 
 @Controller()
+class GuardHistoryController {
+  @Get('bench')
+  bench() {
+    return { ok: true };
+  }
+
+  /** Validates each priming token in full, as the guard server's priming does; `/bench` itself is not guarded. */
+  @Get('prime')
+  @UseGuards(OboAuthGuard)
+  prime() {
+    return { ok: true };
+  }
+}
+
+@Controller()
 class ExchangeHistoryController {
   @Get('bench')
   @UseGuards(OboAuthGuard)
@@ -181,6 +196,7 @@ function appModule(scenario: ServerScenario): Type {
     'bare+https-history': { imports: [], controllers: [HttpsHistoryController], providers: [] },
     'noop-guard': { imports: [], controllers: [NoopGuardController], providers: [] },
     'noop-guard+param': { imports: [], controllers: [NoopGuardParamController], providers: [] },
+    'bare+guard-history': { imports: [oboModule()], controllers: [GuardHistoryController], providers: [] },
     guard: { imports: [oboModule()], controllers: [GuardController], providers: [] },
     'guard+exchange-history': { imports: [oboModule()], controllers: [ExchangeHistoryController], providers: [] },
     'guard+downstream-hit': { imports: [oboModule()], controllers: [DownstreamController], providers: [] },
