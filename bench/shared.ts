@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
  * `bare+https-history` is bare in a process that made one outbound HTTPS request per priming request (what an API
  * that calls others does all day; Node's shared socket and stream code runs slower for every request from then on),
  * `bare+guard-history` is an unguarded route in the guard's own kind of server after what that server does before
- * its load (fetch Entra's metadata and keys, validate every priming token in full), and `guard+exchange-history` is the On-Behalf-Of server primed through its `@DownstreamToken` route (one exchange per
- * user, as `guard+downstream-hit` is) and then loaded on a route with the guard alone.
+ * its load (fetch Entra's metadata and keys, validate every priming token in full), and `guard+exchange-history` is
+ * the On-Behalf-Of server primed through its `@DownstreamToken` route (one exchange per user, as
+ * `guard+downstream-hit` is) and then loaded on a route with the guard alone.
  */
 export const SERVER_SCENARIOS = ['bare', 'bare-copy', 'bare+https-history', 'bare+guard-history', 'noop-guard', 'noop-guard+param', 'guard', 'guard+exchange-history', 'guard+downstream-hit', 'passport-azure-ad', 'passport-jwt'] as const;
 export type ServerScenario = (typeof SERVER_SCENARIOS)[number];
