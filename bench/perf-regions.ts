@@ -1,0 +1,56 @@
+// Inclusive CPU time per request under named regions of code, from the call graphs of a `perf record -g` recording:
+// a sample counts for a region when any frame of its stack is in that region, wherever its leaf is. The flat report
+// (perf-diff.ts) gives each function's own time; V8 inlines our guard's `canActivate` into Nest's `tryActivate` and
+// the parameter's helpers into its factory, so only the time under a frame that survives inlining says what a guard
+// or a parameter costs in all, with the builtins, the clock and the garbage it leads to.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface Region {
+  /** What the report calls it. */
+  label: string;
+  /** Matches a frame's symbol (`JS:*name file:line:column` for JIT code) anywhere in the stack. */
+  frame: RegExp;
+}
+
+export interface RegionTime {
+  label: string;
+  /** µs per request in the region, inclusive. */
+  micros: number;
+  /** The region's largest leaves (the function a sample was in), µs per request. */
+  leaves: Array<{ name: string; micros: number }>;
+}
+
+/** Reads `perf script` of `file` (samples with their call chains) and sums the samples under each region. */
+export async function regionTimes(file: string, regions: readonly Region[], requests: number, samplesPerSec: number, leavesPerRegion = 8): Promise<RegionTime[]> {
+  const samples = regions.map(() => ({ total: 0, leaves: new Map<string, number>() }));
+  const script = spawn('perf', ['script', '-i', file, '-F', 'ip,sym'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<number | null>((resolve) => script.once('exit', resolve));
+  let stack: string[] = [];
+  const count = () => {
+    if (stack.length === 0) return;
+    regions.forEach((region, index) => {
+      if (!stack.some((symbol) => region.frame.test(symbol))) return;
+      const tally = samples[index]!;
+      tally.total += 1;
+      const leaf = stack[0]!;
+      tally.leaves.set(leaf, (tally.leaves.get(leaf) ?? 0) + 1);
+    });
+    stack = [];
+  };
+  // One sample is its frames, leaf first, one per line (`<address> <symbol>`), and a blank line after it.
+  for await (const line of createInterface({ input: script.stdout })) {
+    const frame = line.trim();
+    if (frame === '') count();
+    else stack.push(frame.slice(frame.indexOf(' ') + 1).replace(/\+0x[0-9a-f]+$/, ''));
+  }
+  count();
+  const status = await exited;
+  if (status !== 0) throw new Error(`perf script -i ${file} failed (exit ${status})`);
+  const perRequest = (count: number) => (count * 1e6) / samplesPerSec / requests;
+  return regions.map(({ label }, index) => {
+    const { total, leaves } = samples[index]!;
+    const largest = [...leaves].sort((a, b) => b[1] - a[1]).slice(0, leavesPerRegion);
+    return { label, micros: perRequest(total), leaves: largest.map(([name, count]) => ({ name, micros: perRequest(count) })) };
+  });
+}
