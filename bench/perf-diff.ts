@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { load, prime, startServer } from './load.js';
+import { keepLatestSymbols } from './perf-map.js';
 import { regionTimes, type Region, type RegionTime } from './perf-regions.js';
 import { ADAPTERS, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
 
@@ -58,7 +59,11 @@ async function record(here: string, scenario: ServerScenario, adapter: AdapterNa
     await new Promise((resolve) => perf.once('exit', resolve));
     return Math.round(result.rps * LOAD_SEC);
   } finally {
+    const exited = server.child.exitCode === null && server.child.signalCode === null ? new Promise((resolve) => server.child.once('exit', resolve)) : undefined;
     server.child.kill('SIGTERM');
+    await exited;
+    // Its perf map is complete once it exited: each address is named after its latest code (perf-map.ts).
+    await keepLatestSymbols(server.child.pid!);
   }
 }
 
