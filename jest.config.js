@@ -17,7 +17,7 @@ const swc = [
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/sample-app'],
+  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/sample-app', '<rootDir>/bench'],
   modulePathIgnorePatterns: ['<rootDir>/sample-app/dist', '<rootDir>/bench/dist'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
