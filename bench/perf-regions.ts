@@ -21,36 +21,53 @@ export interface RegionTime {
   leaves: Array<{ name: string; micros: number }>;
 }
 
+/** Sums samples under each region, fed `perf script -F ip,sym` line by line. */
+export class RegionTally {
+  private readonly samples: Array<{ total: number; leaves: Map<string, number> }>;
+  private stack: string[] = [];
+
+  constructor(private readonly regions: readonly Region[]) {
+    this.samples = regions.map(() => ({ total: 0, leaves: new Map<string, number>() }));
+  }
+
+  /** One sample is its frames, leaf first, one per line (`<address> <symbol>`), and a blank line after it. */
+  addLine(line: string): void {
+    const frame = line.trim();
+    if (frame === '') this.endSample();
+    else this.stack.push(frame.slice(frame.indexOf(' ') + 1).replace(/\+0x[0-9a-f]+$/, ''));
+  }
+
+  /** µs per request in each region, and its largest leaves. */
+  times(requests: number, samplesPerSec: number, leavesPerRegion = 8): RegionTime[] {
+    this.endSample();
+    const perRequest = (count: number) => (count * 1e6) / samplesPerSec / requests;
+    return this.regions.map(({ label }, index) => {
+      const { total, leaves } = this.samples[index]!;
+      const largest = [...leaves].sort((a, b) => b[1] - a[1]).slice(0, leavesPerRegion);
+      return { label, micros: perRequest(total), leaves: largest.map(([name, count]) => ({ name, micros: perRequest(count) })) };
+    });
+  }
+
+  private endSample(): void {
+    const stack = this.stack;
+    if (stack.length === 0) return;
+    this.stack = [];
+    this.regions.forEach((region, index) => {
+      if (!stack.some((symbol) => region.frame.test(symbol))) return;
+      const tally = this.samples[index]!;
+      tally.total += 1;
+      tally.leaves.set(stack[0]!, (tally.leaves.get(stack[0]!) ?? 0) + 1);
+    });
+  }
+}
+
 /** Reads `perf script` of `file` (samples with their call chains) and sums the samples under each region. */
-export async function regionTimes(file: string, regions: readonly Region[], requests: number, samplesPerSec: number, leavesPerRegion = 8): Promise<RegionTime[]> {
-  const samples = regions.map(() => ({ total: 0, leaves: new Map<string, number>() }));
+export async function regionTimes(file: string, regions: readonly Region[], requests: number, samplesPerSec: number): Promise<RegionTime[]> {
+  const tally = new RegionTally(regions);
   const script = spawn('perf', ['script', '-i', file, '-F', 'ip,sym'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise<number | null>((resolve) => script.once('exit', resolve));
-  let stack: string[] = [];
-  const count = () => {
-    if (stack.length === 0) return;
-    regions.forEach((region, index) => {
-      if (!stack.some((symbol) => region.frame.test(symbol))) return;
-      const tally = samples[index]!;
-      tally.total += 1;
-      const leaf = stack[0]!;
-      tally.leaves.set(leaf, (tally.leaves.get(leaf) ?? 0) + 1);
-    });
-    stack = [];
-  };
-  // One sample is its frames, leaf first, one per line (`<address> <symbol>`), and a blank line after it.
-  for await (const line of createInterface({ input: script.stdout })) {
-    const frame = line.trim();
-    if (frame === '') count();
-    else stack.push(frame.slice(frame.indexOf(' ') + 1).replace(/\+0x[0-9a-f]+$/, ''));
-  }
-  count();
+  for await (const line of createInterface({ input: script.stdout })) tally.addLine(line);
   const status = await exited;
   if (status !== 0) throw new Error(`perf script -i ${file} failed (exit ${status})`);
-  const perRequest = (count: number) => (count * 1e6) / samplesPerSec / requests;
-  return regions.map(({ label }, index) => {
-    const { total, leaves } = samples[index]!;
-    const largest = [...leaves].sort((a, b) => b[1] - a[1]).slice(0, leavesPerRegion);
-    return { label, micros: perRequest(total), leaves: largest.map(([name, count]) => ({ name, micros: perRequest(count) })) };
-  });
+  return tally.times(requests, samplesPerSec);
 }
