@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { load, prime, startServer } from './load.js';
 import { keepLatestSymbols } from './perf-map.js';
-import { regionTimes, type Region, type RegionTime } from './perf-regions.js';
+import { microsPerRequest, regionTimes, type Region, type RegionTime } from './perf-regions.js';
 import { ADAPTERS, SERVER_SCENARIOS, type AdapterName, type BenchEnvironment, type ServerScenario } from './shared.js';
 
 const SAMPLES_PER_SEC = 2999;
@@ -42,7 +42,7 @@ export function perRequestMicros(report: string, requests: number, samplesPerSec
     const [, samples, dso, kind, symbol] = match as unknown as [string, string, string, string, string];
     // JIT code is named per process (`[JIT] tid 1234`) and by address when unnamed: merge those across processes.
     const name = `${kind === 'k' ? '[kernel]' : dso.replace(/^\[JIT\] tid \d+$/, '[JIT]')} ${symbol.replace(/0x[0-9a-f]+/g, '').trim()}`;
-    micros.set(name, (micros.get(name) ?? 0) + (Number(samples) * 1e6) / samplesPerSec / requests);
+    micros.set(name, (micros.get(name) ?? 0) + microsPerRequest(Number(samples), samplesPerSec, requests));
   }
   return micros;
 }

@@ -21,6 +21,11 @@ export interface RegionTime {
   leaves: Array<{ name: string; micros: number }>;
 }
 
+/** µs of CPU per request that `samples` perf samples stand for, at `samplesPerSec` over `requests` requests. */
+export function microsPerRequest(samples: number, samplesPerSec: number, requests: number): number {
+  return (samples * 1e6) / samplesPerSec / requests;
+}
+
 /** Sums samples under each region, fed `perf script -F ip,sym` line by line. */
 export class RegionTally {
   private readonly samples: Array<{ total: number; leaves: Map<string, number> }>;
@@ -40,7 +45,7 @@ export class RegionTally {
   /** µs per request in each region, and its largest leaves. */
   times(requests: number, samplesPerSec: number, leavesPerRegion = 8): RegionTime[] {
     this.endSample();
-    const perRequest = (count: number) => (count * 1e6) / samplesPerSec / requests;
+    const perRequest = (count: number) => microsPerRequest(count, samplesPerSec, requests);
     return this.regions.map(({ label }, index) => {
       const { total, leaves } = this.samples[index]!;
       const largest = [...leaves].sort((a, b) => b[1] - a[1]).slice(0, leavesPerRegion);
